@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text.Json;
+using Robustness.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Robustness;
+
+/// <summary>
+/// The model contract of Robustness: a TorchSharp network, its input normalisation, its class names and its
+/// device. Inputs are always float32 images [N, C, H, W] with values in [0, 1]; the classifier normalises them
+/// itself, so no technique ever handles normalised pixels. Saved as safetensors with metadata, so
+/// <see cref="Load"/> needs nothing but the file, and PyTorch reads the same file as a plain state dict.
+/// </summary>
+public sealed class Classifier : IDisposable
+{
+    /// <summary>Metadata key prefix used in saved files.</summary>
+    public const string MetadataPrefix = "robustness.";
+
+    private Tensor _mean;
+    private Tensor _std;
+    private bool _disposed;
+
+    /// <summary>Wraps an existing network (moved to <paramref name="device"/>, CPU by default).</summary>
+    public Classifier(Module<Tensor, Tensor> network, ModelSpec spec, Normalization normalization,
+        IReadOnlyList<string>? classNames = null, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(normalization);
+        spec.Validate();
+        if (normalization.Channels != spec.InputChannels)
+            throw new ArgumentException($"normalization has {normalization.Channels} channels but the model takes {spec.InputChannels}.", nameof(normalization));
+        classNames ??= Enumerable.Range(0, spec.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        if (classNames.Count != spec.Classes)
+            throw new ArgumentException($"classNames has {classNames.Count} entries but the model has {spec.Classes} classes.", nameof(classNames));
+        Network = network;
+        Spec = spec;
+        Normalization = normalization;
+        ClassNames = classNames.ToArray();
+        Device = device ?? torch.CPU;
+        Network.to(Device);
+        (_mean, _std) = normalization.CreateTensors(Device);
+    }
+
+    /// <summary>Builds a freshly initialised zoo network; <paramref name="seed"/> makes the initial weights reproducible.</summary>
+    public static Classifier Create(ModelSpec spec, Normalization? normalization = null, IReadOnlyList<string>? classNames = null,
+        Device? device = null, long? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (seed is long s) torch.random.manual_seed(s);
+        var network = ModelZoo.Create(spec);
+        return new Classifier(network, spec, normalization ?? Normalization.Identity(spec.InputChannels), classNames, device);
+    }
+
+    /// <summary>The wrapped network; it takes normalised inputs. Prefer <see cref="Forward"/>.</summary>
+    public Module<Tensor, Tensor> Network { get; }
+
+    /// <summary>What the network is.</summary>
+    public ModelSpec Spec { get; }
+
+    /// <summary>The normalisation applied to [0,1] inputs before the network.</summary>
+    public Normalization Normalization { get; }
+
+    /// <summary>Class names, index = label.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Number of classes.</summary>
+    public int Classes => Spec.Classes;
+
+    /// <summary>The device the network lives on.</summary>
+    public Device Device { get; private set; }
+
+    /// <summary>True when the network is in training mode (batch-norm statistics update, dropout active).</summary>
+    public bool IsTraining => Network.training;
+
+    /// <summary>Number of parameters (weights and biases, not buffers).</summary>
+    public long ParameterCount => Network.parameters().Sum(p => p.numel());
+
+    /// <summary>Normalises images in [0,1].</summary>
+    public Tensor Normalize(Tensor images)
+    {
+        CheckImages(images);
+        return Normalization.IsIdentity ? images.alias() : (images - _mean) / _std;
+    }
+
+    /// <summary>Logits [N, Classes] for float32 images [N, C, H, W] in [0,1] on <see cref="Device"/>.</summary>
+    public Tensor Forward(Tensor images) => Network.forward(Normalize(images));
+
+    /// <summary>The penultimate features [N, F] for images in [0,1] (zoo networks implement <see cref="IClassifierNetwork"/>).</summary>
+    public Tensor Features(Tensor images) => FeatureNetwork.Features(Normalize(images));
+
+    /// <summary>The network as an <see cref="IClassifierNetwork"/>, or an exception naming its type.</summary>
+    public IClassifierNetwork FeatureNetwork => Network as IClassifierNetwork
+        ?? throw new NotSupportedException($"Network {Network.GetType().Name} does not expose penultimate features (IClassifierNetwork).");
+
+    /// <summary>Predicted labels (int64 [N]) without gradients and without changing the train/eval mode.</summary>
+    public Tensor Predict(Tensor images)
+    {
+        using var _ = torch.no_grad();
+        return Forward(images).argmax(1);
+    }
+
+    /// <summary>Puts the network in training mode.</summary>
+    public void Train() => Network.train();
+
+    /// <summary>Puts the network in evaluation mode.</summary>
+    public void Eval() => Network.eval();
+
+    /// <summary>Switches to evaluation mode and restores the previous mode when disposed.</summary>
+    public IDisposable EvalMode() => new ModeRestorer(this, training: false);
+
+    /// <summary>Switches to training mode and restores the previous mode when disposed.</summary>
+    public IDisposable TrainMode() => new ModeRestorer(this, training: true);
+
+    /// <summary>A deep copy (weights, buffers, mode) on <paramref name="device"/> (default: the same device).</summary>
+    public Classifier Clone(Device? device = null)
+    {
+        var network = ModelZoo.Create(Spec);
+        var copy = new Classifier(network, Spec, Normalization, ClassNames, device ?? Device);
+        copy.CopyWeightsFrom(this);
+        if (IsTraining) copy.Train(); else copy.Eval();
+        return copy;
+    }
+
+    /// <summary>Copies every parameter and buffer from <paramref name="source"/>, which must have the same architecture.</summary>
+    public void CopyWeightsFrom(Classifier source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var mine = Network.state_dict();
+        foreach (var (name, value) in source.Network.state_dict())
+        {
+            if (!mine.TryGetValue(name, out var target))
+                throw new ArgumentException($"Source has '{name}', which this network lacks.", nameof(source));
+            target.copy_(value);
+        }
+    }
+
+    /// <summary>Moves the network to <paramref name="device"/>.</summary>
+    public Classifier To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        Network.to(device);
+        _mean.Dispose();
+        _std.Dispose();
+        (_mean, _std) = Normalization.CreateTensors(device);
+        Device = device;
+        return this;
+    }
+
+    /// <summary>
+    /// Saves weights and buffers as safetensors (parameter names as in PyTorch) with the metadata needed to
+    /// rebuild the classifier: architecture, shape, classes, normalisation. Atomic.
+    /// </summary>
+    public void Save(string path)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = "pt",
+            [MetadataPrefix + "architecture"] = Spec.Architecture,
+            [MetadataPrefix + "classes"] = Spec.Classes.ToString(CultureInfo.InvariantCulture),
+            [MetadataPrefix + "width"] = Spec.Width.ToString(CultureInfo.InvariantCulture),
+            [MetadataPrefix + "depth"] = Spec.Depth.ToString(CultureInfo.InvariantCulture),
+            [MetadataPrefix + "widen_factor"] = Spec.WidenFactor.ToString(CultureInfo.InvariantCulture),
+            [MetadataPrefix + "input_channels"] = Spec.InputChannels.ToString(CultureInfo.InvariantCulture),
+            [MetadataPrefix + "image_size"] = Spec.ImageSize.ToString(CultureInfo.InvariantCulture),
+            [MetadataPrefix + "mean"] = JsonSerializer.Serialize(Normalization.Mean),
+            [MetadataPrefix + "std"] = JsonSerializer.Serialize(Normalization.Std),
+            [MetadataPrefix + "class_names"] = JsonSerializer.Serialize(ClassNames),
+        };
+        SafeTensors.Save(path, Network.state_dict(), metadata);
+    }
+
+    /// <summary>Loads a classifier saved by <see cref="Save"/> (or any safetensors file with the same metadata).</summary>
+    public static Classifier Load(string path, Device? device = null)
+    {
+        var metadata = SafeTensors.ReadMetadata(path);
+        string Get(string key) => metadata.TryGetValue(MetadataPrefix + key, out var v)
+            ? v
+            : throw new InvalidDataException($"'{path}' has no '{MetadataPrefix}{key}' metadata; load plain state dicts with Classifier.Create(spec, ...).LoadWeights(path).");
+        int Int(string key) => int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+            ? v
+            : throw new InvalidDataException($"'{path}' metadata '{MetadataPrefix}{key}' is not an integer.");
+        T Json<T>(string key)
+        {
+            try { return JsonSerializer.Deserialize<T>(Get(key)) ?? throw new InvalidDataException($"'{path}' metadata '{MetadataPrefix}{key}' is empty."); }
+            catch (JsonException e) { throw new InvalidDataException($"'{path}' metadata '{MetadataPrefix}{key}' is not valid JSON.", e); }
+        }
+
+        var spec = new ModelSpec(Get("architecture"), Int("classes"), Int("width"), Int("depth"), Int("widen_factor"), Int("input_channels"), Int("image_size"));
+        var normalization = new Normalization(Json<float[]>("mean"), Json<float[]>("std"));
+        var classifier = new Classifier(ModelZoo.Create(spec), spec, normalization, Json<string[]>("class_names"));
+        try
+        {
+            classifier.LoadWeights(path);
+            classifier.Eval();
+            if (device is not null) classifier.To(device);
+            return classifier;
+        }
+        catch
+        {
+            classifier.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads weights and buffers from a safetensors state dict (e.g. written by PyTorch's <c>save_file(model.state_dict())</c>).
+    /// Every tensor of the network must be present with the same shape; extra or missing names raise.
+    /// </summary>
+    public void LoadWeights(string path)
+    {
+        var (tensors, _) = SafeTensors.Load(path);
+        try
+        {
+            using var _ = torch.no_grad();
+            var mine = Network.state_dict();
+            var missing = mine.Keys.Except(tensors.Keys).ToArray();
+            var unexpected = tensors.Keys.Except(mine.Keys).ToArray();
+            if (missing.Length > 0 || unexpected.Length > 0)
+                throw new InvalidDataException($"'{path}' does not match {Spec.Architecture}: missing [{string.Join(", ", missing.Take(8))}], unexpected [{string.Join(", ", unexpected.Take(8))}].");
+            foreach (var (name, target) in mine)
+            {
+                var source = tensors[name];
+                if (!source.shape.SequenceEqual(target.shape))
+                    throw new InvalidDataException($"'{path}': '{name}' has shape [{string.Join(", ", source.shape)}], the network expects [{string.Join(", ", target.shape)}].");
+                using var converted = source.to(target.dtype, target.device);
+                target.copy_(converted);
+            }
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _mean.Dispose();
+        _std.Dispose();
+        Network.Dispose();
+    }
+
+    private void CheckImages(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.dim() != 4 || images.shape[1] != Spec.InputChannels)
+            throw new ArgumentException($"images must be [N, {Spec.InputChannels}, H, W]; got [{string.Join(", ", images.shape)}].", nameof(images));
+        if (images.dtype != ScalarType.Float32)
+            throw new ArgumentException($"images must be float32 in [0,1]; got {images.dtype}.", nameof(images));
+    }
+
+    private sealed class ModeRestorer : IDisposable
+    {
+        private readonly Classifier _owner;
+        private readonly bool _wasTraining;
+
+        public ModeRestorer(Classifier owner, bool training)
+        {
+            _owner = owner;
+            _wasTraining = owner.IsTraining;
+            if (training) owner.Train(); else owner.Eval();
+        }
+
+        public void Dispose()
+        {
+            if (_wasTraining) _owner.Train(); else _owner.Eval();
+        }
+    }
+}
