@@ -1,0 +1,40 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Robustness.Hosting;
+
+/// <summary>
+/// Returned by <see cref="RobustnessServiceCollectionExtensions.AddRobustness"/>; modules add their techniques
+/// through it with one extension method each, e.g. <c>services.AddRobustness().AddForensics()</c>.
+/// </summary>
+public sealed class RobustnessBuilder
+{
+    internal RobustnessBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The underlying service collection.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Makes a new family known to the catalogue (a module that brings its own kind of technique).</summary>
+    public RobustnessBuilder AddFamily(TechniqueFamily family)
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        Services.AddSingleton(family);
+        return this;
+    }
+
+    /// <summary>
+    /// Registers technique <paramref name="name"/> in <paramref name="family"/>, built by <paramref name="factory"/>
+    /// each time it is asked for. A later registration of the same name replaces an earlier one.
+    /// </summary>
+    public RobustnessBuilder AddTechnique<TService>(TechniqueFamily family, string name, string description,
+        Func<IServiceProvider, TService> factory) where TService : class
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(description);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (name.Any(c => char.IsWhiteSpace(c) || char.IsUpper(c)))
+            throw new ArgumentException($"Technique name '{name}' must be lower-case with no spaces (use dashes).", nameof(name));
+        Services.AddSingleton(new TechniqueDescriptor(family, name, description, typeof(TService), sp => factory(sp)));
+        return this;
+    }
+}
