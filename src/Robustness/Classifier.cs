@@ -44,13 +44,25 @@ public sealed class Classifier : IDisposable
         (_mean, _std) = normalization.CreateTensors(Device);
     }
 
-    /// <summary>Builds a freshly initialised zoo network; <paramref name="seed"/> makes the initial weights reproducible.</summary>
+    /// <summary>
+    /// Builds a freshly initialised zoo network; <paramref name="seed"/> makes the initial weights reproducible (also
+    /// under concurrent use of TorchSharp's global generator for networks implementing
+    /// <see cref="IReproducibleInitialisation"/>, which every built-in zoo network does). A seed also seeds the
+    /// global generator, as before.
+    /// </summary>
     public static Classifier Create(ModelSpec spec, Normalization? normalization = null, IReadOnlyList<string>? classNames = null,
         Device? device = null, long? seed = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (seed is long s) torch.random.manual_seed(s);
         var network = ModelZoo.Create(spec);
+        // Building draws from the process-wide generator, which other threads may use at the same moment; zoo
+        // networks redraw their weights from a private generator so that a seed alone fixes them.
+        if (seed is long fixedSeed && network is IReproducibleInitialisation reproducible)
+        {
+            using var generator = new Generator(unchecked((ulong)fixedSeed));
+            reproducible.ResetParameters(generator);
+        }
         return new Classifier(network, spec, normalization ?? Normalization.Identity(spec.InputChannels), classNames, device);
     }
 

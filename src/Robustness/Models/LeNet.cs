@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -12,7 +13,7 @@ namespace Robustness.Models;
 /// 2w * (S/4)^2 for S x S inputs: 28x28 gives 7x7x64 = 3136 at the standard width 32, 32x32 gives 8x8x64 = 4096.
 /// Standard width, 10 classes: 3,274,634 parameters for 1x28x28 (MNIST), 4,259,274 for 3x32x32.
 /// </summary>
-public sealed class LeNet : Module<Tensor, Tensor>, IClassifierNetwork
+public sealed class LeNet : Module<Tensor, Tensor>, IClassifierNetwork, IReproducibleInitialisation
 {
     /// <summary>Zoo name.</summary>
     public const string Name = "lenet";
@@ -56,6 +57,9 @@ public sealed class LeNet : Module<Tensor, Tensor>, IClassifierNetwork
 
     /// <inheritdoc />
     public int FeatureSize { get; }
+
+    /// <summary>Redraws the initial weights (PyTorch's default initialisation) from <paramref name="generator"/>.</summary>
+    public void ResetParameters(Generator generator) => DefaultInitialisation.Reset(this, generator);
 
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)

@@ -19,7 +19,7 @@ public static class ModelZoo
             "CIFAR ResNet-18 (3x3 stem, no max-pool, stages w-2w-4w-8w; width 64: 11,173,962 parameters).",
             ResNet18.StandardWidth, ResNet18.Create));
         Register(new ArchitectureInfo(PreActResNet18.Name,
-            "PreActResNet-18 as in fast adversarial training (width 64: 11,171,146 parameters).",
+            "PreActResNet-18 as in fast adversarial training, with its final BN (width 64: 11,172,170 parameters).",
             PreActResNet18.StandardWidth, PreActResNet18.Create));
         Register(new ArchitectureInfo(Vgg.Vgg11Name, "VGG11 with batch norm for CIFAR (width 64: 9,231,114 parameters).",
             Vgg.StandardWidth, s => Vgg.Create(s, 11)));

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -10,9 +11,11 @@ namespace Robustness.Models;
 /// al. 2020): a 3x3 stem conv, four stages of two pre-activation blocks (BN, ReLU, conv; the shortcut taps the
 /// activated input) with widths w, 2w, 4w, 8w, a final BN + ReLU, global average pooling and a linear head.
 /// State-dict names are PyTorch's (<c>conv1.weight</c>, <c>layer1.0.bn1.weight</c>, <c>layer2.0.shortcut.0.weight</c>,
-/// <c>bn.running_var</c>, <c>linear.bias</c>). The standard width 64 has 11,171,146 parameters for 10 classes.
+/// <c>bn.running_var</c>, <c>linear.bias</c>). The standard width 64 has 11,172,170 parameters for 10 classes:
+/// the often quoted 11,171,146 is the original CIFAR PreActResNet-18 without the final BN (1,024 parameters),
+/// which the fast-adversarial-training code added and whose weights therefore need it.
 /// </summary>
-public sealed class PreActResNet18 : Module<Tensor, Tensor>, IClassifierNetwork
+public sealed class PreActResNet18 : Module<Tensor, Tensor>, IClassifierNetwork, IReproducibleInitialisation
 {
     /// <summary>Zoo name.</summary>
     public const string Name = "preact-resnet18";
@@ -56,6 +59,9 @@ public sealed class PreActResNet18 : Module<Tensor, Tensor>, IClassifierNetwork
 
     /// <inheritdoc />
     public int FeatureSize { get; }
+
+    /// <summary>Redraws the initial weights (PyTorch's default initialisation) from <paramref name="generator"/>.</summary>
+    public void ResetParameters(Generator generator) => DefaultInitialisation.Reset(this, generator);
 
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)

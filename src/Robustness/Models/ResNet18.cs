@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -12,7 +13,7 @@ namespace Robustness.Models;
 /// <c>layer2.0.shortcut.0.weight</c>, <c>linear.weight</c>, ...), so weights trained in PyTorch load directly.
 /// The standard width 64 has 11,173,962 parameters for 10 classes.
 /// </summary>
-public sealed class ResNet18 : Module<Tensor, Tensor>, IClassifierNetwork
+public sealed class ResNet18 : Module<Tensor, Tensor>, IClassifierNetwork, IReproducibleInitialisation
 {
     /// <summary>Zoo name.</summary>
     public const string Name = "resnet18";
@@ -56,6 +57,9 @@ public sealed class ResNet18 : Module<Tensor, Tensor>, IClassifierNetwork
 
     /// <inheritdoc />
     public int FeatureSize { get; }
+
+    /// <summary>Redraws the initial weights (PyTorch's default initialisation) from <paramref name="generator"/>.</summary>
+    public void ResetParameters(Generator generator) => DefaultInitialisation.Reset(this, generator);
 
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -12,7 +13,7 @@ namespace Robustness.Models;
 /// the 64-128-256-512 configuration (w, 2w, 4w, 8w). At the standard width 64 with 10 classes VGG11-BN has
 /// 9,231,114 parameters and VGG16-BN 14,728,266. Needs images of at least 32x32 (five 2x2 pools).
 /// </summary>
-public sealed class Vgg : Module<Tensor, Tensor>, IClassifierNetwork
+public sealed class Vgg : Module<Tensor, Tensor>, IClassifierNetwork, IReproducibleInitialisation
 {
     /// <summary>Zoo name of VGG11-BN.</summary>
     public const string Vgg11Name = "vgg11";
@@ -82,6 +83,9 @@ public sealed class Vgg : Module<Tensor, Tensor>, IClassifierNetwork
 
     /// <inheritdoc />
     public int FeatureSize { get; }
+
+    /// <summary>Redraws the initial weights (PyTorch's default initialisation) from <paramref name="generator"/>.</summary>
+    public void ResetParameters(Generator generator) => DefaultInitialisation.Reset(this, generator);
 
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)

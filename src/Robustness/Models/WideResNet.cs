@@ -14,7 +14,7 @@ namespace Robustness.Models;
 /// convs N(0, sqrt(2 / (k*k*out))), BN weight 1 and bias 0, linear bias 0. WRN-28-10 (the default) has
 /// 36,479,194 parameters for 10 classes; WRN-34-10 has 46,160,474.
 /// </summary>
-public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork
+public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IReproducibleInitialisation
 {
     /// <summary>Zoo name.</summary>
     public const string Name = "wide-resnet";
@@ -57,7 +57,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork
         WidenFactor = widenFactor;
         FeatureSize = c3;
         RegisterComponents();
-        Initialise();
+        Initialise(generator: null);
     }
 
     /// <summary>Builds the network a <see cref="ModelSpec"/> describes (Depth 0 = 28, WidenFactor 0 = 10, Width 0 = 16).</summary>
@@ -103,8 +103,17 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork
         return Head(features);
     }
 
-    // The reference code's initialisation; it matters for training from scratch, not for loading weights.
-    private void Initialise()
+    /// <summary>Redraws the initial weights (the reference initialisation) from <paramref name="generator"/>.</summary>
+    public void ResetParameters(Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        DefaultInitialisation.Reset(this, generator); // BN statistics and the linear weight as PyTorch's defaults
+        Initialise(generator);
+    }
+
+    // The reference code's initialisation (convs N(0, sqrt(2 / (k*k*out))), BN 1/0, linear bias 0); it matters
+    // for training from scratch, not for loading weights. A null generator draws from the process-wide one.
+    private void Initialise(Generator? generator)
     {
         using var _ = torch.no_grad();
         foreach (var module in modules())
@@ -113,7 +122,8 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork
             {
                 case Conv2d conv:
                     long fanOut = conv.weight.shape[0] * conv.weight.shape[2] * conv.weight.shape[3];
-                    init.normal_(conv.weight, 0, Math.Sqrt(2.0 / fanOut));
+                    // Tensor.normal_, not nn.init.normal_: in TorchSharp 0.107 the init functions ignore their generator.
+                    conv.weight.normal_(0, Math.Sqrt(2.0 / fanOut), generator);
                     break;
                 case BatchNorm2d norm:
                     norm.weight?.fill_(1);
