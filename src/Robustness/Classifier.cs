@@ -44,13 +44,25 @@ public sealed class Classifier : IDisposable
         (_mean, _std) = normalization.CreateTensors(Device);
     }
 
-    /// <summary>Builds a freshly initialised zoo network; <paramref name="seed"/> makes the initial weights reproducible.</summary>
+    /// <summary>
+    /// Builds a freshly initialised zoo network; <paramref name="seed"/> makes the initial weights reproducible (also
+    /// under concurrent use of TorchSharp's global generator for networks implementing
+    /// <see cref="IReproducibleInitialisation"/>, which every built-in zoo network does). A seed also seeds the
+    /// global generator, as before.
+    /// </summary>
     public static Classifier Create(ModelSpec spec, Normalization? normalization = null, IReadOnlyList<string>? classNames = null,
         Device? device = null, long? seed = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (seed is long s) torch.random.manual_seed(s);
         var network = ModelZoo.Create(spec);
+        // Building draws from the process-wide generator, which other threads may use at the same moment; zoo
+        // networks redraw their weights from a private generator so that a seed alone fixes them.
+        if (seed is long fixedSeed && network is IReproducibleInitialisation reproducible)
+        {
+            using var generator = new Generator(unchecked((ulong)fixedSeed));
+            reproducible.ResetParameters(generator);
+        }
         return new Classifier(network, spec, normalization ?? Normalization.Identity(spec.InputChannels), classNames, device);
     }
 
@@ -131,12 +143,19 @@ public sealed class Classifier : IDisposable
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var mine = Network.state_dict();
-        foreach (var (name, value) in source.Network.state_dict())
+        var theirs = source.Network.state_dict();
+        // Check everything before copying anything, so a mismatch leaves this network untouched.
+        foreach (var (name, target) in mine)
         {
-            if (!mine.TryGetValue(name, out var target))
-                throw new ArgumentException($"Source has '{name}', which this network lacks.", nameof(source));
-            target.copy_(value);
+            if (!theirs.TryGetValue(name, out var value))
+                throw new ArgumentException($"Source lacks '{name}', which this network has.", nameof(source));
+            if (!value.shape.SequenceEqual(target.shape))
+                throw new ArgumentException($"Source '{name}' has shape [{string.Join(", ", value.shape)}], this network [{string.Join(", ", target.shape)}].", nameof(source));
         }
+        foreach (var name in theirs.Keys)
+            if (!mine.ContainsKey(name))
+                throw new ArgumentException($"Source has '{name}', which this network lacks.", nameof(source));
+        foreach (var (name, target) in mine) target.copy_(theirs[name]);
     }
 
     /// <summary>Moves the network to <paramref name="device"/>.</summary>
@@ -191,8 +210,18 @@ public sealed class Classifier : IDisposable
         }
 
         var spec = new ModelSpec(Get("architecture"), Int("classes"), Int("width"), Int("depth"), Int("widen_factor"), Int("input_channels"), Int("image_size"));
-        var normalization = new Normalization(Json<float[]>("mean"), Json<float[]>("std"));
-        var classifier = new Classifier(ModelZoo.Create(spec), spec, normalization, Json<string[]>("class_names"));
+        float[] mean = Json<float[]>("mean"), std = Json<float[]>("std");
+        var normalization = Checked(() => new Normalization(mean, std));
+        var classNames = Json<string[]>("class_names");
+        var classifier = Checked(() => new Classifier(ModelZoo.Create(spec), spec, normalization, classNames));
+
+        // Metadata that parses but describes no valid model (unknown architecture, bad depth, mismatched
+        // channels) is a problem of the file, not of the caller's arguments.
+        T Checked<T>(Func<T> build)
+        {
+            try { return build(); }
+            catch (ArgumentException e) { throw new InvalidDataException($"'{path}' metadata describes no valid model: {e.Message}", e); }
+        }
         try
         {
             classifier.LoadWeights(path);

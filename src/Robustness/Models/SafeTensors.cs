@@ -106,22 +106,9 @@ public static class SafeTensors
             foreach (var (name, node) in header)
             {
                 if (name == MetadataKey) continue;
-                if (node is not JsonObject entry) throw Bad(path, $"entry '{name}' is not an object");
-                string dtypeName = entry["dtype"]?.GetValue<string>() ?? throw Bad(path, $"entry '{name}' has no dtype");
-                ScalarType dtype = DtypeNames.FirstOrDefault(p => p.Value == dtypeName).Value is null
-                    ? throw Bad(path, $"entry '{name}' has unsupported dtype '{dtypeName}'")
-                    : DtypeNames.First(p => p.Value == dtypeName).Key;
-                long[] shape = entry["shape"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray() ?? throw Bad(path, $"entry '{name}' has no shape");
-                var offsets = entry["data_offsets"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-                if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
-                    throw Bad(path, $"entry '{name}' has data offsets outside the file");
-                long elements = shape.Aggregate(1L, (a, b) => a * b);
-                long expected = elements * ElementSize(dtype);
-                if (offsets[1] - offsets[0] != expected)
-                    throw Bad(path, $"entry '{name}' has {offsets[1] - offsets[0]} bytes but its shape and dtype need {expected}");
-
+                var (dtype, shape, begin, expected) = ParseEntry(name, node, path, dataLength);
                 var bytes = new byte[expected];
-                stream.Position = dataStart + offsets[0];
+                stream.Position = dataStart + begin;
                 stream.ReadExactly(bytes);
                 Tensor t = torch.empty(shape, dtype).DetachFromDisposeScope();
                 if (expected > 0) t.bytes = bytes;
@@ -155,9 +142,11 @@ public static class SafeTensors
         dataStart = 8 + (long)headerLength;
         try
         {
-            return JsonNode.Parse(json) as JsonObject ?? throw Bad(path, "its header is not a JSON object");
+            var header = JsonNode.Parse(json) as JsonObject ?? throw Bad(path, "its header is not a JSON object");
+            _ = header.Count; // materialises the object now, so duplicate names fail here and not mid-read
+            return header;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
             throw new InvalidDataException($"'{path}' is not a safetensors file: its header is not valid JSON ({e.Message}).", e);
         }
@@ -170,6 +159,33 @@ public static class SafeTensors
             foreach (var (key, value) in meta)
                 result[key] = value?.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : throw Bad(path, $"metadata '{key}' is not a string");
         return result;
+    }
+
+    // One header entry, checked against the data section; any malformed field (wrong JSON kind, negative or
+    // overflowing dimension) becomes an InvalidDataException naming the file and the entry.
+    private static (ScalarType Dtype, long[] Shape, long Begin, long Bytes) ParseEntry(string name, JsonNode? node, string path, long dataLength)
+    {
+        try
+        {
+            if (node is not JsonObject entry) throw Bad(path, $"entry '{name}' is not an object");
+            string dtypeName = entry["dtype"]?.GetValue<string>() ?? throw Bad(path, $"entry '{name}' has no dtype");
+            var known = DtypeNames.Where(p => p.Value == dtypeName).Select(p => (ScalarType?)p.Key).FirstOrDefault()
+                ?? throw Bad(path, $"entry '{name}' has unsupported dtype '{dtypeName}'");
+            long[] shape = entry["shape"]?.AsArray().Select(d => d?.GetValue<long>() ?? throw Bad(path, $"entry '{name}' has a null dimension")).ToArray()
+                ?? throw Bad(path, $"entry '{name}' has no shape");
+            if (shape.Any(d => d < 0)) throw Bad(path, $"entry '{name}' has a negative dimension in shape [{string.Join(", ", shape)}]");
+            var offsets = entry["data_offsets"]?.AsArray().Select(d => d?.GetValue<long>() ?? -1).ToArray();
+            if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
+                throw Bad(path, $"entry '{name}' has data offsets outside the {dataLength} data bytes of the file");
+            long expected = checked(shape.Aggregate(1L, (a, b) => a * b) * ElementSize(known));
+            if (offsets[1] - offsets[0] != expected)
+                throw Bad(path, $"entry '{name}' has {offsets[1] - offsets[0]} bytes but its shape and dtype need {expected}");
+            return (known, shape, offsets[0], expected);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid safetensors file: entry '{name}' is malformed ({e.Message}).", e);
+        }
     }
 
     private static long ElementSize(ScalarType dtype) => dtype switch

@@ -10,7 +10,7 @@ namespace Robustness.Models;
 /// (widths w, 2w, 4w) with 2x2 max-pooling, global average pooling and a linear head. w = 32 gives about
 /// 0.29M parameters and trains at roughly 200 img/s on two cores.
 /// </summary>
-public sealed class SmallCnn : Module<Tensor, Tensor>, IClassifierNetwork
+public sealed class SmallCnn : Module<Tensor, Tensor>, IClassifierNetwork, IReproducibleInitialisation
 {
     private readonly Sequential features;
     private readonly Linear linear;
@@ -38,6 +38,9 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IClassifierNetwork
 
     /// <inheritdoc />
     public int FeatureSize { get; }
+
+    /// <summary>Redraws the initial weights (PyTorch's default initialisation) from <paramref name="generator"/>.</summary>
+    public void ResetParameters(Generator generator) => DefaultInitialisation.Reset(this, generator);
 
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput) => features.forward(normalisedInput);
