@@ -1,0 +1,51 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Robustness.Cli.Output;
+using Robustness.Training;
+
+namespace Robustness.Cli.Commands;
+
+/// <summary><c>robustness evaluate</c>: clean accuracy of a saved model, overall and per class.</summary>
+public static class EvaluateCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(TextWriter output)
+    {
+        var model = new Option<string>("--model") { Description = "A model saved by 'robustness train' (safetensors with metadata).", Required = true };
+        var data = new Option<string>("--data") { Description = "Test images in class folders (DIR/<class>/<image>).", Required = true };
+        var report = new Option<string?>("--report") { Description = "Write the accuracy report as JSON to this file." };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass.", DefaultValueFactory = _ => 256 };
+        var device = CommonOptions.Device();
+
+        var command = new Command("evaluate", "Measure a model's accuracy, overall and per class.") { model, data, report, batch, device };
+        command.SetAction((parse, cancel) =>
+        {
+            string modelPath = parse.GetValue(model)!;
+            if (!File.Exists(modelPath)) throw new UsageException($"--model file '{modelPath}' does not exist.");
+            int batchSize = CommonOptions.InRange(parse, batch, 1);
+            var deviceValue = CommonOptions.ResolveDevice(parse, device);
+
+            using var classifier = Classifier.Load(modelPath, deviceValue);
+            var images = DataSources.ReadFolder(parse.GetValue(data)!, Console.Error, size: classifier.Spec.ImageSize);
+            if (!images.ClassNames.SequenceEqual(classifier.ClassNames))
+                throw new InvalidDataException(
+                    $"The data's classes [{string.Join(", ", images.ClassNames)}] differ from the model's [{string.Join(", ", classifier.ClassNames)}].");
+
+            var accuracy = new Evaluator(batchSize).Evaluate(classifier, images, cancel);
+            AccuracyTable.Write(output, accuracy);
+
+            if (parse.GetValue(report) is string reportPath)
+            {
+                var document = new EvaluationDocument(Path.GetFullPath(modelPath), classifier.Spec.Architecture, images.Count, accuracy);
+                AtomicText.Write(reportPath, JsonSerializer.Serialize(document, ReportJson.Options));
+                output.WriteLine($"Report written to {reportPath}.");
+            }
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    /// <summary>The JSON report of <c>evaluate</c>.</summary>
+    public sealed record EvaluationDocument(string Model, string Architecture, int Images, AccuracyReport Accuracy);
+}

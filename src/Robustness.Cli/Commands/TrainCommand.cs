@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using Robustness.Cli.Output;
+using Robustness.Data;
+using Robustness.Models;
+using Robustness.Training;
+
+namespace Robustness.Cli.Commands;
+
+/// <summary><c>robustness train</c>: trains a zoo model on class folders or the synthetic set, keeping checkpoints.</summary>
+public static class TrainCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(TextWriter output)
+    {
+        var data = new Option<string?>("--data") { Description = "Training images in class folders (DIR/<class>/<image>)." };
+        var test = new Option<string?>("--test") { Description = "Optional test images in class folders, evaluated after each epoch." };
+        var synthetic = new Option<int?>("--synthetic")
+        {
+            Description = "Train on the embedded synthetic set instead of --data, with this many training images (default 5000).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", ModelZoo.Architectures)}.", DefaultValueFactory = _ => "small-cnn" };
+        var width = new Option<int>("--width") { Description = "Base width (0 = the architecture's standard width).", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 0.1 };
+        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: sep (warm-up, x0.1 at 62.5% and 75%), cosine, constant.", DefaultValueFactory = _ => "sep" };
+        schedule.AcceptOnlyFromAmong("sep", "cosine", "constant");
+        var augment = new Option<string>("--augment") { Description = "Augmentation: crop-flip (random crop, pad 4, and horizontal flip) or none.", DefaultValueFactory = _ => "crop-flip" };
+        augment.AcceptOnlyFromAmong("crop-flip", "none");
+        var normalization = new Option<string>("--normalization") { Description = "Input normalisation inside the model: dataset (training-set statistics), cifar10, none.", DefaultValueFactory = _ => "dataset" };
+        normalization.AcceptOnlyFromAmong("dataset", "cifar10", "none");
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "Folder for checkpoints (safetensors + index); kept in memory when not given." };
+        var every = new Option<int>("--checkpoint-every") { Description = "Keep a checkpoint every K epochs (0 = final only).", DefaultValueFactory = _ => 1 };
+        var outPath = new Option<string>("--out") { Description = "Where to save the trained model (safetensors).", Required = true };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+
+        var command = new Command("train", "Train a classifier and keep checkpoints (the source model of SEP).")
+        {
+            data, test, synthetic, arch, width, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            bool useSynthetic = parse.GetResult(synthetic) is not null;
+            string? dataDir = parse.GetValue(data);
+            if (useSynthetic == (dataDir is not null)) throw new UsageException("give exactly one of --data DIR and --synthetic [N].");
+            int seedValue = CommonOptions.InRange(parse, seed, 0);
+            int epochCount = CommonOptions.InRange(parse, epochs, 1, 100_000);
+            int checkpointEvery = CommonOptions.InRange(parse, every, 0, 100_000);
+            var deviceValue = CommonOptions.ResolveDevice(parse, device);
+
+            ImageSet trainSet;
+            ImageSet? testSet;
+            if (useSynthetic)
+            {
+                int count = parse.GetValue(synthetic) ?? 5000;
+                if (count < 10) throw new UsageException($"--synthetic must be >= 10 images; got {count}.");
+                var sets = SyntheticImageSet.TrainTest(count, Math.Max(10, count / 5), seedValue);
+                (trainSet, testSet) = (sets.Train, sets.Test);
+            }
+            else
+            {
+                trainSet = DataSources.ReadFolder(dataDir!, Console.Error);
+                string? testDir = parse.GetValue(test);
+                testSet = testDir is null ? null : DataSources.ReadFolder(testDir, Console.Error);
+            }
+
+            var spec = new ModelSpec(parse.GetValue(arch)!, trainSet.ClassNames.Count, CommonOptions.InRange(parse, width, 0),
+                InputChannels: trainSet.Channels, ImageSize: trainSet.Height);
+            var norm = parse.GetValue(normalization) switch
+            {
+                "cifar10" => Normalization.Cifar10,
+                "none" => Normalization.Identity(trainSet.Channels),
+                _ => ChannelStatistics.Of(trainSet),
+            };
+            var options = new TrainingOptions
+            {
+                Epochs = epochCount,
+                BatchSize = CommonOptions.InRange(parse, batch, 1),
+                LearningRate = CommonOptions.Positive(parse, lr),
+                Schedule = parse.GetValue(schedule) switch
+                {
+                    "constant" => LearningRateSchedules.Constant,
+                    "cosine" => new CosineLearningRate(epochCount),
+                    _ => LearningRateSchedules.Sep(epochCount),
+                },
+                Augmentation = parse.GetValue(augment) == "none" ? null : ComposedAugmentation.Cifar(),
+                Checkpoints = checkpointEvery == 0 ? CheckpointSchedule.FinalOnly : CheckpointSchedule.Every(checkpointEvery, includeFinal: true),
+                Seed = seedValue,
+                Device = deviceValue,
+            }.Validate();
+
+            using var classifier = Classifier.Create(spec, norm, trainSet.ClassNames, deviceValue, seedValue);
+            string? checkpointDir = parse.GetValue(checkpoints);
+            using var checkpointSet = checkpointDir is null ? CheckpointSet.InMemory() : CheckpointSet.Create(checkpointDir);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Training {spec.Architecture} ({classifier.ParameterCount:N0} parameters) on {trainSet.Count} images of {trainSet.ClassNames.Count} classes, {epochCount} epochs, device {deviceValue.type}."));
+            var result = new TrainingProgressDisplay(output).Run("train", progress =>
+                new Trainer(options).Train(classifier, trainSet, testSet, checkpointSet, progress, cancel));
+
+            classifier.Save(parse.GetValue(outPath)!);
+            var final = result.Final;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Done in {result.WallTime:hh\\:mm\\:ss}: train accuracy {final.TrainAccuracy:P1}{(final.Test is { } t ? $", test accuracy {t.Accuracy:P1}" : "")}; " +
+                $"{checkpointSet.Count} checkpoint(s){(checkpointDir is null ? " (in memory, not kept)" : $" in {checkpointDir}")}; model saved to {parse.GetValue(outPath)}."));
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Robustness.Runtime;
+using static TorchSharp.torch;
+
+namespace Robustness.Cli;
+
+/// <summary>Options shared by several commands, defined once so they read and validate the same everywhere.</summary>
+public static class CommonOptions
+{
+    /// <summary><c>--device cpu|cuda|cuda:N|auto</c>.</summary>
+    public static Option<string> Device() => new("--device")
+    {
+        Description = $"Where to run: {TorchDevices.AllowedNames}. CUDA needs a CUDA libtorch ({TorchRuntime.LibTorchDirectoryVariable}).",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    /// <summary><c>--seed N</c> (>= 0).</summary>
+    public static Option<int> Seed() => new("--seed")
+    {
+        Description = "Seed for initialisation, shuffling and augmentation; the same seed gives the same result on the CPU.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    /// <summary>Resolves the device option, turning an unknown name into a usage error.</summary>
+    public static Device ResolveDevice(ParseResult parse, Option<string> option) => TorchDevices.Resolve(parse.GetValue(option));
+
+    /// <summary>Checks that an integer option lies in [min, max]; a violation is a usage error naming the option.</summary>
+    public static int InRange(ParseResult parse, Option<int> option, int min, int max = int.MaxValue)
+    {
+        int value = parse.GetValue(option);
+        if (value < min || value > max)
+            throw new UsageException($"{option.Name} must be {(max == int.MaxValue ? $">= {min}" : $"between {min} and {max}")}; got {value}.");
+        return value;
+    }
+
+    /// <summary>Checks that a number option is finite and in (min, max].</summary>
+    public static double Positive(ParseResult parse, Option<double> option)
+    {
+        double value = parse.GetValue(option);
+        if (!double.IsFinite(value) || value <= 0)
+            throw new UsageException($"{option.Name} must be a finite number > 0; got {value}.");
+        return value;
+    }
+}
