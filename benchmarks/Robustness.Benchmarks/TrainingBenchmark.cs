@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Robustness.Benchmarks;
+
+/// <summary>
+/// Training throughput and memory of the Robustness Trainer against PyTorch on the same machine, in one invocation:
+/// each model is measured in fresh processes, alternating Robustness and PyTorch, best of <c>repeats</c> each.
+/// Writes benchmarks/results/training-cpu.{json,md}. Target: time ratio (Robustness / PyTorch) &lt;= 1.05.
+/// </summary>
+public static class TrainingBenchmark
+{
+    private sealed record Config(string Arch, int Width, int Batch, int Warmup, int Timed);
+
+    public static int Run(string resultsDir, string python, bool quick, int threads, int repeats)
+    {
+        string referenceDir = Path.Combine(RepositoryRoot(), "benchmarks", "reference");
+        Config[] configs = quick
+            ? [new("small-cnn", 32, 128, 4, 8), new("resnet18", 16, 128, 4, 4)]
+            : [new("small-cnn", 32, 128, 8, 40), new("resnet18", 16, 128, 4, 16), new("resnet18", 64, 128, 4, 8)];
+
+        var rows = new List<(Config Config, JsonElement Ours, JsonElement Theirs)>();
+        var (self, prefix) = WorkerProcess.Self();
+        foreach (var c in configs)
+        {
+            JsonElement? best = null, bestTheirs = null;
+            for (int r = 0; r < repeats; r++)
+            {
+                var ours = WorkerProcess.Run(self, [.. prefix, "training-worker", c.Arch, Inv(c.Width), Inv(c.Batch), Inv(c.Warmup), Inv(c.Timed), Inv(threads)]);
+                var theirs = WorkerProcess.Run(python, ["train_throughput.py", "--arch", c.Arch, "--width", Inv(c.Width), "--batch", Inv(c.Batch),
+                    "--warmup", Inv(c.Warmup), "--batches", Inv(c.Timed), "--threads", Inv(threads)], referenceDir);
+                if (best is null || Ips(ours) > Ips(best.Value)) best = ours;
+                if (bestTheirs is null || Ips(theirs) > Ips(bestTheirs.Value)) bestTheirs = theirs;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{c.Arch} w{c.Width}: robustness {Ips(ours):F1} img/s, pytorch {Ips(theirs):F1} img/s"));
+            }
+            rows.Add((c, best!.Value, bestTheirs!.Value));
+        }
+
+        var machine = MachineInfo.Current();
+        Directory.CreateDirectory(resultsDir);
+        var json = new
+        {
+            benchmark = "training-throughput-cpu",
+            machine,
+            threads,
+            repeats,
+            note = "Best of repeats, fresh process per measurement; time ratio = PyTorch img/s / Robustness img/s (<= 1.05 is the target).",
+            rows = rows.Select(r => new
+            {
+                arch = r.Config.Arch, width = r.Config.Width, batch = r.Config.Batch, timed_batches = r.Config.Timed,
+                robustness = r.Ours, pytorch = r.Theirs,
+                time_ratio = Ips(r.Theirs) / Ips(r.Ours),
+                peak_memory_ratio = r.Ours.GetProperty("peak_rss_mb").GetDouble() / r.Theirs.GetProperty("peak_rss_mb").GetDouble(),
+            }),
+        };
+        File.WriteAllText(Path.Combine(resultsDir, "training-cpu.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+
+        var md = new StringBuilder();
+        md.AppendLine("# Training throughput on CPU: Robustness Trainer vs PyTorch");
+        md.AppendLine();
+        md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; {threads} threads each; measured {machine.Date}."));
+        md.AppendLine(Inv($"PyTorch {rows[0].Theirs.GetProperty("version").GetString()} (Debian python3-torch); TorchSharp {rows[0].Ours.GetProperty("version").GetString()} (libtorch 2.10)."));
+        md.AppendLine("Work: random 32x32 images, batch 128, SGD (lr 0.1, momentum 0.9, wd 5e-4), cross-entropy, train mode, no augmentation;");
+        md.AppendLine(Inv($"best of {repeats} fresh processes each, alternating. Time ratio = Robustness time / PyTorch time (target <= 1.05)."));
+        md.AppendLine("Memory: peak RSS of the process; 'growth' = RSS after minus before the timed batches (flat = about 0).");
+        md.AppendLine();
+        md.AppendLine("| model | params | Robustness img/s | PyTorch img/s | time ratio | peak RSS MiB (R / P) | RSS growth MiB (R / P) |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var (c, ours, theirs) in rows)
+            md.AppendLine(Inv($"| {c.Arch} w{c.Width} | {ours.GetProperty("parameters").GetInt64():N0} | {Ips(ours):F1} | {Ips(theirs):F1} | {Ips(theirs) / Ips(ours):F2} | {ours.GetProperty("peak_rss_mb").GetDouble():F0} / {theirs.GetProperty("peak_rss_mb").GetDouble():F0} | {Growth(ours):F0} / {Growth(theirs):F0} |"));
+        File.WriteAllText(Path.Combine(resultsDir, "training-cpu.md"), md.ToString());
+        Console.WriteLine(md.ToString());
+        return 0;
+    }
+
+    private static double Ips(JsonElement e) => e.GetProperty("images_per_second").GetDouble();
+
+    private static double Growth(JsonElement e) => e.GetProperty("rss_after_mb").GetDouble() - e.GetProperty("rss_before_mb").GetDouble();
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Robustness.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Robustness.Benchmarks;
+
+/// <summary>Runs one measurement in a child process and reads the JSON line it prints last.</summary>
+public static class WorkerProcess
+{
+    public static JsonElement Run(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in arguments) start.ArgumentList.Add(a);
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', start.ArgumentList)} failed ({process.ExitCode}): {stderr.Result}");
+        string last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.TrimStart().StartsWith('{'));
+        return JsonDocument.Parse(last).RootElement.Clone();
+    }
+
+    /// <summary>This program, as a command line that re-runs it (dotnet + dll, or the apphost).</summary>
+    public static (string FileName, string[] Prefix) Self()
+    {
+        string dll = typeof(WorkerProcess).Assembly.Location;
+        return ("dotnet", [dll]);
+    }
+}
