@@ -33,14 +33,15 @@ public sealed class Evaluator
         using var noGrad = torch.no_grad();
         using var counts = torch.zeros(classes, ScalarType.Int64, device).DetachFromDisposeScope();
         using var correct = torch.zeros(classes, ScalarType.Int64, device).DetachFromDisposeScope();
+        using var one = 1.ToScalar();
         foreach (int[] indices in ImageBatches.Plan(data.Count, BatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             using var batch = ImageBatches.Read(data, indices, device);
             var hits = classifier.Forward(batch.Images).argmax(1).eq(batch.Labels).to_type(ScalarType.Int64);
-            counts.index_add_(0, batch.Labels, torch.ones_like(hits), 1);
-            correct.index_add_(0, batch.Labels, hits, 1);
+            counts.index_add_(0, batch.Labels, torch.ones_like(hits), one);
+            correct.index_add_(0, batch.Labels, hits, one);
         }
 
         long[] perClassCount, perClassCorrect;

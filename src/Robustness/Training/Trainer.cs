@@ -118,7 +118,8 @@ public sealed class Trainer
                     optimizer.step();
                     using (torch.no_grad())
                     {
-                        lossSum.add_(output.Loss.detach(), alpha: indices.Length);
+                        using var weight = ((double)indices.Length).ToScalar(); // the mean loss times the batch size
+                        lossSum.add_(output.Loss.detach(), weight);
                         correctSum.add_(output.Logits.detach().argmax(1).eq(labels).sum());
                     }
                 }
