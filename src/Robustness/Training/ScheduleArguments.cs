@@ -1,0 +1,29 @@
+namespace Robustness.Training;
+
+/// <summary>Shared argument checks and the linear warm-up used by the schedules.</summary>
+internal static class ScheduleArguments
+{
+    public static void Check(double baseLearningRate, int epoch, int batchInEpoch, int batchesPerEpoch)
+    {
+        if (!(baseLearningRate > 0) || !double.IsFinite(baseLearningRate))
+            throw new ArgumentOutOfRangeException(nameof(baseLearningRate), baseLearningRate, "baseLearningRate must be a finite number > 0.");
+        if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "epoch must be >= 0.");
+        if (batchesPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(batchesPerEpoch), batchesPerEpoch, "batchesPerEpoch must be >= 1.");
+        if (batchInEpoch < 0 || batchInEpoch >= batchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(batchInEpoch), batchInEpoch, $"batchInEpoch must be in [0, {batchesPerEpoch - 1}].");
+    }
+
+    /// <summary>
+    /// The warm-up factor after <paramref name="stepsDone"/> of <paramref name="steps"/> steps, counting the current
+    /// step as done (SEP's formula: start + (1 - start) * (b + 1) / B), so the last warm-up step reaches the target.
+    /// </summary>
+    public static double Warmup(double startFactor, long stepsDone, long steps) =>
+        startFactor + (1 - startFactor) * stepsDone / steps;
+
+    public static void CheckWarmup(int warmupEpochs, double warmupStartFactor)
+    {
+        if (warmupEpochs < 0) throw new ArgumentOutOfRangeException(nameof(warmupEpochs), warmupEpochs, "warmupEpochs must be >= 0.");
+        if (!(warmupStartFactor >= 0 && warmupStartFactor <= 1))
+            throw new ArgumentOutOfRangeException(nameof(warmupStartFactor), warmupStartFactor, "warmupStartFactor must be in [0, 1].");
+    }
+}
