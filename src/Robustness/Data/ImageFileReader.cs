@@ -83,23 +83,23 @@ public static class ImageFileReader
         }
         if (data.Length == 0) throw Fail(displayPath, "the file is empty (0 bytes)");
 
-        IImageFormat? format;
+        var format = Image.DetectFormat(Decoders, data);
+        if (format is null)
+            throw Fail(displayPath, $"not a PNG, JPEG, BMP, GIF or WebP image ({data.Length} bytes of unrecognised content)");
+        string? truncation = FindTruncation(data, format);
+        if (truncation is not null) throw Fail(displayPath, truncation);
         IImageInfo? info;
         try
         {
-            format = Image.DetectFormat(Decoders, data);
-            info = format is null ? null : Image.Identify(Decoders, data, out _);
+            info = Image.Identify(Decoders, data, out _);
         }
         catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidDataException)
         {
-            throw Fail(displayPath, $"the header is damaged ({e.Message})", e);
+            throw Fail(displayPath, $"the {format.Name} header is damaged ({e.Message})", e);
         }
-        if (format is null || info is null)
-            throw Fail(displayPath, $"not a PNG, JPEG, BMP, GIF or WebP image ({data.Length} bytes of unrecognised content)");
+        if (info is null) throw Fail(displayPath, $"the {format.Name} header cannot be read");
         if ((long)info.Width * info.Height > maxPixels)
             throw Fail(displayPath, $"the image is {info.Height}x{info.Width} = {(long)info.Width * info.Height} pixels, more than MaxPixels = {maxPixels}");
-        string? truncation = FindTruncation(data, format);
-        if (truncation is not null) throw Fail(displayPath, truncation);
 
         try
         {

@@ -73,8 +73,13 @@ public static class PngImageWriter
         return $"{className}/{index.ToString("D6", CultureInfo.InvariantCulture)}.png";
     }
 
-    private static string ToPng(string relativePath) =>
-        Path.GetExtension(relativePath).Equals(".png", StringComparison.OrdinalIgnoreCase) ? relativePath : Path.ChangeExtension(relativePath, ".png");
+    private static string ToPng(string relativePath)
+    {
+        string name = relativePath[(relativePath.LastIndexOfAny(['/', '\\']) + 1)..];
+        if (name.Length == 0 || name == "." || name == "..")
+            throw new ArgumentException($"Output path '{relativePath}' does not name a file.", nameof(relativePath));
+        return Path.GetExtension(name).Equals(".png", StringComparison.OrdinalIgnoreCase) ? relativePath : Path.ChangeExtension(relativePath, ".png");
+    }
 
     private static void CheckChannels(int channels)
     {
