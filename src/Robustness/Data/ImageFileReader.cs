@@ -32,9 +32,17 @@ public static class ImageFileReader
     public static IReadOnlyList<string> SupportedExtensions { get; } = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
 
     // Only the five supported decoders: ImageSharp's default configuration also knows TGA, TIFF and PBM.
-    private static readonly Configuration Decoders = new(
-        new PngConfigurationModule(), new JpegConfigurationModule(), new BmpConfigurationModule(),
-        new GifConfigurationModule(), new WebpConfigurationModule());
+    private static readonly Configuration Decoders = CreateDecoders();
+
+    private static Configuration CreateDecoders()
+    {
+        var configuration = new Configuration(
+            new PngConfigurationModule(), new JpegConfigurationModule(), new BmpConfigurationModule(),
+            new GifConfigurationModule(), new WebpConfigurationModule());
+        // Only the first frame of an animated GIF is used, so the others are not decoded (memory, time).
+        configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = SixLabors.ImageSharp.Metadata.FrameDecodingMode.First });
+        return configuration;
+    }
 
     /// <summary>True when <paramref name="path"/> ends with one of <see cref="SupportedExtensions"/> (any case).</summary>
     public static bool HasSupportedExtension(string path)
@@ -103,7 +111,9 @@ public static class ImageFileReader
 
         try
         {
-            return Image.Load<Rgb24>(Decoders, data);
+            var image = Image.Load<Rgb24>(Decoders, data);
+            while (image.Frames.Count > 1) image.Frames.RemoveFrame(image.Frames.Count - 1); // animations: keep the first frame
+            return image;
         }
         catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidDataException or IndexOutOfRangeException or ArgumentException)
         {

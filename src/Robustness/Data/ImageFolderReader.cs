@@ -26,22 +26,21 @@ public static class ImageFolderReader
             throw new InvalidDataException($"Image folder '{index.Root}' has no image files ({string.Join(", ", ImageFileReader.SupportedExtensions)}) in its class folders.");
 
         var failures = new InvalidDataException?[files.Count];
-        var decoded = new byte[files.Count][];
         int first = 0;
+        byte[]? firstPixels = null;
         int height = options.Size.Height, width = options.Size.Width;
         if (!options.Size.HasTargetSize)
         {
             // The first readable image sets the size for all, so it is found in order before the parallel pass.
-            for (; first < files.Count; first++)
+            for (; first < files.Count && firstPixels is null; first++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 try
                 {
                     using var image = ImageFileReader.Load(files[first].FullPath, files[first].RelativePath, options.MaxPixels);
                     (height, width) = (image.Height, image.Width);
-                    decoded[first] = new byte[3 * height * width];
-                    ImageFileReader.CopyChannelFirst(image, decoded[first]);
-                    break;
+                    firstPixels = new byte[3 * height * width];
+                    ImageFileReader.CopyChannelFirst(image, firstPixels);
                 }
                 catch (InvalidDataException e)
                 {
@@ -49,9 +48,15 @@ public static class ImageFolderReader
                     failures[first] = e;
                 }
             }
-            if (first == files.Count) throw NothingRead(index, failures);
-            first++;
+            if (firstPixels is null) throw NothingRead(index, failures);
         }
+
+        int imageBytes = 3 * height * width;
+        if ((long)imageBytes * files.Count > Array.MaxLength)
+            throw new InvalidDataException($"Image folder '{index.Root}' has {files.Count} images of 3x{height}x{width}: more than one in-memory image set can hold. Use StreamedImageFolder.");
+        // One buffer, each image decoded straight into its slot; failed slots are squeezed out afterwards.
+        var pixels = new byte[(long)imageBytes * files.Count];
+        firstPixels?.CopyTo(pixels.AsSpan((first - 1) * imageBytes, imageBytes));
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         Parallel.For(first, files.Count, parallel, (i, state) =>
@@ -60,7 +65,7 @@ public static class ImageFolderReader
             if (state.ShouldExitCurrentIteration && state.LowestBreakIteration < i) return;
             try
             {
-                decoded[i] = Decode(files[i], options, height, width);
+                Decode(files[i], options, pixels.AsSpan(i * imageBytes, imageBytes), height, width);
             }
             catch (InvalidDataException e)
             {
@@ -70,38 +75,31 @@ public static class ImageFolderReader
         });
 
         var errors = new List<ImageFileError>();
+        var labels = new List<long>(files.Count);
+        var paths = new List<string?>(files.Count);
         for (int i = 0; i < files.Count; i++)
         {
-            if (failures[i] is not { } failure) continue;
-            if (options.Strict) throw failure;
-            errors.Add(new ImageFileError(files[i].RelativePath, failure.Message));
+            if (failures[i] is { } failure)
+            {
+                if (options.Strict) throw failure;
+                errors.Add(new ImageFileError(files[i].RelativePath, failure.Message));
+                continue;
+            }
+            if (labels.Count != i) pixels.AsSpan(i * imageBytes, imageBytes).CopyTo(pixels.AsSpan(labels.Count * imageBytes, imageBytes));
+            labels.Add(files[i].Label);
+            paths.Add(files[i].RelativePath);
         }
-        if (errors.Count == files.Count) throw NothingRead(index, failures);
+        if (labels.Count == 0) throw NothingRead(index, failures);
 
-        int imageBytes = 3 * height * width;
-        int count = files.Count - errors.Count;
-        var pixels = new byte[(long)count * imageBytes];
-        var labels = new long[count];
-        var paths = new string?[count];
-        for (int i = 0, j = 0; i < files.Count; i++)
-        {
-            if (decoded[i] is null) continue;
-            decoded[i].CopyTo(pixels.AsSpan(j * imageBytes, imageBytes));
-            labels[j] = files[i].Label;
-            paths[j] = files[i].RelativePath;
-            j++;
-        }
-        var images = new ImageSet(pixels, labels, 3, height, width, index.ClassNames, paths);
+        var images = new ImageSet(pixels.AsSpan(0, labels.Count * imageBytes), labels.ToArray(), 3, height, width, index.ClassNames, paths);
         return new ImageFolderReadResult(images, errors, index.SkippedFiles);
     }
 
-    internal static byte[] Decode(ImageFileEntry file, ImageFolderOptions options, int height, int width)
+    private static void Decode(ImageFileEntry file, ImageFolderOptions options, Span<byte> destination, int height, int width)
     {
         using Image<Rgb24> image = ImageFileReader.Load(file.FullPath, file.RelativePath, options.MaxPixels);
         ImageFileReader.Fit(image, options.Size, height, width, file.RelativePath);
-        var pixels = new byte[3 * height * width];
-        ImageFileReader.CopyChannelFirst(image, pixels);
-        return pixels;
+        ImageFileReader.CopyChannelFirst(image, destination);
     }
 
     private static InvalidDataException NothingRead(ImageFolderIndex index, InvalidDataException?[] failures)

@@ -99,6 +99,20 @@ public class ImageFileReaderTests
     }
 
     [Fact]
+    public void An_animated_gif_gives_its_first_frame()
+    {
+        using var folder = new TempFolder();
+        using var image = new Image<Rgb24>(4, 4, new Rgb24(255, 0, 0));
+        using var second = new Image<Rgb24>(4, 4, new Rgb24(0, 0, 255));
+        image.Frames.AddFrame(second.Frames.RootFrame);
+        string path = TestFiles.Save(image, folder.File("anim.gif"));
+
+        var read = ImageFileReader.Read(path);
+
+        read.Pixels.Should().Equal(Enumerable.Repeat((byte)255, 16).Concat(new byte[32]));
+    }
+
+    [Fact]
     public void The_format_is_recognised_by_content_not_extension()
     {
         using var folder = new TempFolder();
