@@ -25,9 +25,11 @@ public sealed record TrainTestSets(ImageSet Train, ImageSet Test);
 /// pixel; <c>S(d) = clamp(0.5 + d * size, 0, 1)</c> for a signed distance <c>d</c> (positive inside).</para>
 /// <para>The ten patterns (angles in degrees, U = uniform, jitter drawn per image):</para>
 /// <list type="number">
-/// <item><description><c>horizontal-grating</c>, <c>vertical-grating</c>, <c>diagonal-grating</c>,
-/// <c>anti-diagonal-grating</c> (labels 0-3): a sine grating <c>0.5 + 0.5 sin(2 pi k (u cos a + v sin a) + phase)</c>
-/// varying along direction a = 90, 0, 45, 135 (+ U(-10, 10)) with k = U(2.5, 4.5) cycles per image and a random phase.</description></item>
+/// <item><description><c>horizontal-grating</c>, <c>vertical-grating</c>, <c>diagonal-grating</c> (labels 0-2): a sine
+/// grating <c>0.5 + 0.5 sin(2 pi k (u cos a + v sin a) + phase)</c> varying along direction a = 90, 0, or 45 or 135
+/// (either diagonal, by a coin flip), plus U(-10, 10), with k = U(2.5, 4.5) cycles per image and a random phase.</description></item>
+/// <item><description><c>triangle</c> (3): a filled equilateral triangle pointing up, circumradius U(0.2, 0.32),
+/// rotated by U(-10, 10), centre shifted by up to 0.12.</description></item>
 /// <item><description><c>checkerboard</c> (4): <c>clamp(0.5 + 2 sin(2 pi k u') sin(2 pi k v'), 0, 1)</c> in a frame rotated
 /// by U(-10, 10), k = U(1.5, 2.5), random phases.</description></item>
 /// <item><description><c>rings</c> (5): concentric rings <c>0.5 + 0.5 sin(2 pi k r + phase)</c>, k = U(3, 5), centre
@@ -40,14 +42,16 @@ public sealed record TrainTestSets(ImageSet Train, ImageSet Test);
 /// <item><description><c>edge</c> (9): one straight soft edge (a half plane) at any angle U(0, 360), passing within
 /// 0.15 of the centre.</description></item>
 /// </list>
-/// <para>With fewer than ten classes the first ones are used.</para>
+/// <para>Every class is closed under a left-right mirror (the mirror image of a diagonal grating is the other diagonal,
+/// of a rotated triangle a triangle rotated the other way), so the standard flip-and-crop augmentation
+/// (<see cref="ComposedAugmentation.Cifar"/>) keeps labels right. With fewer than ten classes the first ones are used.</para>
 /// </remarks>
 public static class SyntheticImageSet
 {
     /// <summary>The names of the ten patterns; label = index.</summary>
     public static IReadOnlyList<string> AllClassNames { get; } =
     [
-        "horizontal-grating", "vertical-grating", "diagonal-grating", "anti-diagonal-grating", "checkerboard",
+        "horizontal-grating", "vertical-grating", "diagonal-grating", "triangle", "checkerboard",
         "rings", "disc", "square-frame", "cross", "edge",
     ];
 
@@ -136,12 +140,29 @@ public static class SyntheticImageSet
         double cx = Uniform(random, -0.12, 0.12), cy = Uniform(random, -0.12, 0.12);
         switch (label)
         {
-            case 0: case 1: case 2: case 3:
+            case 0: case 1: case 2:
             {
-                double angle = (new[] { 90.0, 0.0, 45.0, 135.0 }[label] + Uniform(random, -10, 10)) * Degree;
+                double direction = label switch { 0 => 90, 1 => 0, _ => random.NextDouble() < 0.5 ? 45 : 135 };
+                double angle = (direction + Uniform(random, -10, 10)) * Degree;
                 double k = Uniform(random, 2.5, 4.5), phase = Uniform(random, 0, 2 * Math.PI);
                 double cos = PortableMath.Cos(angle), sin = PortableMath.Sin(angle);
                 return (u, v) => 0.5 + 0.5 * PortableMath.Sin(2 * Math.PI * k * (u * cos + v * sin) + phase);
+            }
+            case 3:
+            {
+                double radius = Uniform(random, 0.2, 0.32);
+                var (cos, sin) = Rotation(random, 10);
+                const double Cos30 = 0.8660254037844386;
+                return (u, v) =>
+                {
+                    // Inside distance to each edge: inradius (radius / 2) minus the projection on the edge's outward
+                    // normal; v grows downwards, so the bottom edge's normal is (0, 1) and the apex is at v = -radius.
+                    var (a, b) = Rotate(u - cx, v - cy, cos, sin);
+                    double bottom = radius / 2 - b;
+                    double left = radius / 2 - (-Cos30 * a - 0.5 * b);
+                    double right = radius / 2 - (Cos30 * a - 0.5 * b);
+                    return Soft(Math.Min(bottom, Math.Min(left, right)));
+                };
             }
             case 4:
             {
