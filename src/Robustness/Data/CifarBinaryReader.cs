@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Robustness.Data;
 
 /// <summary>The two CIFAR binary layouts.</summary>
@@ -24,7 +26,9 @@ public enum CifarSplit
 /// Reads the CIFAR "binary version" files into an <see cref="ImageSet"/> of 3x32x32 RGB8 images. A record's 3072
 /// pixel bytes are the red, green and blue 32x32 planes, row by row: exactly <see cref="ImageSet"/>'s channel-first
 /// layout. Class names come from <c>batches.meta.txt</c> (CIFAR-10) or <c>fine_label_names.txt</c> (CIFAR-100) next
-/// to the data when present, else from <see cref="CifarClassNames"/>. Relative paths are <c>file.bin#index</c>.
+/// to the data when present, else from <see cref="CifarClassNames"/>. Each image's relative path is
+/// <c>&lt;class&gt;/&lt;file name without .bin&gt;_&lt;record:D5&gt;.png</c>, so <see cref="PngImageWriter"/> writes a class-folder
+/// copy that <see cref="ImageFolderReader"/> reads back with the same labels.
 /// </summary>
 public static class CifarBinaryReader
 {
@@ -93,7 +97,7 @@ public static class CifarBinaryReader
         int n = 0;
         foreach (var (path, data) in contents)
         {
-            string name = Path.GetFileName(path);
+            string stem = Path.GetFileNameWithoutExtension(path);
             for (int record = 0; record < data.Length / recordBytes; record++, n++)
             {
                 int offset = record * recordBytes;
@@ -102,7 +106,7 @@ public static class CifarBinaryReader
                     throw new InvalidDataException($"CIFAR file '{path}', record {record}: label {label} is outside [0, {classNames.Count - 1}] for {classNames.Count} classes.");
                 labels[n] = label;
                 data.AsSpan(offset + labelBytes, ImageBytes).CopyTo(pixels.AsSpan(n * ImageBytes, ImageBytes));
-                relativePaths[n] = $"{name}#{record}";
+                relativePaths[n] = $"{classNames[label]}/{stem}_{record.ToString("D5", CultureInfo.InvariantCulture)}.png";
             }
         }
         return new ImageSet(pixels, labels, 3, 32, 32, classNames, relativePaths);

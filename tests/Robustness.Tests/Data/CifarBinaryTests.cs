@@ -27,7 +27,28 @@ public class CifarBinaryTests
         set.Labels.ToArray().Should().Equal(3L, 0L, 9L);
         set.ClassNames.Should().Equal(CifarClassNames.Cifar10);
         set.GetImage(1).ToArray().Should().Equal(records[1].Skip(1));
-        set.GetRelativePath(2).Should().Be("test_batch.bin#2");
+        set.GetRelativePath(2).Should().Be("truck/test_batch_00002.png");
+    }
+
+    [Fact]
+    public void Cifar_written_as_png_reads_back_as_the_same_class_folder_set()
+    {
+        using var folder = new TempFolder();
+        string path = folder.File("data/test_batch.bin");
+        File.WriteAllBytes(path, Enumerable.Range(0, 20).SelectMany(i => Record(i % 10, i)).ToArray());
+        var cifar = CifarBinaryReader.ReadFiles([path]);
+
+        PngImageWriter.Write(cifar, Path.Combine(folder.Path, "png"));
+        var back = ImageFolderReader.Read(Path.Combine(folder.Path, "png"), new ImageFolderOptions { Strict = true }).Images;
+
+        back.ClassNames.Should().Equal(CifarClassNames.Cifar10);   // the published names are already in ordinal order
+        var byPath = Enumerable.Range(0, back.Count).ToDictionary(i => back.GetRelativePath(i)!);
+        for (int i = 0; i < cifar.Count; i++)
+        {
+            int j = byPath[cifar.GetRelativePath(i)!];
+            back.GetLabel(j).Should().Be(cifar.GetLabel(i));
+            back.GetImage(j).ToArray().Should().Equal(cifar.GetImage(i).ToArray());
+        }
     }
 
     [Fact]
