@@ -76,6 +76,8 @@ public sealed class Trainer
         var wall = Stopwatch.StartNew();
         torch.random.manual_seed(o.Seed);
         var rng = new Random(o.Seed);
+        // Augmentations draw on a CPU generator of their own, so a seed gives the same batches on any device.
+        using var augmentationGenerator = new torch.Generator((ulong)o.Seed);
         if (classifier.Device.type != o.Device.type || classifier.Device.index != o.Device.index) classifier.To(o.Device);
 
         using var mode = classifier.TrainMode();
@@ -111,7 +113,7 @@ public sealed class Trainer
                 using (var scope = torch.NewDisposeScope())
                 {
                     var (images, labels) = source.Read(indices);
-                    if (o.Augmentation is not null) images = o.Augmentation.Apply(images, rng);
+                    if (o.Augmentation is not null) images = o.Augmentation.Apply(images, augmentationGenerator);
                     optimizer.zero_grad();
                     var output = Objective.Compute(classifier, images, labels, new TrainingStep(epoch, batch, batchesPerEpoch, o.Epochs, rng));
                     output.Loss.backward();

@@ -1,3 +1,4 @@
+using Robustness.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 

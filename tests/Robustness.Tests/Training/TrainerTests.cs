@@ -173,15 +173,15 @@ public class TrainerTests
             .Should().Throw<ArgumentException>().WithParameterName("checkpoints");
     }
 
-    /// <summary>Flips the whole batch horizontally with probability 1/2, drawn from the trainer's random source.</summary>
-    private sealed class RandomFlip : IBatchAugmentation
+    /// <summary>Flips the whole batch horizontally with probability 1/2, drawn from the trainer's augmentation generator.</summary>
+    private sealed class RandomFlip : Robustness.Data.IBatchAugmentation
     {
         public int Calls { get; private set; }
 
-        public Tensor Apply(Tensor images, Random rng)
+        public Tensor Apply(Tensor images, Generator generator)
         {
             Calls++;
-            return rng.Next(2) == 0 ? images : images.flip(3);
+            return torch.rand(1, generator: generator).item<float>() < 0.5f ? images : images.flip(3);
         }
     }
 
