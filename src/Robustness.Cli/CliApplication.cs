@@ -10,9 +10,9 @@ public static class CliApplication
     public static RootCommand BuildRootCommand(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("Robustness: protect image data, prune robust models, and verify both with attacks.");
-        root.Add(TrainCommand.Create(output));
-        root.Add(EvaluateCommand.Create(output));
-        root.Add(DemoCommand.Create(output));
+        root.Add(TrainCommand.Create(output, error));
+        root.Add(EvaluateCommand.Create(output, error));
+        root.Add(DemoCommand.Create(output, error));
         return root;
     }
 
@@ -26,7 +26,11 @@ public static class CliApplication
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            error.WriteLine($"robustness: {parse.Errors[0].Message} (see 'robustness {CommandPath(parse)} --help')");
+            // One line: the most specific message first (an unknown token says more than "command missing").
+            var messages = parse.Errors.Select(e => OneLine(e.Message)).Distinct()
+                .OrderBy(m => m.StartsWith("Required command", StringComparison.Ordinal)).ToArray();
+            string help = string.Join(' ', new[] { "robustness", CommandPath(parse), "--help" }.Where(p => p.Length > 0));
+            error.WriteLine($"robustness: {string.Join("; ", messages)} (see '{help}')");
             return ExitCodes.BadArguments;
         }
 
@@ -62,7 +66,10 @@ public static class CliApplication
 
     private static bool IsUsageError(Exception e) => e is UsageException or ArgumentException;
 
-    private static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ");
+    private static string OneLine(Exception e) => OneLine(e.Message);
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static string CommandPath(ParseResult parse)
     {

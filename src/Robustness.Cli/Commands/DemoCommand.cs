@@ -16,7 +16,7 @@ namespace Robustness.Cli.Commands;
 public static class DemoCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var outDir = new Option<string>("--out") { Description = "Folder for the demo's model, checkpoints and report.", DefaultValueFactory = _ => "robustness-demo" };
         var trainCount = new Option<int>("--train-images") { Description = "Synthetic training images.", DefaultValueFactory = _ => 5000 };

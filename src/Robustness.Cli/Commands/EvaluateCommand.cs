@@ -10,7 +10,7 @@ namespace Robustness.Cli.Commands;
 public static class EvaluateCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train' (safetensors with metadata).", Required = true };
         var data = new Option<string>("--data") { Description = "Test images in class folders (DIR/<class>/<image>).", Required = true };
@@ -27,10 +27,9 @@ public static class EvaluateCommand
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
 
             using var classifier = Classifier.Load(modelPath, deviceValue);
-            var images = DataSources.ReadFolder(parse.GetValue(data)!, Console.Error, size: classifier.Spec.ImageSize);
-            if (!images.ClassNames.SequenceEqual(classifier.ClassNames))
-                throw new InvalidDataException(
-                    $"The data's classes [{string.Join(", ", images.ClassNames)}] differ from the model's [{string.Join(", ", classifier.ClassNames)}].");
+            // Folder classes are matched to the model's by name, whatever their order.
+            var images = DataSources.ReadFolder(parse.GetValue(data)!, error, size: classifier.Spec.ImageSize)
+                .AlignClasses(classifier.ClassNames);
 
             var accuracy = new Evaluator(batchSize).Evaluate(classifier, images, cancel);
             AccuracyTable.Write(output, accuracy);

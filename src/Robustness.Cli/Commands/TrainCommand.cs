@@ -11,7 +11,7 @@ namespace Robustness.Cli.Commands;
 public static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var data = new Option<string?>("--data") { Description = "Training images in class folders (DIR/<class>/<image>)." };
         var test = new Option<string?>("--test") { Description = "Optional test images in class folders, evaluated after each epoch." };
@@ -62,9 +62,9 @@ public static class TrainCommand
             }
             else
             {
-                trainSet = DataSources.ReadFolder(dataDir!, Console.Error);
+                trainSet = DataSources.ReadFolder(dataDir!, error);
                 string? testDir = parse.GetValue(test);
-                testSet = testDir is null ? null : DataSources.ReadFolder(testDir, Console.Error);
+                testSet = testDir is null ? null : DataSources.ReadFolder(testDir, error);
             }
 
             var spec = new ModelSpec(parse.GetValue(arch)!, trainSet.ClassNames.Count, CommonOptions.InRange(parse, width, 0),

@@ -132,6 +132,24 @@ public sealed class ImageSet : IImageCollection
     /// <summary>A new set with the same labels, class names and paths but other pixels (same size).</summary>
     public ImageSet WithPixels(ReadOnlySpan<byte> pixels) => new(pixels, _labels, Channels, Height, Width, ClassNames, _paths);
 
+    /// <summary>
+    /// The same images relabelled for <paramref name="targetClassNames"/> (matched by name, ordinal): a folder
+    /// read with its classes in alphabetical order can be evaluated against a model with another class order.
+    /// A class of this set missing from the target raises <see cref="InvalidDataException"/>.
+    /// </summary>
+    public ImageSet AlignClasses(IReadOnlyList<string> targetClassNames)
+    {
+        ArgumentNullException.ThrowIfNull(targetClassNames);
+        if (ClassNames.SequenceEqual(targetClassNames, StringComparer.Ordinal)) return this;
+        var targetIndex = targetClassNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => (long)p.i, StringComparer.Ordinal);
+        var unknown = ClassNames.Where(name => !targetIndex.ContainsKey(name)).ToArray();
+        if (unknown.Length > 0)
+            throw new InvalidDataException($"Classes [{string.Join(", ", unknown)}] are not among the expected classes [{string.Join(", ", targetClassNames)}].");
+        var map = ClassNames.Select(name => targetIndex[name]).ToArray();
+        var labels = _labels.Select(l => map[l]).ToArray();
+        return new ImageSet(_pixels, labels, Channels, Height, Width, targetClassNames, _paths);
+    }
+
     /// <summary>Loads every image of another collection (e.g. a streamed folder) into memory.</summary>
     public static ImageSet From(IImageCollection source)
     {

@@ -13,7 +13,9 @@ public static class LearningRateSchedules
     /// </summary>
     public static MultiStepLearningRate Sep(int epochs = 120)
     {
-        if (epochs < 2) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "SEP's schedule needs epochs >= 2.");
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "SEP's schedule needs epochs >= 1.");
+        // A one-epoch run is the warm-up alone: there is no later epoch to step down in.
+        if (epochs == 1) return new MultiStepLearningRate([], gamma: 0.1, warmupEpochs: 1, warmupStartFactor: 0.01);
         int first = epochs * 75 / 120;
         // Very short runs would round both steps to the same epoch; keep them one epoch apart.
         int second = Math.Max(epochs * 90 / 120, first + 1);

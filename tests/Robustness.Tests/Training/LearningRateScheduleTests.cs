@@ -118,6 +118,16 @@ public class LearningRateScheduleTests
         ((Action)(() => new CosineLearningRate(0))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("epochs");
         ((Action)(() => new CosineLearningRate(10, floorFactor: 1.5))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("floorFactor");
         ((Action)(() => new CosineLearningRate(3, warmupEpochs: 3))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("warmupEpochs");
-        ((Action)(() => LearningRateSchedules.Sep(1))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("epochs");
+        ((Action)(() => LearningRateSchedules.Sep(0))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("epochs");
+    }
+
+    [Fact]
+    public void A_one_epoch_SEP_run_is_the_warm_up_alone()
+    {
+        var schedule = LearningRateSchedules.Sep(1);
+
+        schedule.Milestones.Should().BeEmpty();
+        schedule.LearningRate(0.1, 0, 9, 10).Should().BeApproximately(0.1, 1e-12);
+        schedule.LearningRate(0.1, 0, 0, 10).Should().BeLessThan(0.02);
     }
 }
