@@ -1,3 +1,4 @@
+using Robustness.IO;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -65,7 +66,7 @@ public static class DemoCommand
             var report = new DemoReport(seedValue, trainImages, testImages, spec.Architecture, widthValue, epochCount,
                 training.WallTime.TotalSeconds, accuracy, checkpoints.Epochs.ToArray(), modelPath);
             string reportPath = Path.Combine(folder, "report.json");
-            AtomicText.Write(reportPath, JsonSerializer.Serialize(report, ReportJson.Options));
+            AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(report, ReportJson.Options));
             output.WriteLine($"Report: {reportPath}");
             return Task.FromResult(ExitCodes.Success);
         });

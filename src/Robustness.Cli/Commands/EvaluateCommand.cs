@@ -1,3 +1,4 @@
+using Robustness.IO;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -37,7 +38,7 @@ public static class EvaluateCommand
             if (parse.GetValue(report) is string reportPath)
             {
                 var document = new EvaluationDocument(Path.GetFullPath(modelPath), classifier.Spec.Architecture, images.Count, accuracy);
-                AtomicText.Write(reportPath, JsonSerializer.Serialize(document, ReportJson.Options));
+                AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(document, ReportJson.Options));
                 output.WriteLine($"Report written to {reportPath}.");
             }
             return Task.FromResult(ExitCodes.Success);

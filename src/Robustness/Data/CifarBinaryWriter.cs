@@ -1,3 +1,4 @@
+using Robustness.IO;
 namespace Robustness.Data;
 
 /// <summary>

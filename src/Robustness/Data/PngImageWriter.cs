@@ -1,3 +1,4 @@
+using Robustness.IO;
 using System.Globalization;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;

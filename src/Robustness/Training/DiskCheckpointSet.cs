@@ -1,3 +1,4 @@
+using Robustness.IO;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -123,16 +124,7 @@ public sealed class DiskCheckpointSet : CheckpointSet
             Version = FormatVersion,
             Checkpoints = _files.Select(p => new IndexEntry { Epoch = p.Key, File = p.Value }).ToList(),
         };
-        string temp = IndexPath + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllText(temp, JsonSerializer.Serialize(document, JsonOptions));
-            File.Move(temp, IndexPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteAllText(IndexPath, JsonSerializer.Serialize(document, JsonOptions));
     }
 
     private sealed class IndexDocument
