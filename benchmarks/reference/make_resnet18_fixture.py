@@ -31,8 +31,9 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ResNet18  # noqa: E402  (the one PyTorch definition shared by the reference scripts)
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -41,48 +42,16 @@ FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..
                            "tests", "Robustness.Tests", "Models", "Fixtures")
 
 
-class Block(nn.Module):
-    """Post-activation basic block: two 3x3 convs with BN; a 1x1 conv + BN shortcut when the shape changes."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        layers = []
-        if stride != 1 or cin != cout:
-            layers = [nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)]
-        self.shortcut = nn.Sequential(*layers)  # empty = identity, no state-dict entries
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + self.shortcut(x))
-
-
-class CifarResNet18(nn.Module):
-    """3x3 stride-1 stem, no max-pool, stages of 2 blocks with widths w, 2w, 4w, 8w, global average pool, linear."""
+class CifarResNet18(ResNet18):
+    """torch_models.ResNet18 with CIFAR-10 normalisation inside forward (constants, not buffers)."""
 
     def __init__(self, width=64, classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, width, 3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        cin = width
-        for i, (mult, stride) in enumerate([(1, 1), (2, 2), (4, 2), (8, 2)], start=1):
-            cout = width * mult
-            setattr(self, f"layer{i}", nn.Sequential(Block(cin, cout, stride), Block(cout, cout, 1)))
-            cin = cout
-        self.linear = nn.Linear(cin, classes)
+        super().__init__(classes=classes, width=width)
         self.mean = torch.tensor(CIFAR10_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(CIFAR10_STD, dtype=torch.float32).view(1, 3, 1, 1)
 
     def forward(self, x):
-        x = (x - self.mean) / self.std
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.layer4(self.layer3(self.layer2(self.layer1(y))))
-        y = F.adaptive_avg_pool2d(y, 1).flatten(1)
-        return self.linear(y)
+        return super().forward((x - self.mean) / self.std)
 
 
 DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
