@@ -40,7 +40,14 @@ public static class MemoryBenchmark
         md.AppendLine();
         md.AppendLine("| batch | RSS MiB |");
         md.AppendLine("|---|---|");
-        foreach (var (b, rss) in samples) md.AppendLine(Inv($"| {b} | {rss:F1} |"));
+        // One row about every 256 batches keeps the table readable.
+        int lastRow = -256;
+        foreach (var (b, rss) in samples)
+        {
+            if (b - lastRow < 256 && b != samples[^1].Batch) continue;
+            md.AppendLine(Inv($"| {b} | {rss:F1} |"));
+            lastRow = b;
+        }
         Directory.CreateDirectory(resultsDir);
         File.WriteAllText(Path.Combine(resultsDir, "memory-cpu.md"), md.ToString());
         Console.WriteLine(md.ToString());

@@ -18,24 +18,27 @@ public static class TrainingBenchmark
         string referenceDir = Path.Combine(RepositoryRoot(), "benchmarks", "reference");
         Config[] configs = quick
             ? [new("small-cnn", 32, 128, 4, 8), new("resnet18", 16, 128, 4, 4)]
-            : [new("small-cnn", 32, 128, 8, 40), new("resnet18", 16, 128, 4, 16), new("resnet18", 64, 128, 4, 8)];
+            : [new("small-cnn", 32, 128, 8, 60), new("resnet18", 16, 128, 8, 24), new("resnet18", 64, 128, 4, 8)];
 
-        var rows = new List<(Config Config, JsonElement Ours, JsonElement Theirs)>();
+        var rows = new List<(Config Config, JsonElement Ours, JsonElement Loop, JsonElement Theirs)>();
         var (self, prefix) = WorkerProcess.Self();
         foreach (var c in configs)
         {
-            JsonElement? best = null, bestTheirs = null;
+            JsonElement? best = null, bestLoop = null, bestTheirs = null;
             for (int r = 0; r < repeats; r++)
             {
-                var ours = WorkerProcess.Run(self, [.. prefix, "training-worker", c.Arch, Inv(c.Width), Inv(c.Batch), Inv(c.Warmup), Inv(c.Timed), Inv(threads)]);
+                string[] worker = [.. prefix, "training-worker", c.Arch, Inv(c.Width), Inv(c.Batch), Inv(c.Warmup), Inv(c.Timed), Inv(threads)];
+                var ours = WorkerProcess.Run(self, worker);
+                var loop = WorkerProcess.Run(self, [.. worker, "--raw"]);
                 var theirs = WorkerProcess.Run(python, ["train_throughput.py", "--arch", c.Arch, "--width", Inv(c.Width), "--batch", Inv(c.Batch),
                     "--warmup", Inv(c.Warmup), "--batches", Inv(c.Timed), "--threads", Inv(threads)], referenceDir);
                 if (best is null || Ips(ours) > Ips(best.Value)) best = ours;
+                if (bestLoop is null || Ips(loop) > Ips(bestLoop.Value)) bestLoop = loop;
                 if (bestTheirs is null || Ips(theirs) > Ips(bestTheirs.Value)) bestTheirs = theirs;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{c.Arch} w{c.Width}: robustness {Ips(ours):F1} img/s, pytorch {Ips(theirs):F1} img/s"));
+                    $"{c.Arch} w{c.Width}: robustness {Ips(ours):F1} img/s, bare TorchSharp loop {Ips(loop):F1} img/s, pytorch {Ips(theirs):F1} img/s"));
             }
-            rows.Add((c, best!.Value, bestTheirs!.Value));
+            rows.Add((c, best!.Value, bestLoop!.Value, bestTheirs!.Value));
         }
 
         var machine = MachineInfo.Current();
@@ -50,8 +53,10 @@ public static class TrainingBenchmark
             rows = rows.Select(r => new
             {
                 arch = r.Config.Arch, width = r.Config.Width, batch = r.Config.Batch, timed_batches = r.Config.Timed,
-                robustness = r.Ours, pytorch = r.Theirs,
+                robustness = r.Ours, torchsharp_loop = r.Loop, pytorch = r.Theirs,
                 time_ratio = Ips(r.Theirs) / Ips(r.Ours),
+                trainer_overhead_ratio = Ips(r.Loop) / Ips(r.Ours),
+                torchsharp_vs_pytorch_ratio = Ips(r.Theirs) / Ips(r.Loop),
                 peak_memory_ratio = r.Ours.GetProperty("peak_rss_mb").GetDouble() / r.Theirs.GetProperty("peak_rss_mb").GetDouble(),
             }),
         };
@@ -64,12 +69,15 @@ public static class TrainingBenchmark
         md.AppendLine(Inv($"PyTorch {rows[0].Theirs.GetProperty("version").GetString()} (Debian python3-torch); TorchSharp {rows[0].Ours.GetProperty("version").GetString()} (libtorch 2.10)."));
         md.AppendLine("Work: random 32x32 images, batch 128, SGD (lr 0.1, momentum 0.9, wd 5e-4), cross-entropy, train mode, no augmentation;");
         md.AppendLine(Inv($"best of {repeats} fresh processes each, alternating. Time ratio = Robustness time / PyTorch time (target <= 1.05)."));
-        md.AppendLine("Memory: peak RSS of the process; 'growth' = RSS after minus before the timed batches (flat = about 0).");
+        md.AppendLine("'Bare loop' is the PyTorch script's loop written in plain TorchSharp: Trainer / bare loop is the Trainer's own cost,");
+        md.AppendLine("bare loop / PyTorch is TorchSharp 0.107 + libtorch 2.10 against this PyTorch build.");
+        md.AppendLine("Memory: peak RSS of the process; 'growth' = RSS after minus before the timed batches (allocator warm-up shows here;");
+        md.AppendLine("see memory-cpu.md for thousands of batches).");
         md.AppendLine();
-        md.AppendLine("| model | params | Robustness img/s | PyTorch img/s | time ratio | peak RSS MiB (R / P) | RSS growth MiB (R / P) |");
-        md.AppendLine("|---|---|---|---|---|---|---|");
-        foreach (var (c, ours, theirs) in rows)
-            md.AppendLine(Inv($"| {c.Arch} w{c.Width} | {ours.GetProperty("parameters").GetInt64():N0} | {Ips(ours):F1} | {Ips(theirs):F1} | {Ips(theirs) / Ips(ours):F2} | {ours.GetProperty("peak_rss_mb").GetDouble():F0} / {theirs.GetProperty("peak_rss_mb").GetDouble():F0} | {Growth(ours):F0} / {Growth(theirs):F0} |"));
+        md.AppendLine("| model | params | Trainer img/s | bare TorchSharp loop img/s | PyTorch img/s | time ratio Trainer/PyTorch | Trainer/bare loop | bare loop/PyTorch | peak RSS MiB (Trainer / PyTorch) | RSS growth MiB (Trainer / PyTorch) |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var (c, ours, loop, theirs) in rows)
+            md.AppendLine(Inv($"| {c.Arch} w{c.Width} | {ours.GetProperty("parameters").GetInt64():N0} | {Ips(ours):F1} | {Ips(loop):F1} | {Ips(theirs):F1} | {Ips(theirs) / Ips(ours):F2} | {Ips(loop) / Ips(ours):F2} | {Ips(theirs) / Ips(loop):F2} | {ours.GetProperty("peak_rss_mb").GetDouble():F0} / {theirs.GetProperty("peak_rss_mb").GetDouble():F0} | {Growth(ours):F0} / {Growth(theirs):F0} |"));
         File.WriteAllText(Path.Combine(resultsDir, "training-cpu.md"), md.ToString());
         Console.WriteLine(md.ToString());
         return 0;

@@ -14,7 +14,7 @@ namespace Robustness.Benchmarks;
 /// </summary>
 public static class TrainingWorker
 {
-    public static int Run(string arch, int width, int batch, int warmupBatches, int timedBatches, int threads)
+    public static int Run(string arch, int width, int batch, int warmupBatches, int timedBatches, int threads, bool raw = false)
     {
         torch.set_num_threads(threads);
         var random = new Random(0);
@@ -27,17 +27,21 @@ public static class TrainingWorker
         var options = new TrainingOptions { BatchSize = batch, LearningRate = 0.1, Momentum = 0.9, WeightDecay = 5e-4, ProgressInterval = int.MaxValue };
 
         // Warm-up: one short run (allocator, kernels, JIT), then the timed run over whole passes of the pool.
-        new Trainer(options with { Epochs = Math.Max(1, warmupBatches / 4) }).Train(classifier, pool);
+        // raw = the same steps written as a bare TorchSharp loop, to separate the Trainer's cost from TorchSharp's.
+        Action<int> train = raw
+            ? epochs => RawLoop(classifier, pool, batch, epochs * 4)
+            : epochs => new Trainer(options with { Epochs = epochs }).Train(classifier, pool);
+        train(Math.Max(1, warmupBatches / 4));
         double rssBefore = ProcessMemory.ResidentMiB();
         int epochs = Math.Max(1, timedBatches / 4);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        new Trainer(options with { Epochs = epochs }).Train(classifier, pool);
+        train(epochs);
         double seconds = started.Elapsed.TotalSeconds;
         double rssAfter = ProcessMemory.ResidentMiB();
 
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            framework = "robustness",
+            framework = raw ? "torchsharp-loop" : "robustness",
             version = typeof(torch).Assembly.GetName().Version?.ToString(),
             arch, width, batch,
             threads = torch.get_num_threads(),
@@ -49,5 +53,29 @@ public static class TrainingWorker
             parameters = classifier.ParameterCount,
         }));
         return 0;
+    }
+
+    /// <summary>The PyTorch script's loop, step for step, in plain TorchSharp.</summary>
+    private static void RawLoop(Classifier classifier, ImageSet pool, int batch, int batches)
+    {
+        classifier.Train();
+        using var optimizer = torch.optim.SGD(classifier.Network.parameters(), 0.1, 0.9, 0, 5e-4);
+        using var images = pool.ToTensor();
+        using var labels = pool.LabelsTensor(0, pool.Count);
+        torch.Tensor? last = null;
+        for (int i = 0; i < batches; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            long start = i % 4 * batch;
+            var x = images.narrow(0, start, batch);
+            var y = labels.narrow(0, start, batch);
+            optimizer.zero_grad();
+            var loss = torch.nn.functional.cross_entropy(classifier.Forward(x), y);
+            loss.backward();
+            optimizer.step();
+            if (i == batches - 1) last = loss.detach().MoveToOuterDisposeScope();
+        }
+        last?.item<float>();
+        last?.Dispose();
     }
 }
