@@ -55,7 +55,7 @@ public class SaveLoadTests
     }
 
     [Fact]
-    public void A_seed_fixes_the_weights_even_while_another_thread_draws_random_numbers()
+    public async Task A_seed_fixes_the_weights_even_while_another_thread_draws_random_numbers()
     {
         var spec = ModelTestSupport.SmallSpecs["wide-resnet"];
         using var reference = Classifier.Create(spec, seed: 8);
@@ -80,7 +80,7 @@ public class SaveLoadTests
         finally
         {
             stop.Cancel();
-            noise.Wait();
+            await noise;
         }
     }
 
