@@ -17,20 +17,11 @@ public sealed class PgdTests
     [InlineData(Norm.Linf, 8.0 / 255.0)]
     [InlineData(Norm.L2, 0.5)]
     [InlineData(Norm.L1, 12.0)]
-    public void Output_is_within_budget_and_in_unit_range(Norm norm, double eps)
+    public void Output_is_within_budget_and_lowers_accuracy(Norm norm, double eps)
     {
         using var scope = torch.NewDisposeScope();
         var adversarial = new Pgd(new PgdOptions { Norm = norm, Epsilon = eps, Steps = 5 }).Run(_fixture.Model, _fixture.Images, _fixture.Labels);
         GradientAttackChecks.WithinBudget(adversarial, _fixture.Images, norm, eps);
-    }
-
-    [Theory]
-    [InlineData(Norm.L2, 0.5)]
-    [InlineData(Norm.L1, 12.0)]
-    public void Lowers_accuracy_below_clean_in_l2_and_l1(Norm norm, double eps)
-    {
-        using var scope = torch.NewDisposeScope();
-        var adversarial = new Pgd(new PgdOptions { Norm = norm, Epsilon = eps }).Run(_fixture.Model, _fixture.Images, _fixture.Labels);
         _fixture.Accuracy(adversarial).Should().BeLessThan(_fixture.CleanAccuracy);
     }
 
@@ -56,6 +47,7 @@ public sealed class PgdTests
         var single = new PgdOptions { Epsilon = 2.0 / 255.0, Steps = 5, Seed = 7 };
         var once = new Pgd(single).Run(_fixture.Model, _fixture.Images, _fixture.Labels);
         var thrice = new Pgd(single with { Restarts = 3 }).Run(_fixture.Model, _fixture.Images, _fixture.Labels);
+        _fixture.Accuracy(once).Should().BeGreaterThan(0, "the restarts need unfooled images to work on");
         _fixture.Accuracy(thrice).Should().BeLessThanOrEqualTo(_fixture.Accuracy(once));
         // Images the first run fooled keep exactly its result.
         var fooledOnce = _fixture.Model.Predict(once).ne(_fixture.Labels).nonzero().squeeze(1);
