@@ -101,6 +101,25 @@ public static class AttackMath
         return (loss.detach(), gradient.detach(), logits.detach());
     }
 
+    /// <summary>
+    /// Like <see cref="LossAndGradient"/>, but the model sees <paramref name="transform"/>(images) and the gradient is
+    /// taken through the transform back to the images (input diversity, expectation over transformation). The logits
+    /// are those of the transformed images. No parameter .grad is written.
+    /// </summary>
+    public static (Tensor Loss, Tensor Gradient, Tensor Logits) LossAndGradientThrough(Classifier classifier, Tensor images,
+        Func<Tensor, Tensor> transform, Func<Tensor, Tensor> perSampleLoss)
+    {
+        ArgumentNullException.ThrowIfNull(classifier);
+        ArgumentNullException.ThrowIfNull(transform);
+        ArgumentNullException.ThrowIfNull(perSampleLoss);
+        using var enable = torch.enable_grad();
+        var x = images.detach().requires_grad_(true);
+        var logits = classifier.Forward(transform(x));
+        var loss = perSampleLoss(logits);
+        var gradient = torch.autograd.grad([loss.sum()], [x])[0];
+        return (loss.detach(), gradient.detach(), logits.detach());
+    }
+
     /// <summary>Gradient of the summed per-image loss with respect to the images.</summary>
     public static Tensor InputGradient(Classifier classifier, Tensor images, Func<Tensor, Tensor> perSampleLoss) =>
         LossAndGradient(classifier, images, perSampleLoss).Gradient;
