@@ -68,12 +68,14 @@ public sealed record FabTOptions : AttackOptions
 /// which biases the iterate towards the clean image. Each time the iterate is misclassified it is kept if it is the
 /// smallest so far, and pulled back to x + beta (x_k - x). The result is the smallest misclassified point found
 /// (within <see cref="FabTOptions.Epsilon"/> when set), else the clean image. Only points classified correctly are
-/// attacked.
+/// attacked (with explicit targets: the points not yet classified as their target).
 /// </summary>
 /// <remarks>
 /// Follows AutoAttack's FAB-T in l-inf and l2; its l1 variant and the untargeted FAB are not implemented. With an
 /// explicit <see cref="AttackOptions.Target"/> each image is attacked towards its one resolved target instead of the
-/// top-k classes.
+/// top-k classes, only points classified as that target count as adversarial (AutoAttack's targets merely steer the
+/// search, and any misclassification counts), and the boundary linearised is the one between the target and its
+/// strongest competitor at the current point, which is the true class at the start.
 /// </remarks>
 public sealed class FabT : Attack<FabTOptions>
 {
@@ -120,11 +122,13 @@ public sealed class FabT : Attack<FabTOptions>
     {
         var x = context.Images;
         long n = context.Count;
-        Tensor correct, ranked;
+        Tensor open, ranked;
         using (torch.no_grad())
         {
             var logits = context.Classifier.Forward(x);
-            correct = logits.argmax(1).eq(context.Labels);
+            // Untargeted, the points still classified correctly; with explicit targets, those not yet at their target.
+            var prediction = logits.argmax(1);
+            open = context.Targets is null ? prediction.eq(context.Labels) : prediction.ne(context.Targets);
             ranked = logits.argsort(1, descending: true);
         }
         // Target c of image i: its (c+1)-th most likely class on the clean image (the first is the true one when correct).
@@ -140,7 +144,7 @@ public sealed class FabT : Attack<FabTOptions>
                 using var runScope = torch.NewDisposeScope();
                 // With a budget, points already fooled within it are done (AutoAttack's rule); without one, every
                 // correctly classified point keeps looking for a smaller perturbation.
-                var pending = Options.Epsilon is null ? correct : correct.logical_and(bestNorm.gt(bound));
+                var pending = Options.Epsilon is null ? open : open.logical_and(bestNorm.gt(bound));
                 var index = pending.nonzero().squeeze(1);
                 if (index.shape[0] == 0) continue;
                 var targets = (context.Targets ?? ranked.select(1, rank)).index_select(0, index);
@@ -171,8 +175,10 @@ public sealed class FabT : Attack<FabTOptions>
             context.CancellationToken.ThrowIfCancellationRequested();
             using var stepScope = torch.NewDisposeScope();
             // Linearise g = z_y - z_t at the current point: g(z) ~ g(x_k) + w . (z - x_k), zero on w . z = w . x_k - g(x_k).
-            var (g, gradient, _) = AttackMath.LossAndGradient(context.Classifier, current,
-                logits => logits.gather(1, labels.unsqueeze(1)).squeeze(1) - logits.gather(1, targets.unsqueeze(1)).squeeze(1));
+            // To reach an explicit target, y is replaced by t's strongest competitor at x_k (y itself at the start).
+            var (g, gradient, _) = AttackMath.LossAndGradient(context.Classifier, current, logits =>
+                (context.Targeted ? AttackMath.MaxOther(logits, targets) : logits.gather(1, labels.unsqueeze(1)).squeeze(1))
+                - logits.gather(1, targets.unsqueeze(1)).squeeze(1));
             var w = gradient.flatten(1);
             var flatCurrent = current.flatten(1);
             var offset = (w * flatCurrent).sum(1) - g;
@@ -186,7 +192,9 @@ public sealed class FabT : Attack<FabTOptions>
             var alpha = AttackMath.Broadcast((sizeCurrent / (sizeCurrent + sizeClean)).clamp(0, Options.AlphaMax), x);
             var next = ((current + fromCurrent * Options.Eta) * (1 - alpha) + (x + fromClean * Options.Eta) * alpha).clamp(0, 1);
 
-            var fooled = context.Classifier.Predict(next).ne(labels);
+            // AutoAttack's FAB-T counts any misclassification (the target only steers); an explicit target must be reached.
+            var prediction = context.Classifier.Predict(next);
+            var fooled = context.Targeted ? prediction.eq(targets) : prediction.ne(labels);
             var distance = AttackMath.PerSampleNorm(next - x, Options.Norm);
             var improved = fooled.logical_and(distance.lt(bestNorm));
             best.copy_(torch.where(AttackMath.Broadcast(improved, x), next, best));
