@@ -149,7 +149,7 @@ public sealed class SquareTests
     public void Targeted_mode_moves_images_towards_their_targets()
     {
         using var scope = torch.NewDisposeScope();
-        var attack = new Square(new SquareOptions { Epsilon = 16.0 / 255.0, Queries = Queries, Target = TargetSelection.Random, Seed = 2 });
+        var attack = new Square(new SquareOptions { Epsilon = 16.0 / 255.0, Queries = 100, Target = TargetSelection.Random, Seed = 2 });
         var adversarial = attack.Run(_fixture.Model, _images, _labels);
         using var generator = new Generator(2);
         var targets = TargetSelection.Random.Resolve(_fixture.Model, _images, _labels, generator)!;
