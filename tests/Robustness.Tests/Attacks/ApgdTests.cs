@@ -261,3 +261,38 @@ public sealed class ApgdTests
             .Should().Throw<ArgumentOutOfRangeException>();
     }
 }
+
+[Collection(TrainedModelCollection.Name)]
+public sealed class ApgdMemoryTests
+{
+    private readonly TrainedModelFixture _fixture;
+
+    public ApgdMemoryTests(TrainedModelFixture fixture) => _fixture = fixture;
+
+    /// <summary>APGD-CE that records how many tensors are alive each time the search evaluates its loss.</summary>
+    private sealed class CountingApgd : Apgd<ApgdCeOptions>
+    {
+        public CountingApgd(ApgdCeOptions options) : base("counting-apgd", options) { }
+
+        public List<long> LiveTensors { get; } = [];
+
+        protected override Tensor Loss(Tensor logits, Tensor labels, Tensor? targets)
+        {
+            LiveTensors.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            return AttackMath.CrossEntropy(logits, labels);
+        }
+    }
+
+    [Fact]
+    public void The_search_keeps_the_number_of_live_tensors_flat_over_the_iterations()
+    {
+        using var scope = torch.NewDisposeScope();
+        // A tiny budget keeps every image in the search, so each step holds the same state.
+        var attack = new CountingApgd(new ApgdCeOptions { Epsilon = 0.1 / 255.0, Steps = 30, Seed = 0 });
+        attack.Run(_fixture.Model, _fixture.Images, _fixture.Labels);
+
+        var perStep = attack.LiveTensors.Skip(2).ToArray(); // after the start and the first step
+        perStep.Should().HaveCountGreaterThan(20);
+        (perStep.Max() - perStep.Min()).Should().BeLessThanOrEqualTo(40, "state is replaced, not accumulated, step after step");
+    }
+}
