@@ -12,6 +12,7 @@ public static class CliApplication
         var root = new RootCommand("Robustness: protect image data, prune robust models, and verify both with attacks.");
         root.Add(TrainCommand.Create(output, error));
         root.Add(EvaluateCommand.Create(output, error));
+        root.Add(AttackCommand.Create(output, error));
         root.Add(DemoCommand.Create(output, error));
         return root;
     }

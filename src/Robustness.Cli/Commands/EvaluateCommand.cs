@@ -2,6 +2,8 @@ using Robustness.IO;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Robustness.Attacks;
+using Robustness.Attacks.Evaluation;
 using Robustness.Cli.Output;
 using Robustness.Training;
 
@@ -18,8 +20,16 @@ public static class EvaluateCommand
         var report = new Option<string?>("--report") { Description = "Write the accuracy report as JSON to this file." };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass.", DefaultValueFactory = _ => 256 };
         var device = CommonOptions.Device();
+        var autoAttack = new Option<bool>("--autoattack") { Description = "Also run the AutoAttack-style evaluation (APGD-CE, APGD-T, FAB-T, Square 5000 queries) at --eps." };
+        var knobs = new AttackOptionsCli();
+        var state = new Option<string?>("--state") { Description = "AutoAttack state file: a long run killed or cancelled resumes from it." };
+        var seed = CommonOptions.Seed();
 
-        var command = new Command("evaluate", "Measure a model's accuracy, overall and per class.") { model, data, report, batch, device };
+        var command = new Command("evaluate", "Measure a model's accuracy, overall and per class, and optionally its robust accuracy (--autoattack).")
+        {
+            model, data, report, batch, device, autoAttack, state, seed,
+        };
+        knobs.AddTo(command, withAttackKnobs: false);
         command.SetAction((parse, cancel) =>
         {
             string modelPath = parse.GetValue(model)!;
@@ -35,9 +45,22 @@ public static class EvaluateCommand
             var accuracy = new Evaluator(batchSize).Evaluate(classifier, images, cancel);
             AccuracyTable.Write(output, accuracy);
 
+            AutoAttackReport? robust = null;
+            if (parse.GetValue(autoAttack))
+            {
+                var settings = knobs.Read(parse, CommonOptions.InRange(parse, seed, 0));
+                var options = new AutoAttackOptions { Norm = settings.Norm, Epsilon = settings.EpsilonOrDefault, Seed = settings.Seed, BatchSize = batchSize, StatePath = parse.GetValue(state) };
+                var evaluator = AutoAttackEvaluator.Standard((name, s) => BuiltInAttacks.Get(name).Build(s), settings.Norm, settings.EpsilonOrDefault, settings.Seed, options);
+                output.WriteLine($"AutoAttack-style evaluation: {string.Join(", ", evaluator.Attacks.Select(a => a.ToString()))}.");
+                var progress = new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {p.Stage}: batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double r ? $", robust accuracy {r:P2}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}")));
+                robust = evaluator.Evaluate(classifier, images, progress, cancel);
+                output.WriteLine(robust.ToMarkdown());
+            }
+
             if (parse.GetValue(report) is string reportPath)
             {
-                var document = new EvaluationDocument(Path.GetFullPath(modelPath), classifier.Spec.Architecture, images.Count, accuracy);
+                var document = new EvaluationDocument(Path.GetFullPath(modelPath), classifier.Spec.Architecture, images.Count, accuracy, robust);
                 AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(document, ReportJson.Options));
                 output.WriteLine($"Report written to {reportPath}.");
             }
@@ -47,5 +70,5 @@ public static class EvaluateCommand
     }
 
     /// <summary>The JSON report of <c>evaluate</c>.</summary>
-    public sealed record EvaluationDocument(string Model, string Architecture, int Images, AccuracyReport Accuracy);
+    public sealed record EvaluationDocument(string Model, string Architecture, int Images, AccuracyReport Accuracy, AutoAttackReport? AutoAttack);
 }

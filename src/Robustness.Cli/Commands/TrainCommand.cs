@@ -34,13 +34,19 @@ public static class TrainCommand
         var checkpoints = new Option<string?>("--checkpoints") { Description = "Folder for checkpoints (safetensors + index); kept in memory when not given." };
         var every = new Option<int>("--checkpoint-every") { Description = "Keep a checkpoint every K epochs (0 = final only).", DefaultValueFactory = _ => 1 };
         var outPath = new Option<string>("--out") { Description = "Where to save the trained model (safetensors).", Required = true };
+        var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, pgd (Madry PGD-AT) or trades (Zhang 2019, beta 6).", DefaultValueFactory = _ => "none" };
+        adversarial.AcceptOnlyFromAmong("none", "pgd", "trades");
+        var advSteps = new Option<int?>("--adv-steps") { Description = "Inner PGD steps of adversarial training (default: 7 for pgd, 10 for trades)." };
+        var knobs = new AttackOptionsCli();
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
 
         var command = new Command("train", "Train a classifier and keep checkpoints (the source model of SEP).")
         {
             data, test, synthetic, arch, width, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
+            adversarial, advSteps,
         };
+        knobs.AddTo(command, withAttackKnobs: false);
         command.SetAction((parse, cancel) =>
         {
             bool useSynthetic = parse.GetResult(synthetic) is not null;
@@ -92,13 +98,14 @@ public static class TrainCommand
                 Device = deviceValue,
             }.Validate();
 
+            var objective = AdversarialObjective(parse.GetValue(adversarial)!, knobs.Read(parse, seedValue), parse.GetValue(advSteps));
             using var classifier = Classifier.Create(spec, norm, trainSet.ClassNames, deviceValue, seedValue);
             string? checkpointDir = parse.GetValue(checkpoints);
             using var checkpointSet = checkpointDir is null ? CheckpointSet.InMemory() : CheckpointSet.Create(checkpointDir);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Training {spec.Architecture} ({classifier.ParameterCount:N0} parameters) on {trainSet.Count} images of {trainSet.ClassNames.Count} classes, {epochCount} epochs, device {deviceValue.type}."));
+                $"Training {spec.Architecture} ({classifier.ParameterCount:N0} parameters) on {trainSet.Count} images of {trainSet.ClassNames.Count} classes, {epochCount} epochs, objective {objective?.ToString() ?? "cross-entropy"}, device {deviceValue.type}."));
             var result = new TrainingProgressDisplay(output).Run("train", progress =>
-                new Trainer(options).Train(classifier, trainSet, testSet, checkpointSet, progress, cancel));
+                new Trainer(options, objective).Train(classifier, trainSet, testSet, checkpointSet, progress, cancel));
 
             classifier.Save(parse.GetValue(outPath)!);
             var final = result.Final;
@@ -108,5 +115,25 @@ public static class TrainCommand
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
+    }
+
+    /// <summary>The training objective for <c>--adversarial</c>: null (plain cross-entropy), PGD-AT or TRADES.</summary>
+    private static ITrainingObjective? AdversarialObjective(string kind, Attacks.AttackSettings settings, int? steps)
+    {
+        if (steps < 1) throw new UsageException($"--adv-steps must be >= 1; got {steps}.");
+        return kind switch
+        {
+            "pgd" => new PgdAdversarialObjective(new PgdTrainingOptions
+            {
+                Epsilon = settings.EpsilonOrDefault, Norm = settings.Norm, Steps = steps ?? 7,
+                StepSize = settings.Norm == Attacks.Norm.Linf ? 2.0 / 255.0 : settings.EpsilonOrDefault / 4,
+            }),
+            "trades" => new TradesObjective(new TradesOptions
+            {
+                Epsilon = settings.EpsilonOrDefault, Norm = settings.Norm, Steps = steps ?? 10,
+                StepSize = settings.Norm == Attacks.Norm.Linf ? 2.0 / 255.0 : settings.EpsilonOrDefault / 4,
+            }),
+            _ => null,
+        };
     }
 }

@@ -8,7 +8,7 @@ namespace Robustness.Attacks.Evaluation;
 /// adversarial version is misclassified AND lies in [0,1] without NaNs AND within the budget (plus a tolerance) in
 /// the attack's norm. Attacks are trusted for nothing; a result outside the threat model does not count.
 /// </summary>
-internal sealed class AdversarialVerdict
+public sealed class AdversarialVerdict
 {
     private AdversarialVerdict(bool[] misclassified, bool[] valid, double[] norms, long nanValues, double? min, double? max)
     {

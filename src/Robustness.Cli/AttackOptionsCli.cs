@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Robustness.Attacks;
+
+namespace Robustness.Cli;
+
+/// <summary>The attack knobs of the CLI (<c>--eps</c>, <c>--norm</c>, <c>--steps</c>, ...), parsed into <see cref="AttackSettings"/>.</summary>
+public sealed class AttackOptionsCli
+{
+    /// <summary><c>--eps</c>: budget as 8/255, 0.0314, 8 (pixel levels) or 8px.</summary>
+    public Option<string?> Epsilon { get; } = new("--eps") { Description = "Budget: 8/255, 0.0314, 8 (pixel levels) or 8px (default: 8/255 for linf, 0.5 for l2)." };
+
+    /// <summary><c>--norm</c>.</summary>
+    public Option<string> Norm { get; } = new("--norm") { Description = "Norm of the budget: linf, l2 or l1.", DefaultValueFactory = _ => "linf" };
+
+    /// <summary><c>--steps</c>.</summary>
+    public Option<int?> Steps { get; } = new("--steps") { Description = "Iterations (default: the attack's own)." };
+
+    /// <summary><c>--step-size</c>.</summary>
+    public Option<string?> StepSize { get; } = new("--step-size") { Description = "Step size, written like --eps (default: the attack's own)." };
+
+    /// <summary><c>--restarts</c>.</summary>
+    public Option<int?> Restarts { get; } = new("--restarts") { Description = "Random restarts (default: the attack's own)." };
+
+    /// <summary><c>--queries</c>.</summary>
+    public Option<int?> Queries { get; } = new("--queries") { Description = "Query budget of black-box attacks (default: the attack's own)." };
+
+    /// <summary><c>--targeted</c>.</summary>
+    public Option<string> Targeted { get; } = new("--targeted") { Description = "Targeted mode: none, random, least-likely or a label number.", DefaultValueFactory = _ => "none" };
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command, bool withAttackKnobs = true)
+    {
+        command.Add(Epsilon);
+        command.Add(Norm);
+        if (!withAttackKnobs) return;
+        command.Add(Steps);
+        command.Add(StepSize);
+        command.Add(Restarts);
+        command.Add(Queries);
+        command.Add(Targeted);
+    }
+
+    /// <summary>The settings; bad values are usage errors naming the option.</summary>
+    public AttackSettings Read(ParseResult parse, int seed)
+    {
+        var norm = Parse(() => Norms.Parse(parse.GetValue(Norm)!), Norm.Name);
+        double? eps = parse.GetValue(Epsilon) is string e ? Parse(() => Budget.Parse(e, Epsilon.Name), Epsilon.Name) : null;
+        double? step = parse.GetValue(StepSize) is string s ? Parse(() => Budget.Parse(s, StepSize.Name), StepSize.Name) : null;
+        int? steps = parse.GetValue(Steps), restarts = parse.GetValue(Restarts), queries = parse.GetValue(Queries);
+        if (steps < 1) throw new UsageException($"--steps must be >= 1; got {steps}.");
+        if (restarts < 1) throw new UsageException($"--restarts must be >= 1; got {restarts}.");
+        if (queries < 1) throw new UsageException($"--queries must be >= 1; got {queries}.");
+        var target = Parse(() => TargetSelection.Parse(parse.GetValue(Targeted) ?? "none"), Targeted.Name);
+        return new AttackSettings { Epsilon = eps, Norm = norm, Steps = steps, StepSize = step, Restarts = restarts, Queries = queries, Target = target, Seed = seed };
+    }
+
+    private static T Parse<T>(Func<T> parse, string option)
+    {
+        try { return parse(); }
+        catch (ArgumentException e) { throw new UsageException($"{option}: {e.Message.Split(" (Parameter")[0]}"); }
+    }
+}
