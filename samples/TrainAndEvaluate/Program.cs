@@ -1,9 +1,12 @@
-// Sample: train a CIFAR ResNet-18 (width 16) with SEP's recipe, keep a checkpoint per epoch, save, reload, evaluate.
+// Sample: train a CIFAR ResNet-18 (width 16) with SEP's recipe, keep a checkpoint per epoch, save, reload, evaluate,
+// then attack it: PGD on a batch, and the AutoAttack-style evaluation on 50 test images.
 // Usage: dotnet run --project samples/TrainAndEvaluate [-- TRAIN_DIR TEST_DIR]
 //   With no arguments it uses the built-in synthetic set; with two class-folder trees it uses them
 //   (for CIFAR-10: tar xzf ../shared/datasets/cifar10/cifar10-jpeg.tar.gz -C /tmp/cifar10, then pass
 //   /tmp/cifar10/train /tmp/cifar10/test). A few minutes on 2 cores for the synthetic set.
 using Robustness;
+using Robustness.Attacks;
+using Robustness.Attacks.Evaluation;
 using Robustness.Data;
 using Robustness.Models;
 using Robustness.Training;
@@ -39,3 +42,16 @@ using var again = Classifier.Load(path);
 var report = new Evaluator().Evaluate(again, test);
 Console.WriteLine($"reloaded model: {report}");
 Console.WriteLine(report.ToJson());
+
+// Attacks take the same classifier and raw [0,1] images.
+using var images = test.ToTensor(0, 64);
+using var labels = test.LabelsTensor(0, 64);
+var pgd = new Pgd(new PgdOptions { Epsilon = Budget.Parse("8/255"), Steps = 10, Seed = 0 });
+using var adversarial = pgd.Run(again, images, labels);
+using (var predictions = again.Predict(adversarial))
+using (var correct = predictions.eq(labels))
+    Console.WriteLine($"PGD-10 at 8/255: {correct.sum().item<long>()}/64 still correct");
+
+var autoAttack = AutoAttackEvaluator.Standard((name, s) => BuiltInAttacks.Get(name).Build(s), Norm.Linf, 8.0 / 255);
+var robust = autoAttack.Evaluate(again, test.Subset(Enumerable.Range(0, 50).ToArray()));
+Console.WriteLine(robust.ToMarkdown());
