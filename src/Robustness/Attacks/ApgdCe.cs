@@ -25,19 +25,7 @@ public sealed class ApgdCe : Apgd<ApgdCeOptions>
         IsBlackBox: false,
         IsMinimumNorm: false,
         SupportsTargets: true,
-        settings =>
-        {
-            var defaults = new ApgdCeOptions();
-            return new ApgdCe(defaults with
-            {
-                Epsilon = settings.EpsilonOrDefault,
-                Norm = settings.Norm,
-                Steps = settings.Steps ?? defaults.Steps,
-                Restarts = settings.Restarts ?? defaults.Restarts,
-                Target = settings.Target,
-                Seed = settings.Seed,
-            });
-        });
+        settings => new ApgdCe((ApgdCeOptions)new ApgdCeOptions().WithSettings(settings)));
 
     /// <inheritdoc />
     protected override Tensor Loss(Tensor logits, Tensor labels, Tensor? targets) =>

@@ -26,19 +26,7 @@ public sealed class ApgdDlr : Apgd<ApgdDlrOptions>
         IsBlackBox: false,
         IsMinimumNorm: false,
         SupportsTargets: true,
-        settings =>
-        {
-            var defaults = new ApgdDlrOptions();
-            return new ApgdDlr(defaults with
-            {
-                Epsilon = settings.EpsilonOrDefault,
-                Norm = settings.Norm,
-                Steps = settings.Steps ?? defaults.Steps,
-                Restarts = settings.Restarts ?? defaults.Restarts,
-                Target = settings.Target,
-                Seed = settings.Seed,
-            });
-        });
+        settings => new ApgdDlr((ApgdDlrOptions)new ApgdDlrOptions().WithSettings(settings)));
 
     /// <inheritdoc />
     protected override void CheckClassifier(Classifier classifier, bool targeted) =>

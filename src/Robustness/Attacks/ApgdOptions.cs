@@ -26,6 +26,24 @@ public abstract record ApgdOptions : BoundedAttackOptions
     /// <summary>Start from a random point on the budget's boundary (as the reference implementation does); else from the clean image.</summary>
     public bool RandomStart { get; init; } = true;
 
+    /// <summary>
+    /// These options with the catalogue's <paramref name="settings"/> applied (budget, norm, seed; steps and restarts
+    /// where set). The target rule is applied only when <paramref name="withTarget"/> is set (APGD-T picks its own).
+    /// </summary>
+    public ApgdOptions WithSettings(AttackSettings settings, bool withTarget = true)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return this with
+        {
+            Epsilon = settings.EpsilonOrDefault,
+            Norm = settings.Norm,
+            Steps = settings.Steps ?? Steps,
+            Restarts = settings.Restarts ?? Restarts,
+            Target = withTarget ? settings.Target : Target,
+            Seed = settings.Seed,
+        };
+    }
+
     /// <inheritdoc />
     public override void Validate()
     {

@@ -44,18 +44,7 @@ public sealed class ApgdT : Apgd<ApgdTOptions>
         IsBlackBox: false,
         IsMinimumNorm: false,
         SupportsTargets: false,
-        settings =>
-        {
-            var defaults = new ApgdTOptions();
-            return new ApgdT(defaults with
-            {
-                Epsilon = settings.EpsilonOrDefault,
-                Norm = settings.Norm,
-                Steps = settings.Steps ?? defaults.Steps,
-                Restarts = settings.Restarts ?? defaults.Restarts,
-                Seed = settings.Seed,
-            });
-        });
+        settings => new ApgdT((ApgdTOptions)new ApgdTOptions().WithSettings(settings, withTarget: false)));
 
     /// <summary>The number of target classes tried on a classifier with <paramref name="classes"/> classes: min(TargetClasses, classes - 1).</summary>
     public int TargetCount(int classes) => Math.Max(0, Math.Min(Options.TargetClasses, classes - 1));
