@@ -25,6 +25,7 @@ public static class PgdBenchmark
 
             JsonElement? best = null, bestTheirs = null;
             var loads = new List<double>();
+            var all = (Ours: new List<double>(), Theirs: new List<double>()); // every repeat, to show the spread
             var (self, prefix) = WorkerProcess.Self();
             for (int r = 0; r < repeats; r++)
             {
@@ -32,12 +33,14 @@ public static class PgdBenchmark
                 var ours = WorkerProcess.Run(self, [.. prefix, "pgd-worker", workDir, Inv(batch), Inv(threads)]);
                 loads.Add(LoadAverage());
                 var theirs = WorkerProcess.Run(python, ["pgd_throughput.py", "--work", workDir, "--batch", Inv(batch), "--threads", Inv(threads)], referenceDir);
+                all.Ours.Add(Ips(ours));
+                all.Theirs.Add(Ips(theirs));
                 if (best is null || Ips(ours) > Ips(best.Value)) best = ours;
                 if (bestTheirs is null || Ips(theirs) > Ips(bestTheirs.Value)) bestTheirs = theirs;
                 Console.WriteLine(Inv($"robustness {Ips(ours):F1} img/s (robust {Acc(ours):P1}), pytorch {Ips(theirs):F1} img/s (robust {Acc(theirs):P1})"));
             }
             loads.Add(LoadAverage());
-            Write(resultsDir, best!.Value, bestTheirs!.Value, clean, parameters, width, batch, images, trainCount, epochs, threads, repeats, loads);
+            Write(resultsDir, best!.Value, bestTheirs!.Value, clean, parameters, width, batch, images, trainCount, epochs, threads, repeats, loads, all);
             return 0;
         }
         finally
@@ -47,7 +50,8 @@ public static class PgdBenchmark
     }
 
     private static void Write(string resultsDir, JsonElement ours, JsonElement theirs, double clean, long parameters, int width, int batch,
-        int images, int trainCount, int epochs, int threads, int repeats, List<double> loads)
+        int images, int trainCount, int epochs, int threads, int repeats, List<double> loads,
+        (List<double> Ours, List<double> Theirs) all)
     {
         var machine = MachineInfo.Current();
         double ratio = Ips(ours) / Ips(theirs), gap = 100 * (Acc(ours) - Acc(theirs));
@@ -61,6 +65,7 @@ public static class PgdBenchmark
             attack = new { norm = "linf", eps = "8/255", step = "2/255", steps = 10, random_start = true, stop_on_success = false, images, batch },
             load_average_1min = loads,
             robustness = ours, pytorch = theirs,
+            every_repeat_images_per_second = new { robustness = all.Ours, pytorch = all.Theirs },
             throughput_ratio = ratio,
             robust_accuracy_gap_points = gap,
             note = "Best of repeats, fresh process per measurement, alternating; throughput ratio = Robustness img/s / PyTorch img/s (>= 1.2 is the target).",
@@ -77,6 +82,7 @@ public static class PgdBenchmark
         md.AppendLine(Inv($"Attack: l-inf PGD, eps 8/255, step 2/255, 10 steps, random start, every step taken (StopOnSuccess false), on the same {images}"));
         md.AppendLine(Inv($"synthetic test images in batches of {batch}; timed: attack + prediction on its output, after one untimed warm-up batch."));
         md.AppendLine(Inv($"Best of {repeats} fresh processes each, alternating. Throughput ratio = Robustness img/s / PyTorch img/s (target >= 1.2)."));
+        md.AppendLine(Inv($"Every repeat, img/s: Robustness {string.Join(", ", all.Ours.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}; PyTorch {string.Join(", ", all.Theirs.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}."));
         md.AppendLine("Random starts are drawn by each side's own seeded generator, so the robust accuracies differ by that noise alone.");
         md.AppendLine(Inv($"Load average (1 min) during the run: {string.Join(", ", loads.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}")
             + (maxLoad > 2.5 ? " - above 2.5: other work shared the 2 cores, so absolute img/s are low and the ratio is noisy." : "."));
