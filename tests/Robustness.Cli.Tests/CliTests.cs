@@ -91,6 +91,10 @@ public sealed class CliTests : IDisposable
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
         json.RootElement.GetProperty("checkpointEpochs").EnumerateArray().Select(e => e.GetInt32()).Should().Equal(0, 1);
         File.Exists(Path.Combine(outDir, "source-model.safetensors")).Should().BeTrue();
+
+        var again = await Run("demo", "--out", outDir, "--train-images", "400", "--test-images", "100", "--epochs", "1", "--width", "4");
+        again.Code.Should().Be(0, "running the demo twice into the same folder must work: {0}", again.Err);
+        Directory.GetFiles(Path.Combine(outDir, "checkpoints"), "epoch-*.safetensors").Should().ContainSingle();
     }
 
     [Fact]

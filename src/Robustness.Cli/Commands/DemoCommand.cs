@@ -51,7 +51,14 @@ public static class DemoCommand
                 Seed = seedValue,
                 Device = deviceValue,
             };
-            using var checkpoints = CheckpointSet.Create(Path.Combine(folder, "checkpoints"));
+            // The demo owns its output folder: a rerun replaces the checkpoints of the previous run.
+            string checkpointFolder = Path.Combine(folder, "checkpoints");
+            if (File.Exists(Path.Combine(checkpointFolder, DiskCheckpointSet.IndexFileName)))
+            {
+                output.WriteLine($"Replacing the checkpoints of a previous demo run in {checkpointFolder}.");
+                Directory.Delete(checkpointFolder, recursive: true);
+            }
+            using var checkpoints = CheckpointSet.Create(checkpointFolder);
             var training = new TrainingProgressDisplay(output).Run(
                 $"Step 1/1: train the source model ({source.ParameterCount:N0} parameters, {epochCount} epochs, a checkpoint each)",
                 progress => new Trainer(options).Train(source, sets.Train, sets.Test, checkpoints, progress, cancel));
