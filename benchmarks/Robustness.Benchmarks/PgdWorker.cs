@@ -46,7 +46,7 @@ public static class PgdWorker
     /// PGD-10 (l-inf, 8/255, step 2/255, random start, every step taken) over all saved images in batches, after one
     /// untimed warm-up batch; the timed work is the attack plus the prediction on its output, as in the PyTorch script.
     /// </summary>
-    public static int Measure(string workDir, int batch, int threads)
+    public static int Measure(string workDir, int batch, int threads, bool stopOnSuccess = false)
     {
         torch.set_num_threads(threads);
         using var classifier = Classifier.Load(Path.Combine(workDir, ModelFile));
@@ -57,7 +57,7 @@ public static class PgdWorker
         long count = images.shape[0];
         var pgd = new Pgd(new PgdOptions
         {
-            Epsilon = 8.0 / 255, StepSize = 2.0 / 255, Steps = 10, RandomStart = true, Restarts = 1, StopOnSuccess = false, Seed = 0,
+            Epsilon = 8.0 / 255, StepSize = 2.0 / 255, Steps = 10, RandomStart = true, Restarts = 1, StopOnSuccess = stopOnSuccess, Seed = 0,
         });
 
         long Robust(long start, long n)

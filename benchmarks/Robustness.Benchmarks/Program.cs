@@ -25,7 +25,7 @@ switch (args.FirstOrDefault())
     case "pgd":
         return PgdBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
     case "pgd-worker":
-        return PgdWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture));
+        return PgdWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args.Contains("--stop-on-success"));
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
     default:
