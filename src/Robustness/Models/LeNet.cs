@@ -29,9 +29,7 @@ public sealed class LeNet : Module<Tensor, Tensor>, IClassifierNetwork, IReprodu
     /// <summary>Creates the network for <paramref name="imageSize"/> x <paramref name="imageSize"/> inputs (at least 4).</summary>
     public LeNet(int classes = 10, int width = StandardWidth, int inputChannels = 1, int imageSize = 28) : base(nameof(LeNet))
     {
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+        SpecRules.CheckShape(classes, width, inputChannels);
         if (imageSize < 4) throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "LeNet needs images of at least 4x4 (two 2x2 pools).");
         int pooled = imageSize / 2 / 2;
         conv1 = Conv2d(inputChannels, width, 5, padding: 2);

@@ -34,9 +34,7 @@ public sealed class PreActResNet18 : Module<Tensor, Tensor>, IClassifierNetwork,
     /// <summary>Creates the network; <paramref name="width"/> is the first stage's channel count.</summary>
     public PreActResNet18(int classes = 10, int width = StandardWidth, int inputChannels = 3) : base(nameof(PreActResNet18))
     {
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+        SpecRules.CheckShape(classes, width, inputChannels);
         conv1 = Conv2d(inputChannels, width, 3, stride: 1, padding: 1, bias: false);
         layer1 = Stage(width, width, 1);
         layer2 = Stage(width, 2 * width, 2);

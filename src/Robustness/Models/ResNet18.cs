@@ -32,9 +32,7 @@ public sealed class ResNet18 : Module<Tensor, Tensor>, IClassifierNetwork, IRepr
     /// <summary>Creates the network; <paramref name="width"/> is the first stage's channel count.</summary>
     public ResNet18(int classes = 10, int width = StandardWidth, int inputChannels = 3) : base(nameof(ResNet18))
     {
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+        SpecRules.CheckShape(classes, width, inputChannels);
         conv1 = Conv2d(inputChannels, width, 3, stride: 1, padding: 1, bias: false);
         bn1 = BatchNorm2d(width);
         layer1 = Stage(width, width, 1);

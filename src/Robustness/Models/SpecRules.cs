@@ -6,6 +6,14 @@ namespace Robustness.Models;
 /// </summary>
 internal static class SpecRules
 {
+    /// <summary>The constructor checks every zoo network shares: classes >= 2, width >= 1, inputChannels >= 1.</summary>
+    public static void CheckShape(int classes, int width, int inputChannels)
+    {
+        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
+        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+    }
+
     /// <summary>The spec's width, or <paramref name="standard"/> when it is 0.</summary>
     public static int Width(ModelSpec spec, int standard) => spec.Width == 0 ? standard : spec.Width;
 
