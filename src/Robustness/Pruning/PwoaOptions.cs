@@ -8,7 +8,8 @@ namespace Robustness.Pruning;
 /// 0.0001; hard prune; masked retraining for 100 epochs at lr 0.005 with cosine decay to 4e-8 per step; SGD momentum
 /// 0.9, weight decay 1e-4; batch 128; self-distillation T = 30, alpha = 10; HSIC lambda_x 2e-5, lambda_y 1e-4
 /// (sigma 5, eps 1e-5) in the retraining phase only; random crop (pad 4) and horizontal flip. <see cref="FastCpu"/>
-/// is a short profile for two CPU cores. <see cref="Validate"/> names the first option out of range.
+/// is a short profile for two CPU cores. The paper's ablations are settings: distillation only (LambdaX = LambdaY = 0)
+/// and HSIC only (DistillationAlpha = 0). <see cref="Validate"/> names the first option out of range.
 /// </summary>
 public sealed record PwoaOptions
 {
@@ -115,6 +116,8 @@ public sealed record PwoaOptions
         NonNegative(DistillationAlpha, nameof(DistillationAlpha));
         NonNegative(LambdaX, nameof(LambdaX));
         NonNegative(LambdaY, nameof(LambdaY));
+        if (DistillationAlpha == 0 && !UsesHsic)
+            throw new ArgumentOutOfRangeException(nameof(DistillationAlpha), DistillationAlpha, "DistillationAlpha is 0 and so are LambdaX and LambdaY: retraining would have no loss; make at least one > 0.");
         Positive(HsicSigma, nameof(HsicSigma));
         Positive(HsicEpsilon, nameof(HsicEpsilon));
         if (RepresentationLayers is { Count: 0 })

@@ -35,6 +35,7 @@ public class AdmmScheduleTests
         FluentActions.Invoking(() => new AdmmSchedule().Rho(-1)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => new PwoaOptions { Sparsity = 1 }.Validate()).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("Sparsity");
         FluentActions.Invoking(() => new PwoaOptions { BatchSize = 1 }.Validate()).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("BatchSize");
+        FluentActions.Invoking(() => new PwoaOptions { DistillationAlpha = 0, LambdaX = 0, LambdaY = 0 }.Validate()).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("DistillationAlpha");
     }
 
     [Fact]
