@@ -62,14 +62,14 @@ public sealed class LeNet : Module<Tensor, Tensor>, IClassifierNetwork, IReprodu
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)
     {
-        using var a = F.max_pool2d(F.relu(conv1.forward(normalisedInput)), 2);
-        using var b = F.max_pool2d(F.relu(conv2.forward(a)), 2);
+        using var a = F.max_pool2d(F.relu(conv1.call(normalisedInput)), 2);
+        using var b = F.max_pool2d(F.relu(conv2.call(a)), 2);
         using var flat = b.flatten(1);
-        return F.relu(fc1.forward(flat));
+        return F.relu(fc1.call(flat));
     }
 
     /// <inheritdoc />
-    public Tensor Head(Tensor features) => fc2.forward(features);
+    public Tensor Head(Tensor features) => fc2.call(features);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)

@@ -64,18 +64,18 @@ public sealed class PreActResNet18 : Module<Tensor, Tensor>, IClassifierNetwork,
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)
     {
-        using var stem = conv1.forward(normalisedInput);
-        using var x1 = layer1.forward(stem);
-        using var x2 = layer2.forward(x1);
-        using var x3 = layer3.forward(x2);
-        using var x4 = layer4.forward(x3);
-        using var activated = F.relu(bn.forward(x4));
+        using var stem = conv1.call(normalisedInput);
+        using var x1 = layer1.call(stem);
+        using var x2 = layer2.call(x1);
+        using var x3 = layer3.call(x2);
+        using var x4 = layer4.call(x3);
+        using var activated = F.relu(bn.call(x4));
         using var pooled = F.adaptive_avg_pool2d(activated, 1);
         return pooled.flatten(1);
     }
 
     /// <inheritdoc />
-    public Tensor Head(Tensor features) => linear.forward(features);
+    public Tensor Head(Tensor features) => linear.call(features);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
@@ -109,10 +109,10 @@ public sealed class PreActResNet18 : Module<Tensor, Tensor>, IClassifierNetwork,
 
         public override Tensor forward(Tensor x)
         {
-            using var activated = F.relu(bn1.forward(x));
-            using var skip = shortcut is null ? x.alias() : shortcut.forward(activated);
-            using var a = conv1.forward(activated);
-            using var b = conv2.forward(F.relu(bn2.forward(a)));
+            using var activated = F.relu(bn1.call(x));
+            using var skip = shortcut is null ? x.alias() : shortcut.call(activated);
+            using var a = conv1.call(activated);
+            using var b = conv2.call(F.relu(bn2.call(a)));
             return b + skip;
         }
     }

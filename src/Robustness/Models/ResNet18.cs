@@ -62,17 +62,17 @@ public sealed class ResNet18 : Module<Tensor, Tensor>, IClassifierNetwork, IRepr
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)
     {
-        using var stem = F.relu(bn1.forward(conv1.forward(normalisedInput)));
-        using var x1 = layer1.forward(stem);
-        using var x2 = layer2.forward(x1);
-        using var x3 = layer3.forward(x2);
-        using var x4 = layer4.forward(x3);
+        using var stem = F.relu(bn1.call(conv1.call(normalisedInput)));
+        using var x1 = layer1.call(stem);
+        using var x2 = layer2.call(x1);
+        using var x3 = layer3.call(x2);
+        using var x4 = layer4.call(x3);
         using var pooled = F.adaptive_avg_pool2d(x4, 1);
         return pooled.flatten(1);
     }
 
     /// <inheritdoc />
-    public Tensor Head(Tensor features) => linear.forward(features);
+    public Tensor Head(Tensor features) => linear.call(features);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
@@ -106,9 +106,9 @@ public sealed class ResNet18 : Module<Tensor, Tensor>, IClassifierNetwork, IRepr
 
         public override Tensor forward(Tensor x)
         {
-            using var a = F.relu(bn1.forward(conv1.forward(x)));
-            using var b = bn2.forward(conv2.forward(a));
-            using var skip = shortcut is null ? x.alias() : shortcut.forward(x);
+            using var a = F.relu(bn1.call(conv1.call(x)));
+            using var b = bn2.call(conv2.call(a));
+            using var skip = shortcut is null ? x.alias() : shortcut.call(x);
             using var sum = b + skip;
             return F.relu(sum);
         }

@@ -43,11 +43,11 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IClassifierNetwork, IRepr
     public void ResetParameters(Generator generator) => DefaultInitialisation.Reset(this, generator);
 
     /// <inheritdoc />
-    public Tensor Features(Tensor normalisedInput) => features.forward(normalisedInput);
+    public Tensor Features(Tensor normalisedInput) => features.call(normalisedInput);
 
     /// <inheritdoc />
-    public Tensor Head(Tensor features) => linear.forward(features);
+    public Tensor Head(Tensor features) => linear.call(features);
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => linear.forward(features.forward(input));
+    public override Tensor forward(Tensor input) => linear.call(features.call(input));
 }

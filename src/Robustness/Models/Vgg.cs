@@ -90,12 +90,12 @@ public sealed class Vgg : Module<Tensor, Tensor>, IClassifierNetwork, IReproduci
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)
     {
-        using var maps = features.forward(normalisedInput);
+        using var maps = features.call(normalisedInput);
         return maps.flatten(1);
     }
 
     /// <inheritdoc />
-    public Tensor Head(Tensor features) => classifier.forward(features);
+    public Tensor Head(Tensor features) => classifier.call(features);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)

@@ -84,17 +84,17 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
     /// <inheritdoc />
     public Tensor Features(Tensor normalisedInput)
     {
-        using var stem = conv1.forward(normalisedInput);
-        using var x1 = block1.forward(stem);
-        using var x2 = block2.forward(x1);
-        using var x3 = block3.forward(x2);
-        using var activated = F.relu(bn1.forward(x3));
+        using var stem = conv1.call(normalisedInput);
+        using var x1 = block1.call(stem);
+        using var x2 = block2.call(x1);
+        using var x3 = block3.call(x2);
+        using var activated = F.relu(bn1.call(x3));
         using var pooled = F.adaptive_avg_pool2d(activated, 1);
         return pooled.flatten(1);
     }
 
     /// <inheritdoc />
-    public Tensor Head(Tensor features) => fc.forward(features);
+    public Tensor Head(Tensor features) => fc.call(features);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
@@ -148,7 +148,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor x) => layer.forward(x);
+        public override Tensor forward(Tensor x) => layer.call(x);
     }
 
     /// <summary>
@@ -176,10 +176,10 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
 
         public override Tensor forward(Tensor x)
         {
-            using var activated = F.relu(bn1.forward(x));
-            using var skip = convShortcut is null ? x.alias() : convShortcut.forward(activated);
-            using var a = F.relu(bn2.forward(conv1.forward(activated)));
-            using var b = conv2.forward(a);
+            using var activated = F.relu(bn1.call(x));
+            using var skip = convShortcut is null ? x.alias() : convShortcut.call(activated);
+            using var a = F.relu(bn2.call(conv1.call(activated)));
+            using var b = conv2.call(a);
             return skip + b;
         }
     }

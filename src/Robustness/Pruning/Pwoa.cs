@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Robustness.Data;
+using Robustness.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Robustness.Pruning;
+
+/// <summary>
+/// PwoA (Pruning without Adversarial examples, ICDM 2022): prunes an adversarially robust classifier and keeps its
+/// robustness using clean data only. The student starts as a copy of the teacher; the teacher stays frozen in eval
+/// mode and only ever sees clean (augmented) training images, as does the student. Per batch the loss is the
+/// self-distillation term alpha T^2 KL(teacher || student), plus the HSIC bottleneck
+/// sum_j lambda_x nHSIC(Z_j, X) - lambda_y nHSIC(Z_j, Y) where active, plus the ADMM penalty in the ADMM phase.
+/// Phases: ADMM (<see cref="PwoaOptions.AdmmEpochs"/>), hard prune (W = Pi_p(W), mask = W != 0), masked retraining
+/// (<see cref="PwoaOptions.RetrainEpochs"/>) with <see cref="MaskSet.Step"/>. Cost per step: one student forward and
+/// backward, one teacher forward, and one m x m solve per HSIC layer plus two; no attack is ever run.
+/// </summary>
+public sealed class Pwoa : IPruner
+{
+    private readonly ILogger<Pwoa> _logger;
+
+    /// <summary>Creates the pruner; the options are validated here.</summary>
+    public Pwoa(PwoaOptions? options = null, ILogger<Pwoa>? logger = null)
+    {
+        Options = (options ?? new PwoaOptions()).Validate();
+        _logger = logger ?? NullLogger<Pwoa>.Instance;
+    }
+
+    /// <summary>How this pruner prunes.</summary>
+    public PwoaOptions Options { get; }
+
+    /// <inheritdoc />
+    public string Name => "pwoa";
+
+    /// <inheritdoc />
+    public double Sparsity => Options.Sparsity;
+
+    /// <inheritdoc />
+    public PruningResult Prune(Classifier teacher, IImageCollection train, IProgress<PruningProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(train);
+        Evaluator.CheckCompatible(teacher, train, nameof(train));
+        var o = Options;
+        int batchesPerEpoch = train.Count / o.BatchSize; // full batches only: HSIC and batch norm need m >= 2
+        if (batchesPerEpoch == 0)
+            throw new ArgumentException($"{train.Count} images give no full batch of {o.BatchSize}; lower BatchSize.", nameof(train));
+
+        var wall = Stopwatch.StartNew();
+        torch.random.manual_seed(o.Seed);
+        var student = teacher.Clone();
+        try
+        {
+            var run = new Run(this, teacher, student, train, batchesPerEpoch, progress, wall, cancellationToken);
+            return run.Execute();
+        }
+        catch
+        {
+            student.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One pruning run: its state, phase by phase.</summary>
+    private sealed class Run
+    {
+        private readonly Pwoa _owner;
+        private readonly PwoaOptions _o;
+        private readonly Classifier _teacher;
+        private readonly Classifier _student;
+        private readonly IImageCollection _train;
+        private readonly int _batchesPerEpoch;
+        private readonly IProgress<PruningProgress>? _progress;
+        private readonly Stopwatch _wall;
+        private readonly CancellationToken _cancellationToken;
+        private readonly Random _rng;
+        private readonly SelfDistillationLoss _distillation;
+        private readonly HsicBottleneckLoss? _hsic;
+        private readonly List<PruningEpoch> _history = [];
+        private readonly List<PhaseTiming> _phases = [];
+
+        public Run(Pwoa owner, Classifier teacher, Classifier student, IImageCollection train, int batchesPerEpoch,
+            IProgress<PruningProgress>? progress, Stopwatch wall, CancellationToken cancellationToken)
+        {
+            _owner = owner;
+            _o = owner.Options;
+            _teacher = teacher;
+            _student = student;
+            _train = train;
+            _batchesPerEpoch = batchesPerEpoch;
+            _progress = progress;
+            _wall = wall;
+            _cancellationToken = cancellationToken;
+            _rng = new Random(_o.Seed);
+            _distillation = new SelfDistillationLoss(_o.Temperature, _o.DistillationAlpha);
+            _hsic = _o.UsesHsic ? new HsicBottleneckLoss(student.Classes, _o.LambdaX, _o.LambdaY, _o.HsicSigma, _o.HsicEpsilon, _o.HsicFloat64) : null;
+        }
+
+        public PruningResult Execute()
+        {
+            // The teacher is frozen: eval mode (restored afterwards) and forwards under no_grad only.
+            using var teacherMode = _teacher.EvalMode();
+            using var augmentationGenerator = new Generator((ulong)_o.Seed);
+            using var source = new TrainingBatchSource(_train, _student.Device);
+            var parameters = PrunableParameters.Select(_student);
+            _owner._logger.LogInformation("PwoA: {Architecture}, {Layers} pruned tensors at sparsity {Sparsity}, {Admm} ADMM + {Retrain} retraining epochs of {Batches} batches of {BatchSize}, seed {Seed}.",
+                _student.Spec.Architecture, parameters.Count, _o.Sparsity, _o.AdmmEpochs, _o.RetrainEpochs, _batchesPerEpoch, _o.BatchSize, _o.Seed);
+
+            if (_o.AdmmEpochs > 0)
+            {
+                var clock = Stopwatch.StartNew();
+                using var admm = new AdmmState(parameters, _o.Sparsity);
+                using var optimizer = optim.SGD(_student.Network.parameters(), _o.AdmmLearningRate, _o.Momentum, 0, _o.WeightDecay);
+                using var capture = _o.HsicInAdmm && _hsic is not null ? new RepresentationCapture(_student, _o.RepresentationLayers) : null;
+                for (int epoch = 0; epoch < _o.AdmmEpochs; epoch++)
+                {
+                    admm.BeginEpoch(epoch, _o.Admm);
+                    double lr = _o.AdmmLearningRate * _o.Admm.LearningRateFactor(epoch);
+                    RunEpoch(PruningPhase.Admm, epoch, _o.AdmmEpochs, source, augmentationGenerator, optimizer, capture, admm,
+                        masks: null, _ => lr, admm.Rho);
+                }
+                _phases.Add(new PhaseTiming(PruningPhase.Admm, _o.AdmmEpochs, clock.Elapsed));
+            }
+
+            var pruneClock = Stopwatch.StartNew();
+            foreach (var p in parameters) MagnitudeProjection.ProjectInPlace(p.Weight, _o.Sparsity);
+            var masks = MaskSet.FromNonZeros(parameters);
+            try
+            {
+                _phases.Add(new PhaseTiming(PruningPhase.HardPrune, 0, pruneClock.Elapsed));
+
+                if (_o.RetrainEpochs > 0)
+                {
+                    var clock = Stopwatch.StartNew();
+                    var schedule = new CosineLearningRate(_o.RetrainEpochs, _o.RetrainFinalLearningRate / _o.RetrainLearningRate);
+                    using var optimizer = optim.SGD(_student.Network.parameters(), _o.RetrainLearningRate, _o.Momentum, 0, _o.WeightDecay);
+                    using var capture = _hsic is not null ? new RepresentationCapture(_student, _o.RepresentationLayers) : null;
+                    for (int epoch = 0; epoch < _o.RetrainEpochs; epoch++)
+                    {
+                        int e = epoch;
+                        RunEpoch(PruningPhase.Retrain, epoch, _o.RetrainEpochs, source, augmentationGenerator, optimizer, capture, admm: null,
+                            masks, batch => schedule.LearningRate(_o.RetrainLearningRate, e, batch, _batchesPerEpoch), rho: null);
+                    }
+                    _phases.Add(new PhaseTiming(PruningPhase.Retrain, _o.RetrainEpochs, clock.Elapsed));
+                }
+
+                _student.Eval();
+                var report = SparsityReport.Measure(_student, masks);
+                _owner._logger.LogInformation("PwoA done in {Elapsed}: overall sparsity {Sparsity:P2} over {Tensors} tensors.", _wall.Elapsed, report.Overall, report.Layers.Count);
+                return new PruningResult(_student, report, _phases, _history, _wall.Elapsed);
+            }
+            finally
+            {
+                masks.Dispose();
+            }
+        }
+
+        private void RunEpoch(PruningPhase phase, int epoch, int epochs, TrainingBatchSource source, Generator augmentationGenerator,
+            optim.Optimizer optimizer, RepresentationCapture? capture, AdmmState? admm, MaskSet? masks, Func<int, double> learningRate, double? rho)
+        {
+            var clock = Stopwatch.StartNew();
+            _student.Train();
+            // Epoch sums (total, distillation, hsic, admm) stay on the device; read at reports and at the end.
+            using var sums = torch.zeros(4, ScalarType.Float64, _student.Device).DetachFromDisposeScope();
+            double lr = double.NaN;
+            int batch = 0, seen = 0;
+            foreach (int[] indices in ImageBatches.Plan(_train.Count, _o.BatchSize, _rng, dropLast: true))
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                double stepRate = learningRate(batch);
+                if (stepRate != lr)
+                {
+                    lr = stepRate;
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                }
+
+                using (var scope = torch.NewDisposeScope())
+                {
+                    var (images, labels) = source.Read(indices);
+                    if (_o.Augmentation is not null) images = _o.Augmentation.Apply(images, augmentationGenerator);
+                    optimizer.zero_grad();
+
+                    var studentLogits = _student.Forward(images);
+                    var zero = torch.zeros(Array.Empty<long>(), ScalarType.Float32, _student.Device);
+                    var distillation = zero;
+                    if (_o.DistillationAlpha > 0)
+                    {
+                        Tensor teacherLogits;
+                        using (torch.no_grad()) teacherLogits = _teacher.Forward(images);
+                        distillation = _distillation.Compute(studentLogits, teacherLogits);
+                    }
+                    var hsic = capture is not null ? _hsic!.Compute(images, labels, capture.Take()) : zero;
+                    var penalty = admm is not null ? admm.Penalty() : zero;
+                    var loss = distillation + hsic + penalty;
+                    loss.backward();
+                    if (masks is not null) masks.Step(_student, optimizer);
+                    else optimizer.step();
+
+                    using (torch.no_grad())
+                    {
+                        var terms = torch.stack([loss.detach(), distillation.detach(), hsic.detach(), penalty.detach()]).to_type(ScalarType.Float64);
+                        sums.add_(terms, (double)indices.Length);
+                    }
+                }
+
+                seen += indices.Length;
+                batch++;
+                if (_progress is not null && (batch % _o.ProgressInterval == 0 || batch == _batchesPerEpoch))
+                {
+                    using var total = sums[0];
+                    _progress.Report(new PruningProgress(phase, epoch, epochs, batch, _batchesPerEpoch, total.item<double>() / seen, lr, _wall.Elapsed));
+                }
+            }
+
+            double[] mean;
+            using (var means = sums.div(seen)) mean = means.data<double>().ToArray();
+            _history.Add(new PruningEpoch(phase, epoch, mean[0], mean[1], mean[2], mean[3], lr, rho, clock.Elapsed));
+            _owner._logger.LogInformation("PwoA {Phase} epoch {Epoch}/{Epochs}: loss {Loss:G5} (distillation {Distillation:G5}, hsic {Hsic:G5}, admm {Admm:G5}), lr {LearningRate:G4}{Rho}.",
+                phase, epoch + 1, epochs, mean[0], mean[1], mean[2], mean[3], lr, rho is double r ? $", rho {r:G4}" : "");
+        }
+    }
+}
