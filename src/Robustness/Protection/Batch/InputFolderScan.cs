@@ -132,7 +132,7 @@ public sealed class InputFolderScan
     /// Null when <paramref name="relativePath"/> stays inside the input folder with every link on the way resolved;
     /// otherwise why not (a link pointing outside, a broken link).
     /// </summary>
-    internal static string? LinkProblem(string realRoot, string relativePath)
+    public static string? LinkProblem(string realRoot, string relativePath)
     {
         string current = realRoot;
         foreach (string segment in relativePath.Split('/'))
@@ -142,7 +142,7 @@ public sealed class InputFolderScan
             var info = new FileInfo(current);
             if (info.LinkTarget is null) continue;
             var target = info.ResolveLinkTarget(returnFinalTarget: true);
-            if (target is null || !target.Exists)
+            if (target is null || !(File.Exists(target.FullName) || Directory.Exists(target.FullName)))
                 return $"'{relativePath}' goes through '{current}', a broken link";
             string resolved = Path.TrimEndingDirectorySeparator(target.FullName);
             if (!OutputLayout.Inside(resolved, realRoot))
