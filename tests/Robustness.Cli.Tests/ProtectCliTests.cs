@@ -60,6 +60,7 @@ public sealed class ProtectCliTests : IDisposable
         var first = await Run(Protect("--report", Path.Combine(_dir, "report")));
         first.Code.Should().Be(0, first.Err);
         first.Out.Should().Contain("16 protected, 0 skipped as already done, 0 failed, 1 converted to .png");
+        first.Out.Should().MatchRegex(@"protect 16/16 \(100%\) [\d.]+ img/s elapsed \S+ ETA 00:00:00", "plain progress lines when the output is not a terminal");
         File.Exists(Path.Combine(_output, "c1", "photo.png")).Should().BeTrue();
         File.ReadAllText(Path.Combine(_dir, "report", "report.md")).Should().Contain("c1/photo.jpg");
         Directory.GetFiles(Path.Combine(_dir, "report"), "examples-*.png").Should().HaveCount(3);
