@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Robustness.Cli.Commands;
+using Robustness.Protection;
 
 namespace Robustness.Cli;
 
@@ -7,12 +8,17 @@ namespace Robustness.Cli;
 public static class CliApplication
 {
     /// <summary>The root command with every sub-command.</summary>
-    public static RootCommand BuildRootCommand(TextWriter output, TextWriter error)
+    public static RootCommand BuildRootCommand(TextWriter output, TextWriter error) => BuildRootCommand(output, error, BuiltInProtectors.All);
+
+    /// <summary>The root command, with <c>protect</c> offering the methods of <paramref name="protectors"/>.</summary>
+    public static RootCommand BuildRootCommand(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors)
     {
         var root = new RootCommand("Robustness: protect image data, prune robust models, and verify both with attacks.");
         root.Add(TrainCommand.Create(output, error));
         root.Add(EvaluateCommand.Create(output, error));
         root.Add(AttackCommand.Create(output, error));
+        root.Add(ProtectCommand.Create(output, error, protectors));
+        root.Add(VerifyCommand.Create(output, error));
         root.Add(DemoCommand.Create(output, error));
         return root;
     }
@@ -21,9 +27,12 @@ public static class CliApplication
     /// Parses and runs. Bad arguments print one line to <paramref name="error"/> and return 2; failures of the
     /// work print one line and return 1; Ctrl+C returns 130.
     /// </summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) => RunAsync(args, output, error, BuiltInProtectors.All);
+
+    /// <summary>As <see cref="RunAsync(string[], TextWriter, TextWriter)"/>, with <c>protect</c> offering the methods of <paramref name="protectors"/>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors)
     {
-        var root = BuildRootCommand(output, error);
+        var root = BuildRootCommand(output, error, protectors);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -1,0 +1,227 @@
+using System.CommandLine;
+using System.Globalization;
+using Robustness.Attacks;
+using Robustness.Cli.Output;
+using Robustness.Data;
+using Robustness.Models;
+using Robustness.Protection;
+using Robustness.Protection.Batch;
+using Robustness.Training;
+
+namespace Robustness.Cli.Commands;
+
+/// <summary>
+/// <c>robustness protect</c>: protects a folder of class folders into an output folder with a protector from the
+/// catalogue (<see cref="BuiltInProtectors"/>), resumably and in shards (<see cref="FolderProtectionJob"/>).
+/// </summary>
+public static class ProtectCommand
+{
+    /// <summary>The method used when <c>--method</c> is not given.</summary>
+    public const string DefaultMethod = "sep";
+
+    /// <summary>Builds the command over <paramref name="protectors"/> (the built-in catalogue when null).</summary>
+    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition>? protectors = null)
+    {
+        var catalogue = protectors ?? BuiltInProtectors.All;
+        var input = new Option<string>("--input") { Description = "Clean images in class folders (DIR/<class>/.../<image>); never written to.", Required = true };
+        var outputDir = new Option<string>("--output") { Description = "Output folder: the same relative paths as lossless PNG, plus .robustness/ (manifests, run.json). Must lie apart from --input.", Required = true };
+        var eps = new Option<string>("--eps") { Description = "l-inf budget: 8/255, 0.0314 or 8px.", DefaultValueFactory = _ => "8/255" };
+        var method = new Option<string>("--method") { Description = $"Protection method: {string.Join(", ", catalogue.Select(d => d.Name))} (default {DefaultMethod}).", DefaultValueFactory = _ => DefaultMethod };
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "The source model's checkpoints, a folder written by 'robustness train --checkpoints' (methods that need checkpoints)." };
+        var trainEpochs = new Option<int?>("--train-epochs") { Description = "Train the source model first (SEP recipe, a checkpoint every epoch) into <output>/.robustness/checkpoints; reused when complete. Not with --shard n>1." };
+        var arch = new Option<string?>("--arch") { Description = $"Architecture of the model trained here: {string.Join(", ", ModelZoo.Architectures)} (default small-cnn)." };
+        var width = new Option<int?>("--width") { Description = "Base width of the model trained here (0 = the architecture's standard width)." };
+        var checkpointCount = new Option<int?>("--checkpoint-count") { Description = "Checkpoints K taken by SEP's selection rule (default: the method's)." };
+        var iterations = new Option<int?>("--iterations") { Description = "Iterations T (default: the method's, 30 for SEP)." };
+        var stepSize = new Option<string?>("--step-size") { Description = "Step size (default: the method's, 1/255 for SEP)." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per crafting batch (part of the run's settings).", DefaultValueFactory = _ => DataProtection.DefaultBatchSize };
+        var shard = new Option<string>("--shard") { Description = "Protect only shard i of n (i/n, 0-based): batches k with k mod n == i. Shards share one output folder.", DefaultValueFactory = _ => "0/1" };
+        var report = new Option<string?>("--report") { Description = "Write a Markdown report with example pictures (clean, protected, amplified delta) into this folder." };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+
+        var command = new Command("protect",
+            "Protect a folder of labelled images (class folders) so that models trained on it generalise badly. " +
+            "Images must all have the size the source model was trained on (or, without a model, the size of the first readable image); " +
+            "other sizes, unreadable files and links out of the input are per-file errors. Resumable: run it again to finish an interrupted run.")
+        {
+            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, checkpointCount, iterations, stepSize, batchSize, shard, seed, device, report,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string inputRoot = parse.GetValue(input)!, outputRoot = Path.GetFullPath(parse.GetValue(outputDir)!);
+            double epsilon = ParseBudget(parse.GetValue(eps)!, "--eps");
+            if (epsilon > 1) throw new UsageException($"--eps must be at most 1 (the [0,1] image scale); got {parse.GetValue(eps)}.");
+            var definition = Lookup(catalogue, parse.GetValue(method)!);
+            Shard part;
+            try { part = Shard.Parse(parse.GetValue(shard)!); }
+            catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException) { throw new UsageException($"--shard: {e.Message}"); }
+            int batch = CommonOptions.InRange(parse, batchSize, 1, 1_000_000);
+            int seedValue = CommonOptions.InRange(parse, seed, 0);
+            int? k = Positive(parse.GetValue(checkpointCount), "--checkpoint-count");
+            int? t = Positive(parse.GetValue(iterations), "--iterations");
+            double? step = parse.GetValue(stepSize) is { } s ? ParseBudget(s, "--step-size") : null;
+            if (step is <= 0) throw new UsageException("--step-size must be > 0.");
+            int? epochs = Positive(parse.GetValue(trainEpochs), "--train-epochs");
+            string? checkpointDir = parse.GetValue(checkpoints);
+            var deviceValue = CommonOptions.ResolveDevice(parse, device);
+            if (!Directory.Exists(inputRoot)) throw new UsageException($"--input folder '{inputRoot}' does not exist.");
+            try { OutputLayout.CheckApart(inputRoot, outputRoot); }
+            catch (ArgumentException e) { throw new UsageException($"--output: {e.Message}"); }
+
+            if (definition.NeedsCheckpoints)
+            {
+                if ((checkpointDir is null) == (epochs is null))
+                    throw new UsageException($"--method {definition.Name} needs the source model's checkpoints: give exactly one of --checkpoints DIR and --train-epochs N.");
+                if (epochs is not null && part.Count > 1)
+                    throw new UsageException("--train-epochs cannot be used with --shard n>1 (each shard would train its own model): train once with 'robustness train --checkpoints DIR', then give every shard --checkpoints DIR.");
+            }
+            else if (checkpointDir is not null || epochs is not null)
+            {
+                throw new UsageException($"--method {definition.Name} does not use checkpoints; leave out --checkpoints and --train-epochs.");
+            }
+            if (epochs is null && definition.NeedsCheckpoints && (parse.GetValue(arch) is not null || parse.GetValue(width) is not null))
+                throw new UsageException("--arch and --width describe the model trained with --train-epochs; checkpoints from --checkpoints carry their own.");
+
+            var index = ImageFolderIndex.Scan(inputRoot);
+            IReadOnlyList<int> epochList = epochs is int n ? Enumerable.Range(0, n).ToArray() : [];
+            CheckpointSet? checkpointSet = null;
+            try
+            {
+                if (checkpointDir is not null)
+                {
+                    if (!Directory.Exists(checkpointDir)) throw new UsageException($"--checkpoints folder '{checkpointDir}' does not exist.");
+                    checkpointSet = CheckpointSet.Open(checkpointDir);
+                    epochList = checkpointSet.Epochs;
+                }
+                var settings = new ProtectionRunSettings
+                {
+                    Method = definition.Name, Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k,
+                    CheckpointEpochs = epochList, Seed = seedValue, BatchSize = batch,
+                };
+                // Before any training: a folder written with other settings is refused at once.
+                try { settings.WriteOrCheck(outputRoot); }
+                catch (InvalidOperationException e) { throw new UsageException(e.Message); }
+
+                if (epochs is int count)
+                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, OutputLayout.CheckpointFolder(outputRoot), count,
+                        parse.GetValue(arch) ?? "small-cnn", parse.GetValue(width) ?? 0, seedValue, deviceValue, output, error, cancel);
+
+                (int, int)? imageSize = null;
+                ModelSpec? surrogate = null;
+                if (checkpointSet is not null)
+                {
+                    using var model = checkpointSet.Load(checkpointSet.Epochs[^1]);
+                    imageSize = (model.Spec.ImageSize, model.Spec.ImageSize);
+                    if (!model.ClassNames.SequenceEqual(index.ClassNames, StringComparer.Ordinal))
+                        throw new UsageException($"The checkpoints were trained on classes [{string.Join(", ", model.ClassNames)}] but --input has [{string.Join(", ", index.ClassNames)}]; labels would not match.");
+                }
+                else if (parse.GetValue(arch) is not null || parse.GetValue(width) is not null)
+                {
+                    var first = StreamedImageFolder.Open(inputRoot);
+                    surrogate = new ModelSpec(parse.GetValue(arch) ?? "small-cnn", index.ClassNames.Count, parse.GetValue(width) ?? 0, 3, first.Height);
+                }
+
+                var protector = definition.Build(new ProtectorSettings
+                {
+                    Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k, Checkpoints = checkpointSet,
+                    SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
+                });
+                var job = new FolderProtectionJob(protector, new FolderProtectionOptions
+                {
+                    InputRoot = inputRoot, OutputRoot = outputRoot, BatchSize = batch, Shard = part, Device = deviceValue,
+                    ImageSize = imageSize, Settings = settings,
+                });
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Protecting {index.Files.Count} files of {index.ClassNames.Count} classes with {definition.Name}, eps {Budget.Format(epsilon)}, batch {batch}, shard {part}, device {deviceValue.type}, into {outputRoot}."));
+                var result = new ProtectionProgressDisplay(output).Run(progress => job.Run(progress, cancel));
+                WriteSummary(output, result);
+                if (parse.GetValue(report) is { } reportDir)
+                    output.WriteLine($"Report: {ProtectionReport.Write(reportDir, inputRoot, outputRoot, result)}");
+                return Task.FromResult(result.Failed == 0 ? ExitCodes.Success : ExitCodes.Failure);
+            }
+            finally
+            {
+                checkpointSet?.Dispose();
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Parses a budget option, turning a bad value into a usage error naming <paramref name="option"/>.</summary>
+    public static double ParseBudget(string text, string option)
+    {
+        try
+        {
+            return Budget.Parse(text, option);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{option}: {e.Message.Split(" (Parameter", 2)[0]}");
+        }
+    }
+
+    private static ProtectorDefinition Lookup(IReadOnlyList<ProtectorDefinition> catalogue, string name) =>
+        catalogue.FirstOrDefault(d => string.Equals(d.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new UsageException($"--method: unknown method '{name}'; known: {string.Join(", ", catalogue.Select(d => d.Name))}.");
+
+    private static int? Positive(int? value, string option) =>
+        value is < 1 ? throw new UsageException($"{option} must be >= 1; got {value}.") : value;
+
+    private static void WriteSummary(TextWriter output, FolderProtectionResult r)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Done in {r.WallTime:hh\\:mm\\:ss}: {r.Protected} protected, {r.AlreadyDone} skipped as already done, {r.Failed} failed, " +
+            $"{r.ConvertedToPng.Count} converted to .png, of {r.ShardFiles} file(s) in this shard ({r.ListedFiles} listed); {r.ImagesPerSecond:F1} img/s; images {r.ImageSize.Height}x{r.ImageSize.Width}."));
+        if (r.RemovedTempFiles > 0) output.WriteLine($"Removed {r.RemovedTempFiles} temporary file(s) left by an interrupted run.");
+        if (r.IgnoredFiles.Count > 0) output.WriteLine($"Ignored {r.IgnoredFiles.Count} file(s) that are not images in class folders (e.g. {r.IgnoredFiles[0]}).");
+        foreach (var e in r.Errors) output.WriteLine($"failed: {e.Input}: {e.Error}");
+    }
+}
+
+/// <summary>Trains the source model of SEP on the input folder, keeping a checkpoint every epoch, or reuses a complete earlier set.</summary>
+public static class SourceTraining
+{
+    /// <summary>
+    /// Opens <paramref name="folder"/> when it holds all <paramref name="epochs"/> checkpoints of an earlier run; otherwise
+    /// trains (SEP recipe, crop-flip augmentation) from scratch into it, replacing an incomplete set.
+    /// </summary>
+    public static CheckpointSet TrainOrReuse(string inputRoot, string folder, int epochs, string architecture, int width, int seed,
+        TorchSharp.torch.Device device, TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        if (File.Exists(Path.Combine(folder, DiskCheckpointSet.IndexFileName)))
+        {
+            var existing = CheckpointSet.Open(folder);
+            if (existing.Epochs.SequenceEqual(Enumerable.Range(0, epochs)))
+            {
+                output.WriteLine($"Reusing the {epochs} checkpoints in {folder}.");
+                return existing;
+            }
+            existing.Dispose();
+            output.WriteLine($"Replacing the incomplete checkpoints in {folder}.");
+            Directory.Delete(folder, recursive: true);
+        }
+        else if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        var images = DataSources.ReadFolder(inputRoot, error);
+        if (images.Height != images.Width) throw new UsageException($"--train-epochs needs square images; the input's are {images.Height}x{images.Width}.");
+        var spec = new ModelSpec(architecture, images.ClassNames.Count, width, InputChannels: images.Channels, ImageSize: images.Height);
+        var options = TrainingOptions.ForSep(epochs) with { Augmentation = ComposedAugmentation.Cifar(), Seed = seed, Device = device };
+        using var classifier = Classifier.Create(spec, ChannelStatistics.Of(images), images.ClassNames, device, seed);
+        var set = CheckpointSet.Create(folder);
+        try
+        {
+            new TrainingProgressDisplay(output).Run(
+                $"Training the source model ({spec.Architecture}, {classifier.ParameterCount:N0} parameters, {epochs} epochs, a checkpoint each) on {images.Count} images",
+                progress => new Trainer(options).Train(classifier, images, null, set, progress, cancel));
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+        return set;
+    }
+}

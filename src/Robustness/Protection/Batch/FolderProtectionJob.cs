@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using Robustness.Data;
+using static TorchSharp.torch;
+
+namespace Robustness.Protection.Batch;
+
+/// <summary>What a <see cref="FolderProtectionJob"/> is asked to do.</summary>
+public sealed record FolderProtectionOptions
+{
+    /// <summary>The input: class folders (<c>root/&lt;class&gt;/.../&lt;image&gt;</c>); never written to.</summary>
+    public required string InputRoot { get; init; }
+
+    /// <summary>The output: the same relative paths as lossless PNG, plus <c>.robustness/</c>. Must lie apart from the input.</summary>
+    public required string OutputRoot { get; init; }
+
+    /// <summary>Images per batch: batch k holds files [kB, (k+1)B) of the sorted list.</summary>
+    public int BatchSize { get; init; } = DataProtection.DefaultBatchSize;
+
+    /// <summary>Which batches this process protects.</summary>
+    public Shard Shard { get; init; } = Shard.Whole;
+
+    /// <summary>Device the batches are read onto (CPU when null).</summary>
+    public Device? Device { get; init; }
+
+    /// <summary>
+    /// The image size every input must have: the size the protector's model was trained on. Null: the size of the first
+    /// readable image (in sorted order, so every shard agrees). Other sizes are per-file errors (the tool never resizes:
+    /// a resized image is not the owner's image).
+    /// </summary>
+    public (int Height, int Width)? ImageSize { get; init; }
+
+    /// <summary>Largest accepted width * height; bigger files are per-file errors.</summary>
+    public long MaxPixels { get; init; } = ImageFileReader.DefaultMaxPixels;
+
+    /// <summary>The settings written to <c>run.json</c>; null: the protector's name and budget and <see cref="BatchSize"/>.</summary>
+    public ProtectionRunSettings? Settings { get; init; }
+
+    /// <summary>Threads decoding during the scan (-1: every core).</summary>
+    public int MaxDegreeOfParallelism { get; init; } = -1;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option that is wrong.</summary>
+    public FolderProtectionOptions Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(InputRoot);
+        ArgumentException.ThrowIfNullOrEmpty(OutputRoot);
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 1.");
+        Shard.Validate();
+        if (MaxPixels < 1) throw new ArgumentOutOfRangeException(nameof(MaxPixels), MaxPixels, "MaxPixels must be >= 1.");
+        if (ImageSize is { } s && (s.Height < 1 || s.Width < 1))
+            throw new ArgumentOutOfRangeException(nameof(ImageSize), s, "ImageSize must be at least 1x1.");
+        if (MaxDegreeOfParallelism is 0 or < -1)
+            throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be -1 or >= 1.");
+        return this;
+    }
+}
+
+/// <summary>What a run did (this shard, this invocation).</summary>
+public sealed record FolderProtectionResult
+{
+    /// <summary>Image files listed in the input (all shards).</summary>
+    public required int ListedFiles { get; init; }
+
+    /// <summary>Image files in this shard's batches.</summary>
+    public required int ShardFiles { get; init; }
+
+    /// <summary>Files protected and written by this invocation.</summary>
+    public required int Protected { get; init; }
+
+    /// <summary>Files skipped because an earlier run already wrote them (manifest record, output present, hashes match).</summary>
+    public required int AlreadyDone { get; init; }
+
+    /// <summary>The files that failed in this invocation, as their manifest records.</summary>
+    public required IReadOnlyList<ManifestRecord> Errors { get; init; }
+
+    /// <summary>Input files of this shard (written now or earlier) whose extension was not .png: their outputs are .png.</summary>
+    public required IReadOnlyList<string> ConvertedToPng { get; init; }
+
+    /// <summary>Files of the input that are not images by their extension, or lie outside any class folder (left alone).</summary>
+    public required IReadOnlyList<string> IgnoredFiles { get; init; }
+
+    /// <summary>Stale temporary files of killed runs that were removed.</summary>
+    public required int RemovedTempFiles { get; init; }
+
+    /// <summary>The image size every input had to have.</summary>
+    public required (int Height, int Width) ImageSize { get; init; }
+
+    /// <summary>Wall time of the run.</summary>
+    public required TimeSpan WallTime { get; init; }
+
+    /// <summary>Files failed in this invocation.</summary>
+    public int Failed => Errors.Count;
+
+    /// <summary>Protected images per second of wall time.</summary>
+    public double ImagesPerSecond => Protected / Math.Max(WallTime.TotalSeconds, 1e-9);
+}
+
+/// <summary>
+/// Protects a folder of class folders into an output folder with one <see cref="IDataProtector"/>, resumably and
+/// shardably. The input is listed and checked once (<see cref="InputFolderScan"/>); batch k holds files
+/// [kB, (k+1)B) of the sorted list and shard i of n takes the batches with k mod n == i. Files a manifest says are
+/// done (output present with the recorded SHA-256, input unchanged) are skipped; a batch with any file left is
+/// protected whole (so its bytes are those of an uninterrupted run) and its remaining files are written, each
+/// atomically as lossless PNG, each followed by a synced manifest record. A file that is refused or cannot be decoded
+/// becomes an error record and the rest go on.
+/// </summary>
+public sealed class FolderProtectionJob
+{
+    private readonly IDataProtector _protector;
+    private readonly FolderProtectionOptions _options;
+    private readonly ProtectionRunSettings _settings;
+
+    /// <summary>Creates the job; throws <see cref="ArgumentException"/> for bad options or settings that do not match the protector.</summary>
+    public FolderProtectionJob(IDataProtector protector, FolderProtectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(protector);
+        ArgumentNullException.ThrowIfNull(options);
+        _protector = protector;
+        _options = options.Validate();
+        _settings = options.Settings ?? new ProtectionRunSettings { Method = protector.Name, Epsilon = protector.Epsilon, BatchSize = options.BatchSize };
+        if (!string.Equals(_settings.Method, protector.Name, StringComparison.OrdinalIgnoreCase)
+            || Math.Abs(_settings.Epsilon - protector.Epsilon) > 1e-12 || _settings.BatchSize != options.BatchSize)
+            throw new ArgumentException(
+                $"Settings (method {_settings.Method}, eps {_settings.Epsilon}, batch size {_settings.BatchSize}) do not describe the protector " +
+                $"({protector.Name}, eps {protector.Epsilon}) and batch size {options.BatchSize}.", nameof(options));
+        OutputLayout.CheckApart(options.InputRoot, options.OutputRoot);
+    }
+
+    /// <summary>Runs the job; progress gets <c>scan</c>, the protector's <c>prepare</c>, and <c>protect</c> reports.</summary>
+    public FolderProtectionResult Run(IProgress<ProtectionProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var watch = Stopwatch.StartNew();
+        string outputRoot = Path.GetFullPath(_options.OutputRoot);
+        if (!Directory.Exists(_options.InputRoot)) throw new DirectoryNotFoundException($"Input folder '{_options.InputRoot}' does not exist.");
+        Directory.CreateDirectory(outputRoot);
+        _settings.WriteOrCheck(outputRoot);
+
+        var scan = InputFolderScan.Run(_options.InputRoot, outputRoot, _options.ImageSize, _options.MaxPixels, _options.MaxDegreeOfParallelism, progress, cancellationToken);
+        var files = scan.Files;
+        int batchSize = _options.BatchSize;
+        var myBatches = Enumerable.Range(0, (files.Count + batchSize - 1) / batchSize).Where(_options.Shard.Owns).ToArray();
+        var mine = myBatches.SelectMany(k => Enumerable.Range(k * batchSize, Math.Min(batchSize, files.Count - k * batchSize))).ToArray();
+        int removed = RemoveStaleTempFiles(outputRoot, mine.Select(i => files[i].OutputPath).ToHashSet(StringComparer.Ordinal));
+
+        var done = DoneFiles(outputRoot, mine.Select(i => files[i]));
+        var converted = mine.Where(i => !OutputLayout.IsPng(files[i].Entry.RelativePath)).Select(i => files[i].Entry.RelativePath).ToArray();
+        var pending = myBatches.Where(k => Batch(k, files.Count).Any(i => !done.Contains(files[i].Entry.RelativePath))).ToArray();
+        int pendingFiles = pending.Sum(k => Batch(k, files.Count).Count(i => !done.Contains(files[i].Entry.RelativePath)));
+        var errors = new List<ManifestRecord>();
+        int written = 0;
+        if (pending.Length > 0)
+        {
+            var readable = new ReadableImages(scan, _options.MaxPixels);
+            using var session = _protector.Prepare(readable, progress, cancellationToken);
+            using var manifest = new ManifestWriter(OutputLayout.ManifestFile(outputRoot, _options.Shard));
+            var protectWatch = Stopwatch.StartNew();
+            int handled = 0;
+            foreach (int k in pending)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var todo = Batch(k, files.Count).Where(i => !done.Contains(files[i].Entry.RelativePath)).ToArray();
+                foreach (var record in ProtectBatch(Batch(k, files.Count), todo, files, readable, session, outputRoot, scan, cancellationToken))
+                {
+                    manifest.Append(record);
+                    if (record.IsOk) written++;
+                    else errors.Add(record);
+                }
+                handled += todo.Length;
+                progress?.Report(new ProtectionProgress("protect", handled, pendingFiles, handled / Math.Max(protectWatch.Elapsed.TotalSeconds, 1e-9), protectWatch.Elapsed));
+            }
+        }
+
+        return new FolderProtectionResult
+        {
+            ListedFiles = files.Count,
+            ShardFiles = mine.Length,
+            Protected = written,
+            AlreadyDone = done.Count,
+            Errors = errors,
+            ConvertedToPng = converted,
+            IgnoredFiles = scan.Index.SkippedFiles,
+            RemovedTempFiles = removed,
+            ImageSize = (scan.Height, scan.Width),
+            WallTime = watch.Elapsed,
+        };
+    }
+
+    private int[] Batch(int k, int count)
+    {
+        int start = k * _options.BatchSize;
+        return Enumerable.Range(start, Math.Min(_options.BatchSize, count - start)).ToArray();
+    }
+
+    /// <summary>
+    /// Protects batch <paramref name="batch"/> (file positions) whole and returns the records of the files in
+    /// <paramref name="todo"/>, writing their outputs.
+    /// </summary>
+    private IEnumerable<ManifestRecord> ProtectBatch(int[] batch, int[] todo, IReadOnlyList<ScannedFile> files, ReadableImages readable,
+        IProtectionSession session, string outputRoot, InputFolderScan scan, CancellationToken cancellationToken)
+    {
+        var records = new List<ManifestRecord>();
+        var wanted = todo.ToHashSet();
+        int imageBytes = 3 * scan.Height * scan.Width;
+        var policy = SizePolicy.Require(scan.Height, scan.Width);
+        var members = new List<(int File, byte[] Pixels)>();
+        foreach (int i in batch)
+        {
+            var file = files[i];
+            string? error = file.Error;
+            byte[]? pixels = null;
+            if (error is null)
+            {
+                try
+                {
+                    pixels = ImageFileReader.Read(file.Entry.FullPath, policy, _options.MaxPixels).Pixels;
+                }
+                catch (InvalidDataException e)
+                {
+                    error = e.Message; // changed since the scan
+                }
+            }
+            if (pixels is not null) members.Add((i, pixels));
+            else if (wanted.Contains(i)) records.Add(Failure(file, error!));
+        }
+        if (members.Count == 0) return records;
+
+        byte[] stored;
+        using (var scope = NewDisposeScope())
+        {
+            var all = new byte[members.Count * imageBytes];
+            for (int m = 0; m < members.Count; m++) members[m].Pixels.CopyTo(all, m * imageBytes);
+            var indices = members.Select(m => readable.PositionOf[files[m.File].Entry.RelativePath]).ToArray();
+            var labels = members.Select(m => (long)files[m.File].Entry.Label).ToArray();
+            var device = _options.Device ?? CPU;
+            using var imageBatch = new ImageBatch(ImageTensors.FromBytes(all, members.Count, 3, scan.Height, scan.Width, device), tensor(labels, device: device), indices);
+            var result = session.Protect(imageBatch, cancellationToken);
+            DataProtection.CheckStored(result, imageBatch, _protector.Name);
+            stored = result.cpu().contiguous().bytes.ToArray();
+        }
+
+        int levels = ProtectionQuantizer.Levels(_protector.Epsilon);
+        for (int m = 0; m < members.Count; m++)
+        {
+            var (i, clean) = members[m];
+            if (!wanted.Contains(i)) continue;
+            cancellationToken.ThrowIfCancellationRequested();
+            var file = files[i];
+            var protectedPixels = stored.AsSpan(m * imageBytes, imageBytes);
+            int maxDelta = MaxDelta(clean, protectedPixels);
+            if (maxDelta > levels)
+                throw new InvalidOperationException($"Protector '{_protector.Name}' changed '{file.Entry.RelativePath}' by {maxDelta} levels, more than the budget's {levels}; nothing was written for it.");
+            string inputSha = FileHash.Sha256(file.Entry.FullPath);
+            string full = PngImageWriter.WriteImage(protectedPixels, 3, scan.Height, scan.Width, outputRoot, file.OutputPath);
+            records.Add(new ManifestRecord
+            {
+                Input = file.Entry.RelativePath,
+                InputSha256 = inputSha,
+                Output = file.OutputPath,
+                OutputSha256 = FileHash.Sha256(full),
+                MaxDelta = maxDelta,
+                Method = _protector.Name,
+                Epsilon = _protector.Epsilon,
+                Status = ManifestRecord.Ok,
+            });
+        }
+        return records;
+    }
+
+    private ManifestRecord Failure(ScannedFile file, string error)
+    {
+        string? sha = null;
+        try
+        {
+            if (File.Exists(file.Entry.FullPath) && InputFolderScan.LinkProblem(OutputLayout.Real(Path.GetFullPath(_options.InputRoot)), file.Entry.RelativePath) is null)
+                sha = FileHash.Sha256(file.Entry.FullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return new ManifestRecord
+        {
+            Input = file.Entry.RelativePath,
+            InputSha256 = sha,
+            Method = _protector.Name,
+            Epsilon = _protector.Epsilon,
+            Status = ManifestRecord.Failed,
+            Error = error,
+        };
+    }
+
+    internal static int MaxDelta(ReadOnlySpan<byte> clean, ReadOnlySpan<byte> stored)
+    {
+        int max = 0;
+        for (int j = 0; j < clean.Length; j++) max = Math.Max(max, Math.Abs(stored[j] - clean[j]));
+        return max;
+    }
+
+    /// <summary>Input paths whose output is already written and intact, as some manifest records it.</summary>
+    private HashSet<string> DoneFiles(string outputRoot, IEnumerable<ScannedFile> files)
+    {
+        var records = ManifestReader.ReadAll(outputRoot).Where(r => r.IsOk).GroupBy(r => r.Input, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            if (!file.Readable || !records.TryGetValue(file.Entry.RelativePath, out var candidates)) continue;
+            string full = SafeOutputPath.Resolve(outputRoot, file.OutputPath);
+            if (!File.Exists(full)) continue;
+            string outputSha = FileHash.Sha256(full);
+            string inputSha = FileHash.Sha256(file.Entry.FullPath);
+            if (candidates.Any(r => r.Output == file.OutputPath && r.OutputSha256 == outputSha && r.InputSha256 == inputSha))
+                done.Add(file.Entry.RelativePath);
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// Deletes the temporary files a killed run left beside this shard's outputs (only this shard writes those, so
+    /// another shard's file in flight is never touched); a single-shard run also cleans the bookkeeping folder.
+    /// </summary>
+    private int RemoveStaleTempFiles(string outputRoot, HashSet<string> myOutputs)
+    {
+        int removed = 0;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+        foreach (string path in Directory.EnumerateFiles(outputRoot, ".*.tmp", options))
+        {
+            string? target = OutputLayout.TempFileTarget(Path.GetFileName(path));
+            if (target is null) continue;
+            string relativeFolder = Path.GetRelativePath(outputRoot, Path.GetDirectoryName(path)!).Replace(Path.DirectorySeparatorChar, '/');
+            bool inState = relativeFolder == OutputLayout.StateFolderName || relativeFolder.StartsWith(OutputLayout.StateFolderName + "/", StringComparison.Ordinal);
+            string relativeTarget = relativeFolder == "." ? target : $"{relativeFolder}/{target}";
+            bool mine = inState ? _options.Shard.Count == 1 && relativeFolder == OutputLayout.StateFolderName : myOutputs.Contains(relativeTarget);
+            if (!mine) continue;
+            File.Delete(path);
+            removed++;
+        }
+        return removed;
+    }
+}

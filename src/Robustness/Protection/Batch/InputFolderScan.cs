@@ -1,0 +1,195 @@
+using Robustness.Data;
+
+namespace Robustness.Protection.Batch;
+
+/// <summary>One listed input file and what the scan found: where its output goes, and why it cannot be protected (or null).</summary>
+/// <param name="Entry">The file (relative path, full path, label).</param>
+/// <param name="OutputPath">Its output, relative to the output root ('/'), with extension <c>.png</c>.</param>
+/// <param name="Error">Why it is refused or unreadable; null when it decodes at the run's image size.</param>
+public sealed record ScannedFile(ImageFileEntry Entry, string OutputPath, string? Error)
+{
+    /// <summary>True when the file can be protected.</summary>
+    public bool Readable => Error is null;
+}
+
+/// <summary>
+/// Lists an input folder for a protection run and checks every file once, so that each shard sees the same list,
+/// the same image size and the same readable subset (and so protects the same batches to the same bytes): files
+/// reached through a link pointing outside the input folder are refused, as are files whose output path would leave
+/// the output folder or collide with another file's output (<c>a.jpg</c> and <c>a.png</c>); every other file is
+/// decoded and must have the run's image size.
+/// </summary>
+public sealed class InputFolderScan
+{
+    private InputFolderScan(ImageFolderIndex index, IReadOnlyList<ScannedFile> files, int height, int width)
+    {
+        Index = index;
+        Files = files;
+        Height = height;
+        Width = width;
+    }
+
+    /// <summary>The listing (root, classes, skipped non-image files).</summary>
+    public ImageFolderIndex Index { get; }
+
+    /// <summary>Every listed image file in the index's deterministic order.</summary>
+    public IReadOnlyList<ScannedFile> Files { get; }
+
+    /// <summary>The run's image height.</summary>
+    public int Height { get; }
+
+    /// <summary>The run's image width.</summary>
+    public int Width { get; }
+
+    /// <summary>
+    /// Scans <paramref name="inputRoot"/>. The image size is <paramref name="imageSize"/> (the size the protector's model
+    /// was trained on) or, when null, the size of the first file in order that decodes. <paramref name="progress"/> gets
+    /// <c>scan</c> reports.
+    /// </summary>
+    public static InputFolderScan Run(string inputRoot, string outputRoot, (int Height, int Width)? imageSize, long maxPixels,
+        int maxDegreeOfParallelism = -1, IProgress<ProtectionProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var index = ImageFolderIndex.Scan(inputRoot);
+        string realRoot = OutputLayout.Real(index.Root);
+        var files = index.Files;
+        var errors = new string?[files.Count];
+        var outputs = new string[files.Count];
+        var claimed = new Dictionary<string, string>(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < files.Count; i++)
+        {
+            string relative = files[i].RelativePath;
+            outputs[i] = OutputLayout.OutputPathOf(relative);
+            errors[i] = LinkProblem(realRoot, relative);
+            if (errors[i] is not null) continue;
+            try
+            {
+                string full = SafeOutputPath.Resolve(outputRoot, outputs[i]);
+                if (!claimed.TryAdd(full, relative))
+                    errors[i] = $"its output '{outputs[i]}' is already the output of '{claimed[full]}'; rename one of them";
+            }
+            catch (ArgumentException e)
+            {
+                errors[i] = e.Message;
+            }
+        }
+
+        int height, width;
+        if (imageSize is { } size)
+        {
+            (height, width) = size;
+        }
+        else
+        {
+            (height, width) = (0, 0);
+            for (int i = 0; i < files.Count && height == 0; i++)
+            {
+                if (errors[i] is not null) continue;
+                try
+                {
+                    var image = ImageFileReader.Read(files[i].FullPath, SizePolicy.MatchFirst, maxPixels);
+                    (height, width) = (image.Height, image.Width);
+                }
+                catch (InvalidDataException)
+                {
+                    // Reported below with the others.
+                }
+            }
+            if (height == 0) (height, width) = (1, 1); // no readable file: every file fails below with its own reason
+        }
+
+        var policy = SizePolicy.Require(height, width);
+        int done = 0;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken };
+        Parallel.For(0, files.Count, parallel, i =>
+        {
+            if (errors[i] is null)
+            {
+                try
+                {
+                    ImageFileReader.Read(files[i].FullPath, policy, maxPixels);
+                }
+                catch (InvalidDataException e)
+                {
+                    errors[i] = SizeAware(e.Message, height, width, imageSize is not null);
+                }
+            }
+            int n = Interlocked.Increment(ref done);
+            if (progress is not null && (n % 256 == 0 || n == files.Count))
+                lock (watch) progress.Report(new ProtectionProgress("scan", n, files.Count, n / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), watch.Elapsed));
+        });
+        var scanned = files.Select((f, i) => new ScannedFile(f, outputs[i], errors[i])).ToArray();
+        return new InputFolderScan(index, scanned, height, width);
+    }
+
+    // A size mismatch says where the required size comes from, so the policy is visible in the manifest.
+    private static string SizeAware(string message, int height, int width, bool fromModel) =>
+        message.Contains("size policy", StringComparison.Ordinal)
+            ? $"{message} (every image must be {height}x{width}, {(fromModel ? "the size the protector's model was trained on" : "the size of the first readable image")}; resize the folder first)"
+            : message;
+
+    /// <summary>
+    /// Null when <paramref name="relativePath"/> stays inside the input folder with every link on the way resolved;
+    /// otherwise why not (a link pointing outside, a broken link).
+    /// </summary>
+    public static string? LinkProblem(string realRoot, string relativePath)
+    {
+        string current = realRoot;
+        foreach (string segment in relativePath.Split('/'))
+        {
+            if (segment is "" or "." || segment == "..") return $"the path '{relativePath}' has an empty, '.' or '..' segment";
+            current = Path.Combine(current, segment);
+            var info = new FileInfo(current);
+            if (info.LinkTarget is null) continue;
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (target is null || !(File.Exists(target.FullName) || Directory.Exists(target.FullName)))
+                return $"'{relativePath}' goes through '{current}', a broken link";
+            string resolved = Path.TrimEndingDirectorySeparator(target.FullName);
+            if (!OutputLayout.Inside(resolved, realRoot))
+                return $"'{relativePath}' goes through '{current}', a link to '{resolved}' outside the input folder; links out of the input folder are not followed";
+            current = resolved;
+        }
+        return null;
+    }
+}
+
+/// <summary>The readable files of a scan as an image collection: the collection a protector is prepared on.</summary>
+internal sealed class ReadableImages : IImageCollection
+{
+    private readonly IReadOnlyList<ScannedFile> _files;
+    private readonly SizePolicy _policy;
+    private readonly long _maxPixels;
+
+    public ReadableImages(InputFolderScan scan, long maxPixels)
+    {
+        _files = scan.Files.Where(f => f.Readable).ToArray();
+        ClassNames = scan.Index.ClassNames;
+        Height = scan.Height;
+        Width = scan.Width;
+        _policy = SizePolicy.Require(Height, Width);
+        _maxPixels = maxPixels;
+        var positions = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _files.Count; i++) positions[_files[i].Entry.RelativePath] = i;
+        PositionOf = positions;
+    }
+
+    /// <summary>Index in this collection of each readable file, by input relative path.</summary>
+    public IReadOnlyDictionary<string, int> PositionOf { get; }
+
+    public int Count => _files.Count;
+
+    public int Channels => 3;
+
+    public int Height { get; }
+
+    public int Width { get; }
+
+    public IReadOnlyList<string> ClassNames { get; }
+
+    public long GetLabel(int index) => _files[index].Entry.Label;
+
+    public string? GetRelativePath(int index) => _files[index].Entry.RelativePath;
+
+    public void CopyImage(int index, Span<byte> destination) =>
+        ImageFileReader.Read(_files[index].Entry.FullPath, _policy, _maxPixels).Pixels.CopyTo(destination);
+}

@@ -1,0 +1,112 @@
+using Robustness.Data;
+
+namespace Robustness.Protection.Batch;
+
+/// <summary>The outcome of <see cref="ProtectedFolderVerifier.Verify"/>.</summary>
+/// <param name="Checked">Input images that have an output that was checked.</param>
+/// <param name="Problems">Everything wrong, one line each ("path: what"); empty when the output is complete and within bound.</param>
+/// <param name="Notes">Inputs that are not expected to have an output (unreadable files, links out of the input), one line each.</param>
+/// <param name="Levels">The bound checked, in 1/255 levels.</param>
+public sealed record VerificationResult(int Checked, IReadOnlyList<string> Problems, IReadOnlyList<string> Notes, int Levels)
+{
+    /// <summary>True when there is no problem.</summary>
+    public bool Passed => Problems.Count == 0;
+}
+
+/// <summary>
+/// Checks a protected output folder against its input: every readable input image has its output, each output decodes,
+/// has the input's size and differs from it by at most <see cref="ProtectionQuantizer.Levels"/>(eps) per channel, the
+/// manifests' SHA-256 of each output matches the file, and no temporary file is left.
+/// </summary>
+public static class ProtectedFolderVerifier
+{
+    /// <summary>
+    /// Verifies <paramref name="outputRoot"/> against <paramref name="inputRoot"/>. The budget is
+    /// <paramref name="epsilon"/>, or the one in the output's <c>run.json</c> when null; throws
+    /// <see cref="InvalidOperationException"/> when there is neither.
+    /// </summary>
+    public static VerificationResult Verify(string inputRoot, string outputRoot, double? epsilon = null, long maxPixels = ImageFileReader.DefaultMaxPixels,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(inputRoot);
+        ArgumentException.ThrowIfNullOrEmpty(outputRoot);
+        string output = Path.GetFullPath(outputRoot);
+        if (!Directory.Exists(output)) throw new DirectoryNotFoundException($"Output folder '{output}' does not exist.");
+        double eps = epsilon ?? ProtectionRunSettings.TryReadFrom(output)?.Epsilon
+            ?? throw new InvalidOperationException($"'{output}' has no {OutputLayout.StateFolderName}/{OutputLayout.RunFileName}; give the budget (--eps).");
+        int levels = ProtectionQuantizer.Levels(eps);
+        var index = ImageFolderIndex.Scan(inputRoot);
+        string realRoot = OutputLayout.Real(index.Root);
+        var records = ManifestReader.ReadAll(output).Where(r => r.IsOk && r.Output is not null)
+            .GroupBy(r => r.Output!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+
+        var problems = new List<string>();
+        var notes = new List<string>();
+        int checkedCount = 0;
+        foreach (var file in index.Files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string relative = file.RelativePath;
+            if (InputFolderScan.LinkProblem(realRoot, relative) is { } link)
+            {
+                notes.Add($"{relative}: not expected ({link})");
+                continue;
+            }
+            RgbImage clean;
+            try
+            {
+                clean = ImageFileReader.Read(file.FullPath, SizePolicy.MatchFirst, maxPixels);
+            }
+            catch (InvalidDataException e)
+            {
+                notes.Add($"{relative}: not expected (unreadable: {e.Message})");
+                continue;
+            }
+            string outRelative = OutputLayout.OutputPathOf(relative);
+            string outFull;
+            try
+            {
+                outFull = SafeOutputPath.Resolve(output, outRelative);
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add($"{relative}: {e.Message}");
+                continue;
+            }
+            if (!File.Exists(outFull))
+            {
+                problems.Add($"{relative}: no output {outRelative}");
+                continue;
+            }
+            RgbImage stored;
+            try
+            {
+                stored = ImageFileReader.Read(outFull, SizePolicy.MatchFirst, maxPixels);
+            }
+            catch (InvalidDataException e)
+            {
+                problems.Add($"{outRelative}: the output does not decode ({e.Message})");
+                continue;
+            }
+            checkedCount++;
+            if (stored.Height != clean.Height || stored.Width != clean.Width)
+            {
+                problems.Add($"{outRelative}: the output is {stored.Height}x{stored.Width}, the input {clean.Height}x{clean.Width}");
+                continue;
+            }
+            int delta = FolderProtectionJob.MaxDelta(clean.Pixels, stored.Pixels);
+            if (delta > levels) problems.Add($"{outRelative}: max |delta| is {delta} levels, over the bound of {levels} ({Attacks.Budget.Format(eps)})");
+            string sha = FileHash.Sha256(outFull);
+            if (!records.TryGetValue(outRelative, out var matching))
+                problems.Add($"{outRelative}: no manifest record");
+            else if (!matching.Any(r => r.OutputSha256 == sha))
+                problems.Add($"{outRelative}: SHA-256 {sha[..12]}... does not match the manifest ({string.Join(", ", matching.Select(r => r.OutputSha256?[..Math.Min(12, r.OutputSha256.Length)] + "..."))})");
+        }
+
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+        foreach (string temp in Directory.EnumerateFiles(output, ".*.tmp", options))
+            if (OutputLayout.TempFileTarget(Path.GetFileName(temp)) is not null)
+                problems.Add($"{Path.GetRelativePath(output, temp).Replace(Path.DirectorySeparatorChar, '/')}: a temporary file left by an interrupted write");
+        return new VerificationResult(checkedCount, problems, notes, levels);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Robustness.IO;
+
+namespace Robustness.Protection.Batch;
+
+/// <summary>
+/// The settings that decide the bytes of a protected folder, kept in <c>&lt;output&gt;/.robustness/run.json</c>. A run
+/// (or a shard) that resumes into an output folder must have the same settings, or files protected two different
+/// ways would end up side by side; <see cref="WriteOrCheck"/> refuses that with a message listing the differences.
+/// Null fields are the method's defaults.
+/// </summary>
+public sealed record ProtectionRunSettings
+{
+    /// <summary>The protector's catalogue name.</summary>
+    [JsonPropertyName("method")] public required string Method { get; init; }
+
+    /// <summary>The l-inf budget on the [0,1] scale.</summary>
+    [JsonPropertyName("eps")] public required double Epsilon { get; init; }
+
+    /// <summary>Outer iterations T (null = the method's default).</summary>
+    [JsonPropertyName("iterations")] public int? Iterations { get; init; }
+
+    /// <summary>Step size on the [0,1] scale (null = default).</summary>
+    [JsonPropertyName("stepSize")] public double? StepSize { get; init; }
+
+    /// <summary>Checkpoints K the method selects (null = default).</summary>
+    [JsonPropertyName("checkpointCount")] public int? CheckpointCount { get; init; }
+
+    /// <summary>The epochs of the checkpoints the method was given (empty when it needs none).</summary>
+    [JsonPropertyName("checkpointEpochs")] public IReadOnlyList<int> CheckpointEpochs { get; init; } = [];
+
+    /// <summary>Seed of the method's randomness.</summary>
+    [JsonPropertyName("seed")] public int Seed { get; init; }
+
+    /// <summary>Images per batch (a batch's bytes may depend on which images share it).</summary>
+    [JsonPropertyName("batchSize")] public required int BatchSize { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>The settings as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads <c>run.json</c>; throws <see cref="InvalidDataException"/> naming the file when it is not valid.</summary>
+    public static ProtectionRunSettings Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ProtectionRunSettings>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"'{path}' holds no run settings.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid run settings file ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>Reads the settings of the output folder <paramref name="outputRoot"/>, or null when it has none yet.</summary>
+    public static ProtectionRunSettings? TryReadFrom(string outputRoot)
+    {
+        string path = OutputLayout.RunFile(outputRoot);
+        return File.Exists(path) ? Read(path) : null;
+    }
+
+    /// <summary>
+    /// Writes these settings to <paramref name="outputRoot"/>'s <c>run.json</c> when there is none; when there is one,
+    /// throws <see cref="InvalidOperationException"/> listing each setting that differs (the output folder belongs to
+    /// another run: use another folder, or the same settings).
+    /// </summary>
+    public void WriteOrCheck(string outputRoot)
+    {
+        string path = OutputLayout.RunFile(outputRoot);
+        if (!File.Exists(path)) AtomicFile.WriteAllText(path, ToJson());
+        var existing = Read(path);
+        var differences = Differences(existing);
+        if (differences.Count > 0)
+            throw new InvalidOperationException(
+                $"The output folder '{outputRoot}' was written with other settings ({string.Join("; ", differences)}; see {path}). " +
+                "Resume with the same settings, or protect into another output folder.");
+    }
+
+    /// <summary>Each setting that differs from <paramref name="other"/>, as "name: theirs here, ours here".</summary>
+    public IReadOnlyList<string> Differences(ProtectionRunSettings other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var list = new List<string>();
+        void Compare<T>(string name, T existing, T wanted)
+        {
+            if (!EqualityComparer<T>.Default.Equals(existing, wanted))
+                list.Add(string.Create(CultureInfo.InvariantCulture, $"{name} was {Show(existing)}, now {Show(wanted)}"));
+        }
+        Compare("method", other.Method.ToLowerInvariant(), Method.ToLowerInvariant());
+        Compare("eps", Math.Round(other.Epsilon, 12), Math.Round(Epsilon, 12));
+        Compare("iterations", other.Iterations, Iterations);
+        Compare("step size", other.StepSize is { } s ? Math.Round(s, 12) : (double?)null, StepSize is { } t ? Math.Round(t, 12) : null);
+        Compare("checkpoint count", other.CheckpointCount, CheckpointCount);
+        Compare("checkpoint epochs", string.Join(",", other.CheckpointEpochs), string.Join(",", CheckpointEpochs));
+        Compare("seed", other.Seed, Seed);
+        Compare("batch size", other.BatchSize, BatchSize);
+        return list;
+    }
+
+    private static string Show<T>(T value) => value switch
+    {
+        null => "default",
+        string s when s.Length == 0 => "none",
+        double d => Attacks.Budget.Format(d),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+}

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using FluentAssertions;
+using Robustness.Data;
+using Robustness.Protection;
+using Robustness.Protection.Batch;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Xunit;
+
+namespace Robustness.Cli.Tests;
+
+public sealed class ProtectCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("robustness-protect-").FullName;
+    private readonly string _input;
+    private readonly string _output;
+
+    public ProtectCliTests()
+    {
+        _input = Path.Combine(_dir, "in");
+        _output = Path.Combine(_dir, "out");
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args) => await RunWith(BuiltInProtectors.All, args);
+
+    private static async Task<(int Code, string Out, string Err)> RunWith(IReadOnlyList<ProtectorDefinition> catalogue, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await CliApplication.RunAsync(args, output, error, catalogue);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Writes classes x perClass distinct gradient PNGs.</summary>
+    private static void WriteImages(string root, int classes, int perClass, int size = 8)
+    {
+        for (int c = 0; c < classes; c++)
+        for (int i = 0; i < perClass; i++)
+        {
+            string path = Path.Combine(root, $"c{c}", $"{i:D4}.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using var image = new Image<Rgb24>(size, size);
+            for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+                image[x, y] = new Rgb24((byte)(x * 13 + c * 40 + i), (byte)(y * 17 + i * 3), (byte)((x + y) * 9 + c * 70));
+            image.SaveAsPng(path);
+        }
+    }
+
+    private string[] Protect(params string[] extra) => ["protect", "--input", _input, "--output", _output, "--method", "random", "--batch-size", "4", .. extra];
+
+    [Fact]
+    public async Task Protect_then_verify_then_resume_skips_everything()
+    {
+        WriteImages(_input, 3, 5);
+        using (var photo = new Image<Rgb24>(8, 8, new Rgb24(90, 120, 200))) photo.SaveAsJpeg(Path.Combine(_input, "c1", "photo.jpg"));
+
+        var first = await Run(Protect("--report", Path.Combine(_dir, "report")));
+        first.Code.Should().Be(0, first.Err);
+        first.Out.Should().Contain("16 protected, 0 skipped as already done, 0 failed, 1 converted to .png");
+        first.Out.Should().MatchRegex(@"protect 16/16 \(100%\) [\d.]+ img/s elapsed \S+ ETA 00:00:00", "plain progress lines when the output is not a terminal");
+        File.Exists(Path.Combine(_output, "c1", "photo.png")).Should().BeTrue();
+        File.ReadAllText(Path.Combine(_dir, "report", "report.md")).Should().Contain("c1/photo.jpg");
+        Directory.GetFiles(Path.Combine(_dir, "report"), "examples-*.png").Should().HaveCount(3);
+
+        var verify = await Run("verify", "--input", _input, "--output", _output);
+        verify.Code.Should().Be(0, verify.Out);
+        verify.Out.Should().Contain("OK: 16 output(s) checked");
+
+        var again = await Run(Protect());
+        again.Code.Should().Be(0, again.Err);
+        again.Out.Should().Contain("0 protected, 16 skipped as already done");
+    }
+
+    [Fact]
+    public async Task Per_file_errors_give_exit_code_1_and_are_listed_while_the_rest_is_protected()
+    {
+        WriteImages(_input, 2, 3);
+        File.WriteAllBytes(Path.Combine(_input, "c0", "broken.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        File.WriteAllBytes(Path.Combine(_input, "c1", "empty.jpg"), []);
+
+        var (code, output, err) = await Run(Protect());
+
+        code.Should().Be(ExitCodes.Failure, err);
+        output.Should().Contain("6 protected").And.Contain("2 failed");
+        output.Should().Contain("failed: c0/broken.png").And.Contain("failed: c1/empty.jpg");
+        var verify = await Run("verify", "--input", _input, "--output", _output);
+        verify.Code.Should().Be(0, "the unreadable inputs are not expected to have outputs: {0}", verify.Out);
+    }
+
+    [Fact]
+    public async Task Verify_fails_on_a_missing_or_out_of_bound_output()
+    {
+        WriteImages(_input, 1, 3);
+        (await Run(Protect())).Code.Should().Be(0);
+        File.Delete(Path.Combine(_output, "c0", "0001.png"));
+
+        var verify = await Run("verify", "--input", _input, "--output", _output, "--eps", "1/255");
+
+        verify.Code.Should().Be(ExitCodes.Failure);
+        verify.Out.Should().Contain("problem: c0/0001.png: no output").And.Contain("over the bound of 1");
+    }
+
+    [Fact]
+    public async Task Resuming_with_other_settings_is_a_usage_error_naming_the_difference()
+    {
+        WriteImages(_input, 1, 2);
+        (await Run(Protect())).Code.Should().Be(0);
+
+        var (code, _, err) = await Run(Protect("--eps", "4/255"));
+
+        code.Should().Be(ExitCodes.BadArguments);
+        err.Should().Contain("eps was 8/255, now 4/255");
+    }
+
+    [Fact]
+    public async Task Three_shards_into_one_folder_complete_the_output()
+    {
+        WriteImages(_input, 3, 4);
+        for (int i = 0; i < 3; i++)
+            (await Run(Protect("--shard", $"{i}/3"))).Code.Should().Be(0);
+
+        (await Run("verify", "--input", _input, "--output", _output)).Code.Should().Be(0);
+        OutputLayout.ManifestFiles(_output).Should().HaveCount(3);
+    }
+
+    public static TheoryData<string[], string> BadArguments => new()
+    {
+        { ["protect", "--output", "o"], "--input" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--shard", "3/3"], "--shard" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--shard", "x"], "--shard" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "abc"], "--eps" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "nope"], "--method" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--batch-size", "0"], "--batch-size" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--checkpoints", "IN"], "--checkpoints" },
+        { ["protect", "--input", "IN", "--output", "IN/sub", "--method", "random"], "--output" },
+        { ["protect", "--input", "IN", "--output", "IN", "--method", "random"], "--output" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "needs-checkpoints"], "--checkpoints" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "needs-checkpoints", "--train-epochs", "2", "--shard", "0/2"], "--train-epochs" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--iterations", "0"], "--iterations" },
+        { ["verify", "--input", "IN"], "--output" },
+        { ["verify", "--input", "IN", "--output", "NOWHERE"], "--output" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadArguments))]
+    public async Task Bad_arguments_give_one_line_naming_the_option_and_exit_code_2(string[] args, string mentioned)
+    {
+        WriteImages(_input, 1, 1);
+        var resolved = args.Select(a => a.Replace("IN", _input).Replace("OUT", _output).Replace("NOWHERE", Path.Combine(_dir, "nowhere"))).ToArray();
+
+        var (code, _, err) = await RunWith(TestCatalogue(), resolved);
+
+        code.Should().Be(ExitCodes.BadArguments, err);
+        err.TrimEnd().Split('\n').Should().ContainSingle().Which.Should().Contain(mentioned);
+        Directory.Exists(Path.Combine(_input, "sub")).Should().BeFalse("nothing is written into the input");
+    }
+
+    [Fact]
+    public async Task Train_epochs_trains_the_checkpoints_once_and_a_resumed_run_reuses_them()
+    {
+        WriteImages(_input, 2, 10, size: 16);
+        var catalogue = TestCatalogue();
+        string[] args = ["protect", "--input", _input, "--output", _output, "--method", "needs-checkpoints", "--train-epochs", "2", "--width", "4", "--batch-size", "8"];
+
+        var first = await RunWith(catalogue, args);
+        first.Code.Should().Be(0, first.Err + first.Out);
+        first.Out.Should().Contain("Training the source model").And.Contain("20 protected");
+        Directory.GetFiles(OutputLayout.CheckpointFolder(_output), "epoch-*.safetensors").Should().HaveCount(2);
+        ProtectionRunSettings.TryReadFrom(_output)!.CheckpointEpochs.Should().Equal(0, 1);
+
+        var again = await RunWith(catalogue, args);
+        again.Code.Should().Be(0, again.Err);
+        again.Out.Should().Contain("Reusing the 2 checkpoints").And.Contain("20 skipped as already done");
+        ImageFolderIndex.Scan(_output).Files.Should().HaveCount(20, "the checkpoints live in the hidden .robustness folder");
+    }
+
+    [Fact]
+    public async Task A_run_killed_with_kill_9_and_resumed_leaves_a_complete_correct_output()
+    {
+        WriteImages(_input, 4, 150);   // 600 files: the child is killed after its first records
+        string cli = Path.Combine(AppContext.BaseDirectory, "Robustness.Cli.dll");
+        File.Exists(cli).Should().BeTrue(cli);
+        string manifest = OutputLayout.ManifestFile(_output, Shard.Whole);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[cli, .. Protect()]) start.ArgumentList.Add(a);
+        using (var child = Process.Start(start)!)
+        {
+            child.OutputDataReceived += (_, _) => { };
+            child.ErrorDataReceived += (_, _) => { };
+            child.BeginOutputReadLine();
+            child.BeginErrorReadLine();
+            var watch = Stopwatch.StartNew();
+            while (!child.HasExited && watch.Elapsed < TimeSpan.FromSeconds(90) && CountLines(manifest) < 8) Thread.Sleep(5);
+            child.HasExited.Should().BeFalse("the child must still be running when it is killed");
+            child.Kill(entireProcessTree: true);   // SIGKILL
+            child.WaitForExit();
+        }
+        int killedAt = CountLines(manifest);
+        killedAt.Should().BeInRange(8, 599);
+
+        var resumed = await Run(Protect());
+
+        resumed.Code.Should().Be(0, resumed.Err);
+        resumed.Out.Should().MatchRegex(@"\d+ protected, \d+ skipped as already done, 0 failed");
+        Directory.EnumerateFiles(_output, "*.tmp", SearchOption.AllDirectories).Should().BeEmpty();
+        ImageFolderIndex.Scan(_output).Files.Should().HaveCount(600);
+        var verify = await Run("verify", "--input", _input, "--output", _output);
+        verify.Code.Should().Be(0, verify.Out);
+        ManifestReader.Read(manifest).Where(r => r.IsOk).Select(r => r.Input).Distinct().Should().HaveCount(600);
+    }
+
+    private static int CountLines(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            int count = 0, b;
+            while ((b = stream.ReadByte()) >= 0) if (b == '\n') count++;
+            return count;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The built-in catalogue plus a method that needs checkpoints (random noise under another name).</summary>
+    private static IReadOnlyList<ProtectorDefinition> TestCatalogue() =>
+    [
+        .. BuiltInProtectors.All,
+        new ProtectorDefinition("needs-checkpoints", "test: random noise that insists on checkpoints", NeedsCheckpoints: true,
+            s => new Renamed("needs-checkpoints", new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = s.Epsilon, Seed = s.Seed }))),
+    ];
+
+    private sealed class Renamed(string name, IDataProtector inner) : IDataProtector
+    {
+        public string Name => name;
+
+        public double Epsilon => inner.Epsilon;
+
+        public IProtectionSession Prepare(IImageCollection clean, IProgress<ProtectionProgress>? progress = null, CancellationToken cancellationToken = default) =>
+            inner.Prepare(clean, progress, cancellationToken);
+    }
+}

@@ -1,0 +1,301 @@
+using FluentAssertions;
+using Robustness.Data;
+using Robustness.Protection;
+using Robustness.Protection.Batch;
+using Robustness.Tests.Data;
+using SixLabors.ImageSharp;
+using Xunit;
+
+namespace Robustness.Tests.Protection.Batch;
+
+public sealed class FolderProtectionJobTests : IDisposable
+{
+    private const double Eps = 8.0 / 255.0;
+    private readonly TempFolder _temp = new();
+    private readonly string _input;
+    private readonly string _output;
+
+    public FolderProtectionJobTests()
+    {
+        _input = Path.Combine(_temp.Path, "in");
+        _output = Path.Combine(_temp.Path, "out");
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private static RandomNoiseProtector Random(double eps = Eps, int seed = 1) => new(new RandomNoiseOptions { Epsilon = eps, Seed = seed });
+
+    private FolderProtectionResult Protect(IDataProtector? protector = null, string? output = null, int batchSize = 4, Shard? shard = null,
+        long maxPixels = ImageFileReader.DefaultMaxPixels, IProgress<ProtectionProgress>? progress = null, CancellationToken cancel = default) =>
+        new FolderProtectionJob(protector ?? Random(), new FolderProtectionOptions
+        {
+            InputRoot = _input, OutputRoot = output ?? _output, BatchSize = batchSize, Shard = shard ?? Shard.Whole, MaxPixels = maxPixels,
+        }).Run(progress, cancel);
+
+    [Fact]
+    public void A_run_protects_every_file_within_the_bound_and_verify_passes()
+    {
+        BatchTestData.WriteFolder(_input);
+
+        var result = Protect();
+
+        result.Protected.Should().Be(15);
+        result.Failed.Should().Be(0);
+        result.AlreadyDone.Should().Be(0);
+        result.ImageSize.Should().Be((8, 8));
+        var records = ManifestReader.Read(OutputLayout.ManifestFile(_output, Shard.Whole));
+        records.Should().HaveCount(15).And.OnlyContain(r => r.IsOk && r.MaxDelta == 8 && r.Method == "random");
+        records.Select(r => r.Input).Should().BeInAscendingOrder(StringComparer.Ordinal);
+        var verification = ProtectedFolderVerifier.Verify(_input, _output);
+        verification.Passed.Should().BeTrue(string.Join("\n", verification.Problems));
+        verification.Checked.Should().Be(15);
+        ProtectionRunSettings.TryReadFrom(_output)!.Method.Should().Be("random");
+        // The output reads back as the same class-folder data set (the bookkeeping folder is hidden).
+        ImageFolderIndex.Scan(_output).Files.Should().HaveCount(15);
+    }
+
+    [Fact]
+    public void A_resumed_run_skips_intact_files_and_redoes_missing_or_damaged_ones_with_the_same_bytes()
+    {
+        BatchTestData.WriteFolder(_input);
+        Protect();
+        var first = BatchTestData.Outputs(_output);
+        var times = Directory.EnumerateFiles(_output, "*.png", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+
+        var again = Protect();
+        again.AlreadyDone.Should().Be(15);
+        again.Protected.Should().Be(0);
+        times.Should().OnlyContain(t => File.GetLastWriteTimeUtc(t.Key) == t.Value, "finished files are not rewritten");
+
+        File.Delete(Path.Combine(_output, "class0", "img01.png"));
+        File.WriteAllBytes(Path.Combine(_output, "class2", "img04.png"), [1, 2, 3]);
+        var third = Protect();
+        third.AlreadyDone.Should().Be(13);
+        third.Protected.Should().Be(2);
+        BatchTestData.Outputs(_output).Should().BeEquivalentTo(first);
+    }
+
+    [Fact]
+    public void An_interrupted_run_with_a_torn_manifest_line_resumes_to_the_bytes_of_an_uninterrupted_run()
+    {
+        BatchTestData.WriteFolder(_input);
+        string reference = Path.Combine(_temp.Path, "reference");
+        Protect(output: reference, batchSize: 4);
+
+        using var cancel = new CancellationTokenSource();
+        var stop = new Robustness.Tests.Protection.Batch.Reporter(p => { if (p.Stage == "protect" && p.Done >= 4) cancel.Cancel(); });
+        var interrupted = () => Protect(batchSize: 4, progress: stop, cancel: cancel.Token);
+        interrupted.Should().Throw<OperationCanceledException>();
+        string manifest = OutputLayout.ManifestFile(_output, Shard.Whole);
+        ManifestReader.Read(manifest).Should().HaveCount(4);
+        File.AppendAllText(manifest, "{\"input\":\"class1/img0");                    // a record torn by kill -9
+        // A temporary file left by a write that was killed.
+        File.WriteAllBytes(Path.Combine(_output, "class0", $".img00.png.{Guid.NewGuid():N}.tmp"), [1]);
+
+        var resumed = Protect(batchSize: 4);
+
+        resumed.AlreadyDone.Should().Be(4);
+        resumed.Protected.Should().Be(11);
+        resumed.RemovedTempFiles.Should().Be(1);
+        BatchTestData.Outputs(_output).Should().BeEquivalentTo(BatchTestData.Outputs(reference));
+        ManifestReader.Read(manifest).Should().HaveCount(15);
+        File.ReadAllLines(manifest).Should().HaveCount(15, "the torn line was cut off");
+        ProtectedFolderVerifier.Verify(_input, _output).Passed.Should().BeTrue();
+    }
+
+    [Fact]
+    public void Corrupt_empty_undecodable_too_large_and_wrong_sized_files_are_per_file_errors_and_the_rest_is_done()
+    {
+        BatchTestData.WriteFolder(_input, classes: 2, perClass: 4);
+        File.WriteAllBytes(Path.Combine(_input, "class0", "empty.png"), []);
+        File.WriteAllText(Path.Combine(_input, "class0", "text.png"), "this is not an image at all");
+        var png = File.ReadAllBytes(Path.Combine(_input, "class0", "img00.png"));
+        File.WriteAllBytes(Path.Combine(_input, "class1", "cut.png"), png[..(png.Length / 2)]);
+        using (var big = TestFiles.Gradient(64, 64)) big.SaveAsPng(Path.Combine(_input, "class1", "huge.png"));
+        using (var odd = TestFiles.Gradient(8, 9)) odd.SaveAsPng(Path.Combine(_input, "class1", "odd.png"));
+
+        var result = Protect(maxPixels: 1000);
+
+        result.Protected.Should().Be(8);
+        result.Errors.Select(e => e.Input).Should().BeEquivalentTo("class0/empty.png", "class0/text.png", "class1/cut.png", "class1/huge.png", "class1/odd.png");
+        result.Errors.Should().OnlyContain(e => e.Status == "error" && e.Output == null && !string.IsNullOrEmpty(e.Error));
+        result.Errors.Single(e => e.Input == "class1/odd.png").Error.Should().Contain("8x8");
+        result.Errors.Single(e => e.Input == "class1/huge.png").Error.Should().Contain("MaxPixels");
+        ManifestReader.Read(OutputLayout.ManifestFile(_output, Shard.Whole)).Should().HaveCount(13);
+
+        // verify: unreadable files are notes; the readable odd-sized one has no output, which is a problem.
+        var verification = ProtectedFolderVerifier.Verify(_input, _output, maxPixels: 1000);
+        verification.Problems.Should().ContainSingle().Which.Should().Contain("class1/odd.png");
+        verification.Notes.Should().HaveCount(4);
+    }
+
+    [Fact]
+    public void The_image_size_comes_from_the_protector_model_when_given()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 8);
+        using (var other = TestFiles.Gradient(16, 16)) other.SaveAsPng(Path.Combine(_input, "class0", "big.png"));
+
+        var result = new FolderProtectionJob(Random(), new FolderProtectionOptions { InputRoot = _input, OutputRoot = _output, ImageSize = (16, 16) }).Run();
+
+        result.Protected.Should().Be(1);
+        result.Errors.Should().HaveCount(2).And.OnlyContain(e => e.Error!.Contains("trained on"));
+    }
+
+    [Fact]
+    public void Links_out_of_the_input_are_refused_per_file_and_nothing_is_written_outside_the_output()
+    {
+        BatchTestData.WriteFolder(_input, classes: 2, perClass: 2);
+        string outside = Path.Combine(_temp.Path, "outside");
+        BatchTestData.WriteFolder(outside, classes: 1, perClass: 2);
+        File.CreateSymbolicLink(Path.Combine(_input, "class0", "secret.png"), Path.Combine(outside, "class0", "img00.png"));
+        Directory.CreateSymbolicLink(Path.Combine(_input, "class1", "linked"), Path.Combine(outside, "class0"));
+        File.CreateSymbolicLink(Path.Combine(_input, "class1", "inside.png"), Path.Combine(_input, "class0", "img00.png"));
+        var before = BatchTestData.Outputs(_temp.Path).Keys.ToArray();
+
+        var result = Protect();
+
+        result.Protected.Should().Be(5, "the four images and the link that stays inside the input");
+        result.Errors.Select(e => e.Input).Should().BeEquivalentTo("class0/secret.png", "class1/linked/img00.png", "class1/linked/img01.png");
+        result.Errors.Should().OnlyContain(e => e.Error!.Contains("outside the input folder") && e.InputSha256 == null);
+        var after = BatchTestData.Outputs(_temp.Path).Keys.Where(k => !k.StartsWith("out/", StringComparison.Ordinal));
+        after.Should().BeEquivalentTo(before, "nothing is written outside the output folder");
+        InputFolderScan.LinkProblem(_input, "class0/../../etc/passwd").Should().Contain("'..'");
+        var escape = () => SafeOutputPath.Resolve(_output, "class0/../../x.png");
+        escape.Should().Throw<ArgumentException>().WithMessage("*..*");
+    }
+
+    [Theory]
+    [InlineData("in", "same")]
+    [InlineData("in/sub", "inside")]
+    [InlineData(".", "contains")]
+    public void An_output_folder_that_is_inside_or_contains_the_input_is_refused(string output, string word)
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 1);
+        var create = () => new FolderProtectionJob(Random(), new FolderProtectionOptions { InputRoot = _input, OutputRoot = Path.Combine(_temp.Path, output) });
+
+        create.Should().Throw<ArgumentException>().WithMessage(word == "same" ? "*is the input folder*" : $"*{word}*");
+    }
+
+    [Fact]
+    public void Three_shards_into_one_folder_give_exactly_the_bytes_of_an_unsharded_run()
+    {
+        BatchTestData.WriteFolder(_input, classes: 3, perClass: 7);
+        string whole = Path.Combine(_temp.Path, "whole");
+        Protect(output: whole, batchSize: 2);
+
+        var parts = Enumerable.Range(0, 3).Select(i => Protect(batchSize: 2, shard: new Shard(i, 3))).ToArray();
+
+        parts.Sum(p => p.Protected).Should().Be(21);
+        parts.Select(p => p.ShardFiles).Should().Equal(8, 7, 6);   // 11 batches of 2: shard 0 has batches 0,3,6,9 (the last holds 1)
+        var inputsPerShard = Enumerable.Range(0, 3).Select(i => ManifestReader.Read(OutputLayout.ManifestFile(_output, new Shard(i, 3))).Select(r => r.Input).ToArray()).ToArray();
+        inputsPerShard.SelectMany(x => x).Should().OnlyHaveUniqueItems().And.HaveCount(21);
+        BatchTestData.Outputs(_output).Should().BeEquivalentTo(BatchTestData.Outputs(whole));
+        ProtectedFolderVerifier.Verify(_input, _output).Passed.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_jpeg_input_becomes_a_png_output_and_a_name_collision_is_a_per_file_error()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2);
+        using (var photo = TestFiles.Gradient(8, 8, salt: 3)) photo.SaveAsJpeg(Path.Combine(_input, "class0", "photo.jpg"));
+        using (var twin = TestFiles.Gradient(8, 8, salt: 4)) twin.SaveAsBmp(Path.Combine(_input, "class0", "img00.bmp"));
+
+        var result = Protect();
+
+        result.ConvertedToPng.Should().BeEquivalentTo("class0/photo.jpg", "class0/img00.bmp");
+        File.Exists(Path.Combine(_output, "class0", "photo.png")).Should().BeTrue();
+        result.Errors.Should().ContainSingle().Which.Input.Should().Be("class0/img00.png", "img00.bmp sorts first and claims img00.png");
+        Image.DetectFormat(File.ReadAllBytes(Path.Combine(_output, "class0", "photo.png")))!.Name.Should().Be("PNG");
+    }
+
+    [Fact]
+    public void Resuming_with_other_settings_is_refused_with_the_differences_named()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2);
+        Protect();
+
+        var otherEps = () => Protect(Random(eps: 4.0 / 255.0));
+        var otherBatch = () => Protect(batchSize: 8);
+
+        otherEps.Should().Throw<InvalidOperationException>().WithMessage("*eps was 8/255, now 4/255*");
+        otherBatch.Should().Throw<InvalidOperationException>().WithMessage("*batch size was 4, now 8*");
+    }
+
+    [Fact]
+    public void The_protector_is_prepared_on_the_readable_files_and_sees_batches_of_consecutive_files()
+    {
+        BatchTestData.WriteFolder(_input, classes: 2, perClass: 3);
+        File.WriteAllBytes(Path.Combine(_input, "class0", "img01b.png"), [0]);   // sorts into batch 0, unreadable
+        var shift = new ShiftProtector(Eps);
+
+        var result = Protect(shift, batchSize: 3);
+
+        shift.PreparedCount.Should().Be(6);
+        shift.Batches.Should().BeEquivalentTo(new[] { new[] { 0, 1 }, [2, 3, 4], [5] }, o => o.WithStrictOrdering());
+        result.Protected.Should().Be(6);
+        ProtectedFolderVerifier.Verify(_input, _output).Passed.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_protector_that_breaks_the_bound_stops_the_run_and_verify_catches_a_tampered_output()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2);
+        var broken = () => Protect(new ShiftProtector(Eps, overshoot: 1), output: Path.Combine(_temp.Path, "broken"));
+        broken.Should().Throw<InvalidOperationException>().WithMessage("*more than the budget*");
+
+        Protect(new ShiftProtector(Eps));
+        string target = Path.Combine(_output, "class0", "img00.png");
+        using (var tampered = TestFiles.Gradient(8, 8, salt: 90)) tampered.SaveAsPng(target);
+        File.WriteAllBytes(Path.Combine(_output, "class0", $".img01.png.{Guid.NewGuid():N}.tmp"), [1]);
+
+        var verification = ProtectedFolderVerifier.Verify(_input, _output);
+
+        verification.Passed.Should().BeFalse();
+        verification.Problems.Should().Contain(p => p.Contains("class0/img00.png") && p.Contains("over the bound"));
+        verification.Problems.Should().Contain(p => p.Contains("class0/img00.png") && p.Contains("does not match the manifest"));
+        verification.Problems.Should().Contain(p => p.Contains("temporary file"));
+    }
+
+    [Fact]
+    public void The_report_shows_clean_protected_and_amplified_delta_per_class()
+    {
+        BatchTestData.WriteFolder(_input, classes: 2, perClass: 4);
+        using (var photo = TestFiles.Gradient(8, 8, salt: 3)) photo.SaveAsJpeg(Path.Combine(_input, "class1", "photo.jpg"));
+        var result = Protect();
+        string reportFolder = Path.Combine(_temp.Path, "report");
+
+        string markdown = ProtectionReport.Write(reportFolder, _input, _output, result);
+
+        string text = File.ReadAllText(markdown);
+        text.Should().Contain("random").And.Contain("x15").And.Contain("class1/photo.jpg").And.Contain("converted to PNG");
+        var pictures = Directory.GetFiles(reportFolder, "examples-*.png");
+        pictures.Should().HaveCount(2);
+        using var panel = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(pictures[0]);
+        int scale = ProtectionReport.Upscale(8, 8);
+        panel.Width.Should().Be(3 * 8 * scale + 16);
+        panel.Height.Should().Be(3 * 8 * scale + 16);
+    }
+
+    [Theory]
+    [InlineData("0/1", 0, 1)]
+    [InlineData("7/8", 7, 8)]
+    public void Shards_parse(string text, int index, int count) => Shard.Parse(text).Should().Be(new Shard(index, count));
+
+    [Theory]
+    [InlineData("8/8")]
+    [InlineData("-1/2")]
+    [InlineData("1")]
+    [InlineData("a/b")]
+    [InlineData("0/0")]
+    public void Bad_shards_are_refused(string text)
+    {
+        var parse = () => Shard.Parse(text);
+        parse.Should().Throw<Exception>().Where(e => e is FormatException || e is ArgumentOutOfRangeException);
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that runs its handler at once, on the reporting thread.</summary>
+public sealed class Reporter(Action<ProtectionProgress> handler) : IProgress<ProtectionProgress>
+{
+    public void Report(ProtectionProgress value) => handler(value);
+}
