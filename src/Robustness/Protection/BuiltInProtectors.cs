@@ -7,6 +7,7 @@ public static class BuiltInProtectors
     public static IReadOnlyList<ProtectorDefinition> All { get; } =
     [
         RandomNoiseProtector.Definition,
+        ErrorMinimizingNoise.Definition,
     ];
 
     /// <summary>The definition named <paramref name="name"/>, or an exception listing the names.</summary>
