@@ -11,6 +11,7 @@ public static class BuiltInProtectors
         SelfEnsembleProtection.SepFaVrDefinition,
         SelfEnsembleProtection.FinalCheckpointDefinition,
         RandomNoiseProtector.Definition,
+        ErrorMinimizingNoise.Definition,
     ];
 
     /// <summary>The definition named <paramref name="name"/>, or an exception listing the names.</summary>
