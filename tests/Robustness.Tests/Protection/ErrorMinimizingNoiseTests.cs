@@ -6,11 +6,12 @@ using Robustness.Training;
 using Robustness.Tests.Training;
 using TorchSharp;
 using Xunit;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Robustness.Tests.Protection;
 
-public class ErrorMinimizingNoiseTests
+public class ErrorMinimizingNoiseTests(ITestOutputHelper output)
 {
     // 4 classes of 12x12 synthetic patterns: small enough that a width-4 surrogate runs a round in well under a second.
     private static readonly ImageSet Small = SyntheticImageSet.Generate(96, seed: 21, size: 12, classes: 4);
@@ -82,6 +83,7 @@ public class ErrorMinimizingNoiseTests
         }
 
         double cleanLoss = FinalLoss(ProtectedSyntheticData.Sets.Train), protectedLoss = FinalLoss(ProtectedSyntheticData.TrainWithStrongNoise);
+        output.WriteLine($"final training loss: clean {cleanLoss:F4}, protected {protectedLoss:F4}");
         protectedLoss.Should().BeLessThan(0.7 * cleanLoss, $"clean loss {cleanLoss:F3}, protected loss {protectedLoss:F3}");
     }
 
