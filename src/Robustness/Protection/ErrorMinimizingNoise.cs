@@ -17,8 +17,10 @@ namespace Robustness.Protection;
 /// </summary>
 /// <remarks>
 /// <para>The min-min bilevel loop runs once in <see cref="Prepare"/> over the whole collection. Per-image noise starts
-/// uniform in [-eps, eps]. Each round: (1) a surrogate model is trained for <see cref="ErrorMinimizingNoiseOptions.TrainSteps"/>
-/// SGD batches (shuffled, cycling through the collection) on the currently perturbed images, in train mode, without
+/// at zero (or uniform in [-eps, eps] with <see cref="ErrorMinimizingNoiseOptions.RandomStart"/>). Each round: (1) a
+/// surrogate model is trained for <see cref="ErrorMinimizingNoiseOptions.TrainSteps"/> SGD batches (cycling through the
+/// collection in order, continuing where the previous round stopped, or shuffled with
+/// <see cref="ErrorMinimizingNoiseOptions.ShuffleBatches"/>) on the currently perturbed images, in train mode, without
 /// augmentation; (2) in eval mode, every image's noise is updated by <see cref="ErrorMinimizingNoiseOptions.PgdSteps"/>
 /// PGD steps that <b>minimise</b> the cross-entropy of the true label (x &lt;- x - step * sign(grad), projected onto the
 /// l-inf ball of eps around the clean image and onto [0,1]), starting from its current noise; (3) the surrogate's
@@ -29,7 +31,7 @@ namespace Robustness.Protection;
 /// <para>Memory: the noise of every image is kept as float32 [N, C, H, W] in CPU memory until the session is disposed:
 /// 12 KB per 32x32 RGB image (600 MB for CIFAR-10's 50,000). The session's <see cref="IProtectionSession.Protect"/> looks
 /// up each batch's indices in it and quantises clean + noise with <see cref="ProtectionQuantizer"/>.</para>
-/// <para>Determinism: the seed fixes the surrogate's initial weights, the noise's start and the training batch order,
+/// <para>Determinism: the seed fixes the surrogate's initial weights, the noise's random start and the shuffled batch order,
 /// so the same seed gives the same bytes on the CPU. The surrogate is this method's own model; nothing the caller owns
 /// is changed.</para>
 /// </remarks>
@@ -93,9 +95,16 @@ public sealed class ErrorMinimizingNoise : IDataProtector
 
         // The noise lives outside every dispose scope for the life of the session.
         Tensor noise;
-        using (var generator = new Generator(unchecked((ulong)o.Seed)))
+        if (o.RandomStart)
+        {
+            using var generator = new Generator(unchecked((ulong)o.Seed));
             noise = torch.rand([set.Count, set.Channels, set.Height, set.Width], generator: generator)
                 .mul_(2 * o.Epsilon).sub_(o.Epsilon).DetachFromDisposeScope();
+        }
+        else
+        {
+            noise = torch.zeros([set.Count, set.Channels, set.Height, set.Width]).DetachFromDisposeScope();
+        }
         try
         {
             using var surrogate = Classifier.Create(spec, classNames: set.ClassNames, device: device, seed: o.Seed);
@@ -121,8 +130,8 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         var o = Options;
         var watch = Stopwatch.StartNew();
         using var optimizer = torch.optim.SGD(surrogate.Network.parameters(), o.LearningRate, o.Momentum, 0, o.WeightDecay, false);
-        // One shuffled pass after another, continuing across rounds, as the paper's code draws from its data loader.
-        using var trainingBatches = EndlessBatches(set.Count, o.BatchSize, new Random(o.Seed)).GetEnumerator();
+        // One pass after another, continuing across rounds, as the paper's code draws from its data loader.
+        using var trainingBatches = EndlessBatches(set.Count, o.BatchSize, o.ShuffleBatches ? new Random(o.Seed) : null).GetEnumerator();
         long total = (long)o.MaxRounds * set.Count, done = 0;
         double accuracy = 0;
         for (int round = 1; round <= o.MaxRounds; round++)
@@ -206,12 +215,12 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         return (images, set.LabelsTensor(indices, device));
     }
 
-    // Batch norm cannot train on a batch of one, so full batches only when there are enough images for one.
-    private static IEnumerable<int[]> EndlessBatches(int count, int batchSize, Random random)
+    // Batch norm cannot train on a batch of one, so a final batch of a single image is left out of training.
+    private static IEnumerable<int[]> EndlessBatches(int count, int batchSize, Random? random)
     {
         while (true)
-            foreach (int[] batch in ImageBatches.Plan(count, batchSize, random, dropLast: count >= batchSize))
-                yield return batch;
+            foreach (int[] batch in ImageBatches.Plan(count, batchSize, random))
+                if (batch.Length > 1) yield return batch;
     }
 }
 

@@ -7,7 +7,9 @@ namespace Robustness.Protection;
 /// Options of <see cref="ErrorMinimizingNoise"/>, with the defaults of sample-wise unlearnable examples (Huang et al.,
 /// ICLR 2021): eps 8/255, 20 PGD steps of eps/10, 10 surrogate training batches per round, stop when the surrogate
 /// classifies more than 99% of the perturbed training set correctly; SGD with lr 0.1, momentum 0.9, weight decay 5e-4,
-/// batches of 512. <see cref="MaxRounds"/> is our addition so that CPU runs end.
+/// batches of 512 taken in order (the public code, github.com/HanxunH/Unlearnable-Examples, perturbation.py: no
+/// augmentation, noise starting at zero, constant learning rate). <see cref="MaxRounds"/> is our addition so that CPU
+/// runs end.
 /// </summary>
 public sealed record ErrorMinimizingNoiseOptions : ProtectionOptions
 {
@@ -27,12 +29,25 @@ public sealed record ErrorMinimizingNoiseOptions : ProtectionOptions
     /// <summary>PGD step size on the [0,1] scale; null = <see cref="ProtectionOptions.Epsilon"/> / 10 (paper: 0.8/255 at 8/255).</summary>
     public double? StepSize { get; init; }
 
+    /// <summary>
+    /// Start every image's noise uniform in [-eps, eps] instead of at zero (the public code's <c>--random_start</c>;
+    /// off by default there and here).
+    /// </summary>
+    public bool RandomStart { get; init; }
+
+    /// <summary>
+    /// Draw the surrogate's training batches from a seeded shuffle of the collection instead of cycling through it in
+    /// order (the public code cycles in order for sample-wise noise; off by default).
+    /// </summary>
+    public bool ShuffleBatches { get; init; }
+
     /// <summary>Surrogate SGD steps (batches) per round on the currently perturbed data (paper: 10; >= 1).</summary>
     public int TrainSteps { get; init; } = 10;
 
     /// <summary>
     /// The loop stops once the surrogate (eval mode) classifies more than this share of the perturbed training set
     /// correctly (paper: 0.99, i.e. a stop error of 0.01; in [0, 1]; 1 never stops before <see cref="MaxRounds"/>).
+    /// The public code stops at accuracy &gt;= 0.99; the two differ only when the accuracy equals the threshold exactly.
     /// </summary>
     public double StopAccuracy { get; init; } = 0.99;
 

@@ -6,11 +6,12 @@ using Robustness.Training;
 using Robustness.Tests.Training;
 using TorchSharp;
 using Xunit;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Robustness.Tests.Protection;
 
-public class ErrorMinimizingNoiseTests
+public class ErrorMinimizingNoiseTests(ITestOutputHelper output)
 {
     // 4 classes of 12x12 synthetic patterns: small enough that a width-4 surrogate runs a round in well under a second.
     private static readonly ImageSet Small = SyntheticImageSet.Generate(96, seed: 21, size: 12, classes: 4);
@@ -33,7 +34,7 @@ public class ErrorMinimizingNoiseTests
     public void The_stored_delta_stays_within_the_budget_and_eps_zero_changes_nothing()
     {
         const double eps = 8.0 / 255;
-        var stored = ProtectAll(new ErrorMinimizingNoise(Quick(eps)), Small);
+        var stored = ProtectAll(new ErrorMinimizingNoise(Quick(eps) with { RandomStart = true }), Small);
         var clean = Small.Pixels.ToArray();
 
         int levels = ProtectionQuantizer.Levels(eps);
@@ -41,7 +42,11 @@ public class ErrorMinimizingNoiseTests
         deltas.Max().Should().Be(levels, "the noise uses the whole budget somewhere but never more");
         deltas.Count(d => d > 0).Should().BeGreaterThan(clean.Length / 2, "almost every value is perturbed");
 
-        ProtectAll(new ErrorMinimizingNoise(Quick(0)), Small).Should().Equal(clean);
+        ProtectAll(new ErrorMinimizingNoise(Quick(0) with { RandomStart = true }), Small).Should().Equal(clean);
+
+        // From the default zero start, one round of 5 steps of eps/10 reaches at most half the budget.
+        var fromZero = ProtectAll(new ErrorMinimizingNoise(Quick(eps) with { MaxRounds = 1 }), Small).Zip(clean, (s, c) => Math.Abs(s - c)).Max();
+        fromZero.Should().BeInRange(1, (levels + 1) / 2);
     }
 
     [Fact]
@@ -78,6 +83,7 @@ public class ErrorMinimizingNoiseTests
         }
 
         double cleanLoss = FinalLoss(ProtectedSyntheticData.Sets.Train), protectedLoss = FinalLoss(ProtectedSyntheticData.TrainWithStrongNoise);
+        output.WriteLine($"final training loss: clean {cleanLoss:F4}, protected {protectedLoss:F4}");
         protectedLoss.Should().BeLessThan(0.7 * cleanLoss, $"clean loss {cleanLoss:F3}, protected loss {protectedLoss:F3}");
     }
 
@@ -87,6 +93,8 @@ public class ErrorMinimizingNoiseTests
         var a = ProtectAll(new ErrorMinimizingNoise(Quick(seed: 3)), Small, batchSize: 40);
         var b = ProtectAll(new ErrorMinimizingNoise(Quick(seed: 3)), Small, batchSize: 17);
         var c = ProtectAll(new ErrorMinimizingNoise(Quick(seed: 4)), Small);
+        var shuffled = ProtectAll(new ErrorMinimizingNoise(Quick(seed: 3) with { ShuffleBatches = true, RandomStart = true }), Small);
+        ProtectAll(new ErrorMinimizingNoise(Quick(seed: 3) with { ShuffleBatches = true, RandomStart = true }), Small).Should().Equal(shuffled);
 
         b.Should().Equal(a, "the noise is learnt once in Prepare; the protect batches only look it up");
         c.Should().NotEqual(a);
@@ -129,7 +137,7 @@ public class ErrorMinimizingNoiseTests
 
         var defaults = new ErrorMinimizingNoiseOptions();
         defaults.Should().Match<ErrorMinimizingNoiseOptions>(o => o.Epsilon == 8.0 / 255 && o.PgdSteps == 20 && o.TrainSteps == 10
-            && o.StopAccuracy == 0.99 && o.BatchSize == 512 && o.LearningRate == 0.1 && o.Momentum == 0.9 && o.WeightDecay == 5e-4);
+            && o.StopAccuracy == 0.99 && o.BatchSize == 512 && !o.RandomStart && !o.ShuffleBatches && o.LearningRate == 0.1 && o.Momentum == 0.9 && o.WeightDecay == 5e-4);
         defaults.EffectiveStepSize.Should().BeApproximately(0.8 / 255, 1e-12);
     }
 

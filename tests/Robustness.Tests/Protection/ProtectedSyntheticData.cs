@@ -6,7 +6,7 @@ namespace Robustness.Tests.Protection;
 
 /// <summary>
 /// Learnable tiny data (4 synthetic classes, 16x16, 320 training and 200 test images) and its copy protected by
-/// strong error-minimising noise (32/255), learnt once and shared by the tests that train victims on it.
+/// strong error-minimising noise (32/255, random start, shuffled batches), learnt once and shared by the tests that train victims on it.
 /// </summary>
 internal static class ProtectedSyntheticData
 {
@@ -17,7 +17,10 @@ internal static class ProtectedSyntheticData
     private static readonly Lazy<ImageSet> StrongNoise = new(() => DataProtection.Protect(
         new ErrorMinimizingNoise(new ErrorMinimizingNoiseOptions
         {
-            Epsilon = 32.0 / 255, Seed = 2, BatchSize = 64, MaxRounds = 10, Surrogate = new ModelSpec("small-cnn", Width: 8),
+            // Random start and shuffled batches: on this tiny set the default (zero start, batches in order) stops after
+            // fewer rounds with weaker noise (observed drop 15.5 points instead of 31).
+            Epsilon = 32.0 / 255, Seed = 2, BatchSize = 64, MaxRounds = 10, RandomStart = true, ShuffleBatches = true,
+            Surrogate = new ModelSpec("small-cnn", Width: 8),
         }),
         Sets.Train, batchSize: 64));
 

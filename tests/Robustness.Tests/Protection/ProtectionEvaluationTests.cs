@@ -5,10 +5,11 @@ using Robustness.Models;
 using Robustness.Protection;
 using Robustness.Training;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Robustness.Tests.Protection;
 
-public class ProtectionEvaluationTests
+public class ProtectionEvaluationTests(ITestOutputHelper output)
 {
     private static TrainTestSets Sets => ProtectedSyntheticData.Sets;
 
@@ -46,6 +47,7 @@ public class ProtectionEvaluationTests
 
         var report = new ProtectionEvaluation(Recipe(epochs: 8)).Evaluate(protectedTrain, Sets.Test, Sets.Train);
 
+        output.WriteLine(report.ToMarkdown());
         report.AccuracyDrop.Should().BeGreaterThan(0.15, report.ToMarkdown());
         report.ProtectedVictim.FinalTrainLoss.Should().BeLessThan(report.CleanVictim!.FinalTrainLoss, "the noise is an easy shortcut");
     }
