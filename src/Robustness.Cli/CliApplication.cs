@@ -13,6 +13,7 @@ public static class CliApplication
         root.Add(TrainCommand.Create(output, error));
         root.Add(EvaluateCommand.Create(output, error));
         root.Add(AttackCommand.Create(output, error));
+        root.Add(PruneCommand.Create(output, error));
         root.Add(DemoCommand.Create(output, error));
         return root;
     }
