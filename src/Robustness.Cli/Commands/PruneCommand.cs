@@ -52,6 +52,10 @@ public static class PruneCommand
             // Every argument is checked before anything is loaded.
             string modelPath = parse.GetValue(model)!;
             if (!File.Exists(modelPath)) throw new UsageException($"--model file '{modelPath}' does not exist.");
+            string dataDir = parse.GetValue(data)!;
+            if (!Directory.Exists(dataDir)) throw new UsageException($"--data folder '{dataDir}' does not exist.");
+            string? testDir = parse.GetValue(test);
+            if (testDir is not null && !Directory.Exists(testDir)) throw new UsageException($"--test folder '{testDir}' does not exist.");
             double target = Usage(() => PrunerSettings.ParseSparsity(parse.GetValue(sparsity)!, "--sparsity"));
             var definition = Usage(() => BuiltInPruners.Get(parse.GetValue(method)!), "--method");
             int? admm = parse.GetValue(admmEpochs), retrain = parse.GetValue(retrainEpochs), batchSize = parse.GetValue(batch);
@@ -74,10 +78,10 @@ public static class PruneCommand
 
             var clock = Stopwatch.StartNew();
             using var teacher = Classifier.Load(modelPath, deviceValue);
-            var all = DataSources.ReadFolder(parse.GetValue(data)!, error, size: teacher.Spec.ImageSize).AlignClasses(teacher.ClassNames);
+            var all = DataSources.ReadFolder(dataDir, error, size: teacher.Spec.ImageSize).AlignClasses(teacher.ClassNames);
             ImageSet train, testSet;
             string testSource;
-            if (parse.GetValue(test) is string testDir)
+            if (testDir is not null)
             {
                 train = all;
                 testSet = DataSources.ReadFolder(testDir, error, size: teacher.Spec.ImageSize).AlignClasses(teacher.ClassNames);
