@@ -13,8 +13,9 @@ namespace Robustness.Cli.Commands;
 
 /// <summary>
 /// Sizes of the pruning demo. The defaults fit about two to three minutes on two CPU cores: a SmallCnn of width 8
-/// PGD-AT trained (3 steps, 8 epochs) on 2,000 synthetic 16x16 images, pruned 4x with PwoA (fast profile) and with naive pruning,
-/// each evaluated with PGD-10 at 8/255 on 500 test images.
+/// PGD-AT trained on 2,000 synthetic 16x16 images, pruned 4x with PwoA (fast profile) and with naive pruning,
+/// each evaluated with PGD-10 at 8/255 on 500 test images. The teacher gets two clean warm-up epochs, then six of
+/// PGD-AT (3 steps); batch 32 throughout, so the few epochs still give a few hundred steps.
 /// </summary>
 public sealed record PruningDemoOptions
 {
@@ -30,8 +31,17 @@ public sealed record PruningDemoOptions
     /// <summary>SmallCnn width.</summary>
     public int Width { get; init; } = 8;
 
-    /// <summary>Epochs of PGD adversarial training of the teacher.</summary>
-    public int TeacherEpochs { get; init; } = 8;
+    /// <summary>Clean epochs before adversarial training (a warm start: PGD-AT from scratch barely moves in a few hundred steps).</summary>
+    public int TeacherCleanEpochs { get; init; } = 2;
+
+    /// <summary>Epochs of PGD adversarial training of the teacher (cosine learning rate).</summary>
+    public int TeacherEpochs { get; init; } = 6;
+
+    /// <summary>Images per step of the teacher's training and of both pruners.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Peak learning rate of the teacher's training.</summary>
+    public double TeacherLearningRate { get; init; } = 0.05;
 
     /// <summary>Inner PGD steps of the teacher's adversarial training (step 2.5 eps / steps, Madry et al.'s rule).</summary>
     public int TeacherPgdSteps { get; init; } = 3;
@@ -45,7 +55,7 @@ public sealed record PruningDemoOptions
     /// <summary>PwoA's options (the fast profile at <see cref="Sparsity"/> when null).</summary>
     public PwoaOptions? Pwoa { get; init; }
 
-    /// <summary>Naive pruning's options (the fast profile at <see cref="Sparsity"/> when null).</summary>
+    /// <summary>Naive pruning's options (when null: the fast profile at <see cref="Sparsity"/> with PwoA's ADMM + retraining epochs).</summary>
     public MagnitudePruningOptions? Naive { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first size out of range; returns this.</summary>
@@ -55,6 +65,9 @@ public sealed record PruningDemoOptions
         if (TestImages < 10) throw new ArgumentOutOfRangeException(nameof(TestImages), TestImages, "TestImages must be >= 10.");
         if (ImageSize is < 8 or > 64) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be between 8 and 64.");
         if (Width is < 1 or > 256) throw new ArgumentOutOfRangeException(nameof(Width), Width, "Width must be between 1 and 256.");
+        if (TeacherCleanEpochs < 0) throw new ArgumentOutOfRangeException(nameof(TeacherCleanEpochs), TeacherCleanEpochs, "TeacherCleanEpochs must be >= 0.");
+        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 2.");
+        if (!(TeacherLearningRate > 0) || !double.IsFinite(TeacherLearningRate)) throw new ArgumentOutOfRangeException(nameof(TeacherLearningRate), TeacherLearningRate, "TeacherLearningRate must be a finite number > 0.");
         if (TeacherEpochs < 1) throw new ArgumentOutOfRangeException(nameof(TeacherEpochs), TeacherEpochs, "TeacherEpochs must be >= 1.");
         if (TeacherPgdSteps < 1) throw new ArgumentOutOfRangeException(nameof(TeacherPgdSteps), TeacherPgdSteps, "TeacherPgdSteps must be >= 1.");
         Attacks.Budget.Check(Epsilon, nameof(Epsilon));
@@ -115,8 +128,8 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
         var training = new TrainingOptions
         {
             Epochs = o.TeacherEpochs,
-            BatchSize = 128,
-            LearningRate = 0.1,
+            BatchSize = o.BatchSize,
+            LearningRate = o.TeacherLearningRate,
             WeightDecay = 5e-4,
             Schedule = new CosineLearningRate(o.TeacherEpochs),
             Augmentation = ComposedAugmentation.Cifar(padding: Math.Max(1, o.ImageSize / 8)),
@@ -124,7 +137,14 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
             Device = device,
         };
         var clock = Stopwatch.StartNew();
-        new TrainingProgressDisplay(output).Run(string.Create(c, $"Pruning demo 1/3: PGD-AT teacher ({teacher.ParameterCount:N0} parameters, {o.TeacherEpochs} epochs, {objective})"),
+        var display = new TrainingProgressDisplay(output);
+        if (o.TeacherCleanEpochs > 0)
+        {
+            var warmUp = training with { Epochs = o.TeacherCleanEpochs, Schedule = LearningRateSchedules.Constant };
+            display.Run(string.Create(c, $"Pruning demo 1/3: teacher ({teacher.ParameterCount:N0} parameters), {o.TeacherCleanEpochs} clean warm-up epochs"),
+                progress => new Trainer(warmUp).Train(teacher, sets.Train, null, null, progress, ct));
+        }
+        display.Run(string.Create(c, $"Pruning demo 1/3: teacher, {o.TeacherEpochs} epochs of {objective}"),
             progress => new Trainer(training, objective).Train(teacher, sets.Train, null, null, progress, ct));
         double teacherSeconds = clock.Elapsed.TotalSeconds;
         teacher.Eval();
@@ -132,8 +152,13 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
 
         // Steps 2 and 3: the two pruners at the same sparsity, on clean training images only.
         // Both fine-tune with the same crop (scaled to the image size) and flip as the teacher.
-        var pwoa = new Pwoa(o.Pwoa ?? PwoaOptions.FastCpu(o.Sparsity) with { Seed = seed, Augmentation = training.Augmentation });
-        var naive = MagnitudePruner.Naive(o.Naive ?? MagnitudePruningOptions.FastCpu(o.Sparsity) with { Seed = seed, Augmentation = training.Augmentation });
+        var pwoa = new Pwoa(o.Pwoa ?? PwoaOptions.FastCpu(o.Sparsity) with { Seed = seed, BatchSize = o.BatchSize, Augmentation = training.Augmentation });
+        // Naive pruning gets PwoA's whole budget (ADMM + retraining epochs): with fewer epochs a small network barely
+        // leaves its robust weights, and the comparison would measure the budget rather than the objective.
+        var naive = MagnitudePruner.Naive(o.Naive ?? MagnitudePruningOptions.FastCpu(o.Sparsity) with
+        {
+            Seed = seed, BatchSize = o.BatchSize, Augmentation = training.Augmentation, Epochs = pwoa.Options.AdmmEpochs + pwoa.Options.RetrainEpochs,
+        });
         var (pwoaStudent, pwoaSeconds) = Prune(pwoa, teacher, sets.Train, folder, "Pruning demo 2/3", output, ct);
         using var pwoaModel = pwoaStudent.Student;
         var (naiveStudent, naiveSeconds) = Prune(naive, teacher, sets.Train, folder, "Pruning demo 3/3", output, ct);
@@ -151,7 +176,7 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
 
         string reportPath = Path.Combine(folder, "pruning.json");
         var result = new PruningDemoResult(seed, o.TrainImages, o.TestImages, o.ImageSize, o.Width,
-            string.Create(c, $"{o.TeacherEpochs} epochs of {objective}, SGD lr 0.1 cosine, batch 128"),
+            string.Create(c, $"{o.TeacherCleanEpochs} clean epochs at lr {o.TeacherLearningRate}, then {o.TeacherEpochs} epochs of {objective} with a cosine from lr {o.TeacherLearningRate}; SGD momentum 0.9, weight decay 5e-4, batch {o.BatchSize}"),
             rows[0], rows[1], rows[2], teacherSeconds, pwoaSeconds, naiveSeconds, total.Elapsed.TotalSeconds, reportPath);
         AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(result, ReportJson.Options));
         output.WriteLine(string.Create(c,
