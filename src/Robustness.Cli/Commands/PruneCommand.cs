@@ -140,7 +140,7 @@ public static class PruneCommand
     {
         ArgumentNullException.ThrowIfNull(all);
         if (all.Count < 2) throw new InvalidDataException($"--data holds {all.Count} image(s): too few to hold some out for testing; give --test.");
-        int testCount = Math.Clamp((int)Math.Round(all.Count * fraction), 1, all.Count - 1);
+        int testCount = Math.Clamp((int)Math.Round(all.Count * fraction, MidpointRounding.AwayFromZero), 1, all.Count - 1);
         var order = Enumerable.Range(0, all.Count).ToArray();
         new Random(seed).Shuffle(order);
         return (all.Subset(order.Skip(testCount).Order().ToArray()), all.Subset(order.Take(testCount).Order().ToArray()));
