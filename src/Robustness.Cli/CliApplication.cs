@@ -19,6 +19,7 @@ public static class CliApplication
         root.Add(AttackCommand.Create(output, error));
         root.Add(ProtectCommand.Create(output, error, protectors));
         root.Add(VerifyCommand.Create(output, error));
+        root.Add(PruneCommand.Create(output, error));
         root.Add(DemoCommand.Create(output, error));
         return root;
     }

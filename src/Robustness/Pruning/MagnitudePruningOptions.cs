@@ -40,6 +40,15 @@ public sealed record MagnitudePruningOptions
     /// <summary>Batches between progress reports (>= 1).</summary>
     public int ProgressInterval { get; init; } = 50;
 
+    /// <summary>The paper-scale baseline at <paramref name="sparsity"/> (the defaults: 100 epochs, as PwoA's retraining).</summary>
+    public static MagnitudePruningOptions Paper(double sparsity = 0.75) => new() { Sparsity = sparsity };
+
+    /// <summary>
+    /// The short CPU run matching <see cref="PwoaOptions.FastCpu"/>'s retraining: 6 epochs of masked fine-tuning with a
+    /// cosine from 0.005, batch 64; otherwise the defaults.
+    /// </summary>
+    public static MagnitudePruningOptions FastCpu(double sparsity = 0.75) => new() { Sparsity = sparsity, BatchSize = 64, Epochs = 6 };
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public MagnitudePruningOptions Validate()
     {

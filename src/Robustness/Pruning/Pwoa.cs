@@ -22,18 +22,23 @@ public sealed class Pwoa : IPruner
 {
     private readonly ILogger<Pwoa> _logger;
 
-    /// <summary>Creates the pruner; the options are validated here.</summary>
-    public Pwoa(PwoaOptions? options = null, ILogger<Pwoa>? logger = null)
+    /// <summary>
+    /// Creates the pruner; the options are validated here. <paramref name="name"/> is what <see cref="Name"/> reports:
+    /// the ablations are PwoA with other settings, and a catalogue entry such as <c>pwoa-distill-only</c> names itself.
+    /// </summary>
+    public Pwoa(PwoaOptions? options = null, ILogger<Pwoa>? logger = null, string name = "pwoa")
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         Options = (options ?? new PwoaOptions()).Validate();
         _logger = logger ?? NullLogger<Pwoa>.Instance;
+        Name = name;
     }
 
     /// <summary>How this pruner prunes.</summary>
     public PwoaOptions Options { get; }
 
     /// <inheritdoc />
-    public string Name => "pwoa";
+    public string Name { get; }
 
     /// <inheritdoc />
     public double Sparsity => Options.Sparsity;
@@ -64,6 +69,10 @@ public sealed class Pwoa : IPruner
             throw;
         }
     }
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{Name} (sparsity {Sparsity}, {Options.AdmmEpochs} ADMM + {Options.RetrainEpochs} retraining epochs, batch {Options.BatchSize}, distillation alpha {Options.DistillationAlpha}, HSIC lambda_x {Options.LambdaX:G3} lambda_y {Options.LambdaY:G3})");
 
     /// <summary>One pruning run: its state, phase by phase.</summary>
     private sealed class Run

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using Robustness.Attacks;
+using Robustness.Attacks.Evaluation;
+using Robustness.Cli.Output;
+using Robustness.Data;
+using Robustness.Training;
+
+namespace Robustness.Cli.Commands;
+
+/// <summary>Clean and robust accuracy of one model, as the prune report and the pruning demo show them.</summary>
+/// <param name="Model">Which model: <c>teacher</c> or the pruning method's name.</param>
+/// <param name="Sparsity">Overall sparsity of the pruned tensors (conv and linear weights).</param>
+/// <param name="CleanAccuracy">Accuracy on every test image.</param>
+/// <param name="CleanCorrect">Test images classified correctly.</param>
+/// <param name="Images">Test images.</param>
+/// <param name="AttackedImages">Images the robust accuracies are measured on (the first of a seeded shuffle of the test set).</param>
+/// <param name="PgdAccuracy">Accuracy under PGD-10 on the attacked images.</param>
+/// <param name="AutoAttackAccuracy">Accuracy under the AutoAttack-style evaluation on the attacked images, or null when skipped.</param>
+/// <param name="Seconds">Wall time of the evaluation.</param>
+/// <param name="Pgd">The PGD report.</param>
+/// <param name="AutoAttack">The AutoAttack report, or null.</param>
+public sealed record ModelScores(string Model, double Sparsity, double CleanAccuracy, long CleanCorrect, long Images, int AttackedImages,
+    double PgdAccuracy, double? AutoAttackAccuracy, double Seconds, RobustAccuracyReport Pgd, AutoAttackReport? AutoAttack);
+
+/// <summary>
+/// Measures a teacher and its pruned students the same way: clean accuracy on the whole test set, then PGD-10 (l-inf,
+/// step eps/4 = 2/255 at 8/255, random start) and optionally the standard AutoAttack-style evaluation on at most
+/// <see cref="AttackImages"/> test images, the same images for every model.
+/// </summary>
+public sealed class PrunedModelEvaluation
+{
+    /// <summary>The evaluation at <paramref name="epsilon"/> (l-inf).</summary>
+    public PrunedModelEvaluation(double epsilon, int attackImages, bool autoAttack, int seed, int batchSize = 256)
+    {
+        Epsilon = Budget.Check(epsilon, nameof(epsilon));
+        if (attackImages < 1) throw new ArgumentOutOfRangeException(nameof(attackImages), attackImages, "attackImages must be >= 1.");
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        AttackImages = attackImages;
+        AutoAttack = autoAttack;
+        Seed = seed;
+        BatchSize = batchSize;
+    }
+
+    /// <summary>The l-inf budget.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>The cap on the images attacked.</summary>
+    public int AttackImages { get; }
+
+    /// <summary>Whether the AutoAttack-style evaluation runs.</summary>
+    public bool AutoAttack { get; }
+
+    /// <summary>Seed of the attacks and of the choice of attacked images.</summary>
+    public int Seed { get; }
+
+    /// <summary>Images per batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The PGD-10 attack used.</summary>
+    public IAttack Pgd => new Pgd(new PgdOptions { Epsilon = Epsilon, Steps = 10, StepSize = Epsilon / 4, Seed = Seed });
+
+    /// <summary>The test images attacked: the first <see cref="AttackImages"/> of a seeded shuffle (all of them when fewer).</summary>
+    public ImageSet AttackSubset(ImageSet test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        if (test.Count <= AttackImages) return test;
+        var order = Enumerable.Range(0, test.Count).ToArray();
+        new Random(Seed).Shuffle(order);
+        return test.Subset(order.Take(AttackImages).Order().ToArray());
+    }
+
+    /// <summary>Evaluates <paramref name="classifier"/>; progress lines go to <paramref name="output"/> when given.</summary>
+    public ModelScores Evaluate(string label, Classifier classifier, double sparsity, ImageSet test, ImageSet attacked, TextWriter? output,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(classifier);
+        var clock = Stopwatch.StartNew();
+        var clean = new Evaluator(BatchSize).Evaluate(classifier, test, cancellationToken);
+        var pgdProgress = output is null ? null : new SyncProgress<EvaluationProgress>(p =>
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {label} pgd-10: batch {p.Batch}/{p.Batches}, elapsed {p.Elapsed:hh\\:mm\\:ss}")));
+        var pgd = new RobustnessEvaluation(BatchSize).Evaluate(classifier, attacked, [Pgd], pgdProgress, cancellationToken);
+        AutoAttackReport? auto = null;
+        if (AutoAttack)
+        {
+            var evaluator = AutoAttackEvaluator.Standard((name, s) => BuiltInAttacks.Get(name).Build(s), Norm.Linf, Epsilon, Seed,
+                new AutoAttackOptions { BatchSize = BatchSize });
+            var autoProgress = output is null ? null : new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {label} autoattack {p.Stage}: batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double r ? $", robust accuracy {r:P1}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}")));
+            auto = evaluator.Evaluate(classifier, attacked, autoProgress, cancellationToken);
+        }
+        return new ModelScores(label, sparsity, clean.Accuracy, clean.Correct, clean.Total, attacked.Count, pgd.Entries[0].RobustAccuracy,
+            auto?.RobustAccuracy, clock.Elapsed.TotalSeconds, pgd, auto);
+    }
+
+    /// <summary>A plain table of models: sparsity, clean, PGD-10 and (when measured) AutoAttack accuracy.</summary>
+    public static string Table(IReadOnlyList<ModelScores> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var c = CultureInfo.InvariantCulture;
+        bool auto = rows.Any(r => r.AutoAttackAccuracy is not null);
+        int width = Math.Max(7, rows.Max(r => r.Model.Length));
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(c, $"| {"model".PadRight(width)} | sparsity | clean acc | PGD-10 acc |{(auto ? " AutoAttack acc |" : "")}");
+        text.AppendLine(c, $"|{new string('-', width + 2)}|---------:|----------:|-----------:|{(auto ? "---------------:|" : "")}");
+        foreach (var r in rows)
+            text.AppendLine(c, $"| {r.Model.PadRight(width)} | {r.Sparsity,8:P2} | {r.CleanAccuracy,9:P2} | {r.PgdAccuracy,10:P2} |{(auto ? $" {(r.AutoAttackAccuracy is double a ? a.ToString("P2", c) : "-"),14} |" : "")}");
+        return text.ToString();
+    }
+}
