@@ -6,6 +6,10 @@ public static class BuiltInProtectors
     /// <summary>The definitions: SEP and its variants first, then the baselines.</summary>
     public static IReadOnlyList<ProtectorDefinition> All { get; } =
     [
+        SelfEnsembleProtection.SepDefinition,
+        SelfEnsembleProtection.SepFaDefinition,
+        SelfEnsembleProtection.SepFaVrDefinition,
+        SelfEnsembleProtection.FinalCheckpointDefinition,
         RandomNoiseProtector.Definition,
     ];
 

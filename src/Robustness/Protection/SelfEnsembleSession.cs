@@ -1,0 +1,157 @@
+using Robustness.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Robustness.Protection;
+
+/// <summary>
+/// A <see cref="SelfEnsembleProtection"/> prepared on one clean collection: it holds the class centres of the feature
+/// variants and crafts batches (see the protector for the method). Dispose it to free the centres.
+/// </summary>
+public sealed class SelfEnsembleSession : IProtectionSession
+{
+    private readonly SelfEnsembleProtection _owner;
+    private readonly ClassFeatureCentres[]? _centres;
+    private bool _disposed;
+
+    internal SelfEnsembleSession(SelfEnsembleProtection owner, ClassFeatureCentres[]? centres)
+    {
+        _owner = owner;
+        _centres = centres;
+    }
+
+    /// <summary>
+    /// A copy of checkpoint <paramref name="checkpoint"/>'s class centres, float32 [Classes, FeatureSize] on the
+    /// checkpoints' device; null for SEP (which needs none) or when the budget is zero levels.
+    /// </summary>
+    public Tensor? CopyClassCentres(int checkpoint)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_centres is null) return null;
+        if (checkpoint < 0 || checkpoint >= _centres.Length)
+            throw new ArgumentOutOfRangeException(nameof(checkpoint), checkpoint, $"checkpoint must be in [0, {_centres.Length - 1}].");
+        return _centres[checkpoint].Centres.clone();
+    }
+
+    /// <inheritdoc />
+    public Tensor Protect(ImageBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_owner.IsDisposed, _owner);
+        cancellationToken.ThrowIfCancellationRequested();
+        var options = _owner.Options;
+        using var scope = NewDisposeScope();
+        if (ProtectionQuantizer.Levels(options.Epsilon) == 0 || batch.Count == 0)
+            return ProtectionQuantizer.Quantize(batch.Images, batch.Images, options.Epsilon).MoveToOuterDisposeScope();
+
+        var device = _owner.Device;
+        var clean = batch.Images.to(device);
+        var labels = batch.Labels.to(device);
+        CheckLabels(labels, _owner.Checkpoints[0].Classes);
+        var targets = _owner.Targets(labels);
+
+        var modes = _owner.Checkpoints.Select(c => c.EvalMode()).ToList();
+        Tensor perturbed;
+        try
+        {
+            var objective = new CheckpointObjective(_owner, _centres);
+            perturbed = options.Variant == SepVariant.FeatureAlignmentVarianceReduction
+                ? VarianceReducedDescent(objective, clean, targets, batch.Indices[0], cancellationToken)
+                : EnsembleDescent(objective, clean, targets, cancellationToken);
+        }
+        finally
+        {
+            for (int i = modes.Count - 1; i >= 0; i--) modes[i].Dispose();
+        }
+        return ProtectionQuantizer.Quantize(clean, perturbed, options.Epsilon).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_centres is not null)
+            foreach (var c in _centres) c.Dispose();
+    }
+
+    // SEP and SEP-FA: T signed steps on the mean of the K checkpoints' gradients.
+    private Tensor EnsembleDescent(CheckpointObjective objective, Tensor clean, Tensor targets, CancellationToken cancellationToken)
+    {
+        var box = new LinfBox(clean, _owner.Options.Epsilon);
+        double step = _owner.Options.StepSize;
+        var x = clean;
+        for (int iteration = 0; iteration < _owner.Options.Iterations; iteration++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var g = objective.MeanGradient(x, targets);
+            x = Replace(x, clean, box.Project(x - step * g.sign()).MoveToOuterDisposeScope());
+        }
+        return x;
+    }
+
+    // SEP-FA-VR: the SVRE loop. The accumulated G (not the latest inner gradient) drives both the inner and the
+    // outer step, as in SVRE and the public SEP code.
+    private Tensor VarianceReducedDescent(CheckpointObjective objective, Tensor clean, Tensor targets, int firstIndex, CancellationToken cancellationToken)
+    {
+        var options = _owner.Options;
+        int k = objective.Count, t = options.Iterations, m = options.InnerSteps;
+        long[] draws;
+        using (var generator = new Generator(ProtectionOptions.BatchSeed(options.Seed, firstIndex)))
+        using (var drawn = randint(0, k, [(long)t * m], generator: generator, dtype: int64))
+            draws = drawn.data<long>().ToArray();
+
+        var box = new LinfBox(clean, options.Epsilon);
+        double step = options.StepSize;
+        var x = clean;
+        for (int iteration = 0; iteration < t; iteration++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var gradients = new Tensor[k];
+            for (int i = 0; i < k; i++) gradients[i] = objective.Gradient(i, x, targets);
+            var mean = gradients[0].clone();
+            for (int i = 1; i < k; i++) mean.add_(gradients[i]);
+            mean.div_(k);
+
+            var accumulated = zeros_like(x);
+            var inner = x;
+            for (int j = 0; j < m; j++)
+            {
+                using var innerScope = NewDisposeScope();
+                int r = (int)draws[iteration * m + j];
+                var g = objective.Gradient(r, inner, targets);
+                accumulated.add_(g.sub(gradients[r].sub(mean)));
+                inner = Replace(inner, x, box.Project(inner - step * accumulated.sign()).MoveToOuterDisposeScope());
+            }
+            var next = box.Project(x - step * accumulated.sign()).MoveToOuterDisposeScope();
+            x = Replace(x, clean, next);
+        }
+        return x;
+    }
+
+    // Swaps the iterate, freeing the old one early unless it is the tensor the loop started from.
+    private static Tensor Replace(Tensor previous, Tensor start, Tensor next)
+    {
+        if (!ReferenceEquals(previous, start)) previous.Dispose();
+        return next;
+    }
+
+    private static void CheckLabels(Tensor labels, int classes)
+    {
+        long min = labels.min().item<long>(), max = labels.max().item<long>();
+        if (min < 0 || max >= classes)
+            throw new ArgumentException($"Batch labels must be in [0, {classes - 1}] (the checkpoints' classes); found [{min}, {max}].", "batch");
+    }
+
+    // The l-inf ball around the clean images intersected with [0,1].
+    private sealed class LinfBox(Tensor clean, double epsilon)
+    {
+        private readonly Tensor _lower = clean.sub(epsilon).clamp_min(0);
+        private readonly Tensor _upper = clean.add(epsilon).clamp_max(1);
+
+        public Tensor Project(Tensor x) => x.maximum(_lower).minimum(_upper);
+    }
+}
