@@ -179,20 +179,13 @@ public static class SepTable
         }
     }
 
-    private static IDataProtector CreateProtector(string method, double eps, SepTableSettings s, CheckpointSet checkpoints, Device device)
-    {
-        SepOptions Sep(SepVariant variant) => new() { Variant = variant, Epsilon = eps, Iterations = s.Iterations, StepSize = 1.0 / 255, InnerSteps = s.InnerSteps };
-        return method switch
+    // Built by name from the catalogue, as the CLI does; final-checkpoint is the selection rule with K = 1 (the last epoch).
+    private static IDataProtector CreateProtector(string method, double eps, SepTableSettings s, CheckpointSet checkpoints, Device device) =>
+        BuiltInProtectors.Get(method).Build(new ProtectorSettings
         {
-            "random" => new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = eps }),
-            // Adversarial poisoning with the final checkpoint alone: the selection rule with K = 1 takes the last epoch.
-            "final-checkpoint" => SelfEnsembleProtection.FromCheckpoints(checkpoints, 1, Sep(SepVariant.Sep), device),
-            "sep" => SelfEnsembleProtection.FromCheckpoints(checkpoints, s.CheckpointCount, Sep(SepVariant.Sep), device),
-            "sep-fa" => SelfEnsembleProtection.FromCheckpoints(checkpoints, s.CheckpointCount, Sep(SepVariant.FeatureAlignment), device),
-            "sep-fa-vr" => SelfEnsembleProtection.FromCheckpoints(checkpoints, s.CheckpointCount, Sep(SepVariant.FeatureAlignmentVarianceReduction), device),
-            _ => throw new ArgumentOutOfRangeException(nameof(method), method, "not a protection method"),
-        };
-    }
+            Epsilon = eps, Iterations = s.Iterations, StepSize = 1.0 / 255, CheckpointCount = s.CheckpointCount, InnerSteps = s.InnerSteps,
+            Checkpoints = checkpoints, Device = device, Seed = 0,
+        });
 
     private static void RecordDelta(SepTableRow row, ImageSet clean, ImageSet stored)
     {
