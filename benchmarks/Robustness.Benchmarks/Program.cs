@@ -7,8 +7,8 @@ using Robustness.Benchmarks;
 //   memory [--batches N]                                             RSS over thousands of training batches
 //   training-worker ARCH WIDTH BATCH WARMUP TIMED THREADS            (internal: one measurement, one process)
 //   pgd-worker WORKDIR BATCH THREADS                                 (internal: one PGD measurement, one process)
-//   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH]  SEP crafting passes/s vs PyTorch, output agreement
-//   sep-craft-worker WORKDIR BATCH THREADS OUTFILE                   (internal: one SEP crafting measurement, one process)
+//   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH] [--device cpu|cuda]  SEP crafting passes/s vs PyTorch, output agreement
+//   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE]          (internal: one SEP crafting measurement, one process)
 //   sep-table [--per-class 200] [--test 10000] [--width 16] [--epochs 30] [--k 5] [--iterations 30] [--inner-steps 15]
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
@@ -33,9 +33,9 @@ switch (args.FirstOrDefault())
     case "pgd-worker":
         return PgdWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args.Contains("--stop-on-success"));
     case "sep-craft":
-        return SepCraftBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
+        return SepCraftBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2), Option("--device", "cpu"));
     case "sep-craft-worker":
-        return SepCraftWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args[4]);
+        return SepCraftWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Length > 5 ? args[5] : "cpu");
     case "sep-table":
     {
         var settings = new SepTableSettings

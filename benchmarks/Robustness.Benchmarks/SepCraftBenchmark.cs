@@ -13,12 +13,12 @@ namespace Robustness.Benchmarks;
 /// </summary>
 public static class SepCraftBenchmark
 {
-    public static int Run(string resultsDir, string python, bool quick, int threads, int repeats)
+    public static int Run(string resultsDir, string python, bool quick, int threads, int repeats, string device = "cpu")
     {
         string referenceDir = Path.Combine(TrainingBenchmark.RepositoryRoot(), "benchmarks", "reference");
         const string arch = "resnet18";
         int width = 16, batch = 128;
-        int checkpoints = quick ? 3 : 5, iterations = quick ? 10 : 30, images = quick ? 128 : 256, trainCount = quick ? 2048 : 4096;
+        int checkpoints = quick ? 3 : 5, iterations = quick ? 10 : 30, images = quick ? 128 : 256, trainCount = 2048;
         string workDir = Path.Combine(Path.GetTempPath(), $"robustness-sep-craft-bench-{Environment.ProcessId}");
         try
         {
@@ -33,9 +33,9 @@ public static class SepCraftBenchmark
             for (int r = 0; r < repeats; r++)
             {
                 loads.Add(LoadAverage());
-                var ours = WorkerProcess.Run(self, [.. prefix, "sep-craft-worker", workDir, Inv(batch), Inv(threads), oursOut]);
+                var ours = WorkerProcess.Run(self, [.. prefix, "sep-craft-worker", workDir, Inv(batch), Inv(threads), oursOut, device]);
                 loads.Add(LoadAverage());
-                var theirs = WorkerProcess.Run(python, ["sep_craft_throughput.py", "--work", workDir, "--batch", Inv(batch), "--threads", Inv(threads), "--out", theirsOut], referenceDir);
+                var theirs = WorkerProcess.Run(python, ["sep_craft_throughput.py", "--work", workDir, "--batch", Inv(batch), "--threads", Inv(threads), "--out", theirsOut, "--device", device], referenceDir);
                 all.Ours.Add(Pps(ours));
                 all.Theirs.Add(Pps(theirs));
                 if (best is null || Pps(ours) > Pps(best.Value)) best = ours;
@@ -44,7 +44,7 @@ public static class SepCraftBenchmark
             }
             loads.Add(LoadAverage());
             var agreement = Compare(File.ReadAllBytes(oursOut), File.ReadAllBytes(theirsOut), SepCraftWorker.ReadImages(Path.Combine(workDir, SepCraftWorker.ImagesFile)).Pixels.ToArray());
-            Write(resultsDir, best!.Value, bestTheirs!.Value, agreement, clean, parameters, arch, width, checkpoints, iterations, images, batch, trainCount,
+            Write(resultsDir, device, best!.Value, bestTheirs!.Value, agreement, clean, parameters, arch, width, checkpoints, iterations, images, batch, trainCount,
                 threads, repeats, loads, all);
             return 0;
         }
@@ -81,7 +81,7 @@ public static class SepCraftBenchmark
             sameImages / (double)imagesCount, maxOurs, maxTheirs);
     }
 
-    private static void Write(string resultsDir, JsonElement ours, JsonElement theirs, Agreement agreement, double clean, long parameters,
+    private static void Write(string resultsDir, string device, JsonElement ours, JsonElement theirs, Agreement agreement, double clean, long parameters,
         string arch, int width, int checkpoints, int iterations, int images, int batch, int trainCount, int threads, int repeats,
         List<double> loads, (List<double> Ours, List<double> Theirs) all)
     {
@@ -91,7 +91,7 @@ public static class SepCraftBenchmark
         var json = new
         {
             benchmark = "sep-craft-throughput-cpu",
-            machine, threads, repeats,
+            machine, device, threads, repeats,
             model = new { arch, width, parameters, normalization = "cifar10", train_images = trainCount, checkpoints, clean_accuracy_last = clean },
             crafting = new { method = "sep", loss = "targeted cross-entropy to (y + C/2) mod C, mean of the checkpoints' input gradients, eval mode", eps = "8/255", step = "1/255", iterations, random_start = false, images, batch },
             load_average_1min = loads,
@@ -101,12 +101,13 @@ public static class SepCraftBenchmark
             output_agreement = agreement,
             note = "Best of repeats, fresh process per measurement, alternating; passes = image x checkpoint x iteration (one forward + backward); ratio = Robustness / PyTorch.",
         };
-        File.WriteAllText(Path.Combine(resultsDir, "sep-craft-cpu.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        string name = device == "cpu" ? "sep-craft-cpu" : "sep-craft-" + device.Replace(':', '-');
+        File.WriteAllText(Path.Combine(resultsDir, name + ".json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
 
         var md = new StringBuilder();
-        md.AppendLine("# SEP crafting throughput on CPU: Robustness.Protection.SelfEnsembleProtection vs PyTorch");
+        md.AppendLine($"# SEP crafting throughput on {device}: Robustness.Protection.SelfEnsembleProtection vs PyTorch");
         md.AppendLine();
-        md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; {threads} threads each; measured {machine.Date}."));
+        md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; {threads} threads each; crafting on {device}; measured {machine.Date}."));
         md.AppendLine(Inv($"PyTorch {theirs.GetProperty("version").GetString()} (Debian python3-torch); TorchSharp {ours.GetProperty("version").GetString()} (libtorch 2.10)."));
         md.AppendLine(Inv($"Checkpoints: CIFAR ResNet-18 w{width} ({parameters:N0} parameters), CIFAR-10 normalisation, trained {checkpoints} epochs on {trainCount}"));
         md.AppendLine(Inv($"synthetic 32x32 images (SyntheticImageSet, lr 0.05), one checkpoint per epoch on disk (CheckpointSet); K = {checkpoints}, all of them."));
@@ -131,7 +132,7 @@ public static class SepCraftBenchmark
         md.AppendLine("| bytes | identical bytes | identical images | max level difference | mean abs level difference | max delta Robustness / PyTorch (levels) |");
         md.AppendLine("|---|---|---|---|---|---|");
         md.AppendLine(Inv($"| {agreement.Bytes:N0} | {100 * agreement.IdenticalShare:F2}% | {100 * agreement.IdenticalImageShare:F1}% | {agreement.MaxLevelDifference} | {agreement.MeanAbsLevelDifference:F4} | {agreement.MaxDeltaRobustness} / {agreement.MaxDeltaPyTorch} |"));
-        File.WriteAllText(Path.Combine(resultsDir, "sep-craft-cpu.md"), md.ToString());
+        File.WriteAllText(Path.Combine(resultsDir, name + ".md"), md.ToString());
         Console.WriteLine(md.ToString());
     }
 

@@ -59,24 +59,25 @@ public static class SepCraftWorker
     /// in batches, after one untimed warm-up batch with T = 1; the timed work is the library's whole in-memory
     /// protection (<see cref="DataProtection.Protect"/>: crafting + quantising), as in the PyTorch script.
     /// </summary>
-    public static int Measure(string workDir, int batch, int threads, string outFile)
+    public static int Measure(string workDir, int batch, int threads, string outFile, string deviceName = "cpu")
     {
         torch.set_num_threads(threads);
+        var device = Runtime.TorchDevices.Resolve(deviceName);
         using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(workDir, RunFile)));
         int iterations = run.RootElement.GetProperty("iterations").GetInt32();
         using var set = CheckpointSet.Open(Path.Combine(workDir, CheckpointFolder));
-        var models = set.Epochs.Select(e => set.Load(e)).ToList();
+        var models = set.Epochs.Select(e => set.Load(e, device)).ToList();
         try
         {
             var clean = ReadImages(Path.Combine(workDir, ImagesFile));
             var options = new SepOptions { Variant = SepVariant.Sep, Iterations = iterations, StepSize = 1.0 / 255, Epsilon = 8.0 / 255 };
             using (var warm = new SelfEnsembleProtection(models, options with { Iterations = 1 }))
-                DataProtection.Protect(warm, clean.Subset(Enumerable.Range(0, Math.Min(batch, clean.Count)).ToArray()), batch);
+                DataProtection.Protect(warm, clean.Subset(Enumerable.Range(0, Math.Min(batch, clean.Count)).ToArray()), batch, device);
 
             using var sep = new SelfEnsembleProtection(models, options);
             double rssBefore = ProcessMemory.ResidentMiB();
             var started = Stopwatch.StartNew();
-            var protectedSet = DataProtection.Protect(sep, clean, batch);
+            var protectedSet = DataProtection.Protect(sep, clean, batch, device);
             double seconds = started.Elapsed.TotalSeconds;
             File.WriteAllBytes(outFile, protectedSet.Pixels.ToArray());
 
@@ -85,7 +86,7 @@ public static class SepCraftWorker
             {
                 framework = "robustness",
                 version = typeof(torch).Assembly.GetName().Version?.ToString(),
-                images = clean.Count, checkpoints = models.Count, iterations, batch,
+                device = device.ToString(), images = clean.Count, checkpoints = models.Count, iterations, batch,
                 threads = torch.get_num_threads(),
                 seconds,
                 images_per_second = clean.Count / seconds,

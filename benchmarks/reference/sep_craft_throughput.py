@@ -11,7 +11,7 @@ no random start, models in eval mode, T iterations of
 and stores clean + clamp(round((x - x0) * 255), -levels, levels) as uint8 (rounded, the bound exact).
 One untimed warm-up batch with T = 1; the timed work is crafting + quantising every batch.
 Writes the protected bytes (N*C*H*W, NCHW order) to --out and prints one JSON line.
-Usage: /usr/bin/python3 sep_craft_throughput.py --work DIR --batch 128 --threads 2 --out pytorch.bin
+Usage: /usr/bin/python3 sep_craft_throughput.py --work DIR --batch 128 --threads 2 --out pytorch.bin [--device cuda]
 """
 import argparse, json, os, resource, time
 
@@ -76,17 +76,18 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", required=True)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
     with open(os.path.join(a.work, "sep-craft.json")) as f:
         run = json.load(f)
-    models = [load_classifier(os.path.join(a.work, name)) for name in run["checkpoint_files"]]
+    models = [load_classifier(os.path.join(a.work, name)).to(a.device) for name in run["checkpoint_files"]]
     classes = int(run["classes"])
     levels, iterations = int(run["eps_levels"]), int(run["iterations"])
     eps, step = levels / 255, float(run["step_levels"]) / 255
     data, _ = read_safetensors(os.path.join(a.work, "images.safetensors"))
-    images, labels = data["images"], data["labels"]
+    images, labels = data["images"].to(a.device), data["labels"].to(a.device)
     n = images.shape[0]
 
     craft(models, images[:min(a.batch, n)], labels[:min(a.batch, n)], classes, eps, step, 1)  # warm-up
@@ -94,13 +95,13 @@ def main():
     t0 = time.perf_counter()
     for s in range(0, n, a.batch):
         x0, y = images[s:s + a.batch], labels[s:s + a.batch]
-        out[s:s + a.batch] = quantise(x0, craft(models, x0, y, classes, eps, step, iterations), levels)
+        out[s:s + a.batch] = quantise(x0, craft(models, x0, y, classes, eps, step, iterations), levels).cpu()
     elapsed = time.perf_counter() - t0
     with open(a.out, "wb") as f:
         f.write(out.contiguous().numpy().tobytes())
     passes = n * len(models) * iterations
     print(json.dumps({
-        "framework": "pytorch", "version": torch.__version__, "images": n, "checkpoints": len(models),
+        "framework": "pytorch", "version": torch.__version__, "device": a.device, "images": n, "checkpoints": len(models),
         "iterations": iterations, "batch": a.batch, "threads": torch.get_num_threads(), "seconds": elapsed,
         "images_per_second": n / elapsed, "passes_per_second": passes / elapsed,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
