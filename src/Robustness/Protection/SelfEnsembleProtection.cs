@@ -17,7 +17,8 @@ namespace Robustness.Protection;
 /// mu_k the clean class centres of checkpoint k (<see cref="ClassFeatureCentres"/>, computed in <see cref="Prepare"/>).</description></item>
 /// <item><description><see cref="SepVariant.FeatureAlignmentVarianceReduction"/> (<c>sep-fa-vr</c>): the SVRE inner loop;
 /// each outer step computes every g_k and their mean g, then M inner steps on a copy x_v accumulate
-/// G += grad L_r(x_v) - (g_r - g) for a uniformly drawn checkpoint r and step x_v by sign(G); finally x steps by sign(G).
+/// G += grad L_r(x_v) - (g_r - g) for a uniformly drawn checkpoint r (one draw per inner step for the whole batch, as in
+/// the public code) and step x_v by sign(G); finally x steps by sign(G).
 /// Unlike the released code, which uses the last checkpoint's centres for every r, the drawn checkpoint's own centres
 /// mu_r are used (the paper's intent).</description></item>
 /// </list>
