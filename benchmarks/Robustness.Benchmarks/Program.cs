@@ -7,6 +7,12 @@ using Robustness.Benchmarks;
 //   memory [--batches N]                                             RSS over thousands of training batches
 //   training-worker ARCH WIDTH BATCH WARMUP TIMED THREADS            (internal: one measurement, one process)
 //   pgd-worker WORKDIR BATCH THREADS                                 (internal: one PGD measurement, one process)
+//   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH] [--device cpu|cuda]  SEP crafting passes/s vs PyTorch, output agreement
+//   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE]          (internal: one SEP crafting measurement, one process)
+//   sep-table [--per-class 200] [--test 10000] [--width 16] [--epochs 30] [--k 5] [--iterations 30] [--inner-steps 15]
+//             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
+//             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
+//                                                                    CIFAR-10 reduced-scale SEP table, resumable by stage
 string Option(string name, string fallback)
 {
     int i = Array.IndexOf(args, name);
@@ -26,9 +32,26 @@ switch (args.FirstOrDefault())
         return PgdBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
     case "pgd-worker":
         return PgdWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args.Contains("--stop-on-success"));
+    case "sep-craft":
+        return SepCraftBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2), Option("--device", "cpu"));
+    case "sep-craft-worker":
+        return SepCraftWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Length > 5 ? args[5] : "cpu");
+    case "sep-table":
+    {
+        var settings = new SepTableSettings
+        {
+            TrainPerClass = IntOption("--per-class", 200), TestImages = IntOption("--test", 10_000), Width = IntOption("--width", 16),
+            Epochs = IntOption("--epochs", 30), CheckpointCount = IntOption("--k", 5), Iterations = IntOption("--iterations", 30),
+            InnerSteps = IntOption("--inner-steps", 15), SourceSeed = IntOption("--source-seed", 0), VictimSeed = IntOption("--victim-seed", 1),
+        };
+        string[] List(string name, string fallback) => Option(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return SepTable.Run(new SepTable.Invocation(settings, List("--methods", "clean,random,final-checkpoint,sep,sep-fa"), List("--eps", "8/255"),
+            Option("--data", "/work/shared/datasets/cifar10/cifar10-jpeg.tar.gz"), Option("--work", Path.Combine(Path.GetTempPath(), "robustness-sep-table")),
+            results, Option("--name", "sep-cifar10-cpu"), Option("--device", "cpu"), IntOption("--threads", 2), IntOption("--batch", 128)));
+    }
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
     default:
-        Console.Error.WriteLine("usage: Robustness.Benchmarks training [--quick] [--repeats N] [--threads N] [--python PATH] | pgd [--quick] [--repeats N] [--threads N] [--python PATH] | memory [--batches N]");
+        Console.Error.WriteLine("usage: Robustness.Benchmarks training [--quick] [--repeats N] [--threads N] [--python PATH] | pgd [--quick] [--repeats N] [--threads N] [--python PATH] | memory [--batches N] | sep-craft [--quick] | sep-table [options, see Program.cs]");
         return 2;
 }
