@@ -84,15 +84,26 @@ public sealed class CliTests : IDisposable
     public async Task Demo_runs_the_main_job_end_to_end_and_writes_its_report()
     {
         string outDir = Path.Combine(_dir, "demo");
-        var (code, output, err) = await Run("demo", "--out", outDir, "--train-images", "400", "--test-images", "100", "--epochs", "2", "--width", "4");
+        var (code, output, err) = await Run("demo", "--out", outDir, "--train-images", "400", "--test-images", "100", "--epochs", "2", "--width", "4",
+            "--image-size", "16", "--iterations", "3");
 
         code.Should().Be(0, err);
-        output.Should().Contain("test accuracy");
+        output.Should().Contain("test accuracy").And.Contain("SEP takes all 2");
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
         json.RootElement.GetProperty("checkpointEpochs").EnumerateArray().Select(e => e.GetInt32()).Should().Equal(0, 1);
         File.Exists(Path.Combine(outDir, "source-model.safetensors")).Should().BeTrue();
+        // The main job: the clean folder, the SEP-protected folder (complete, within budget), victims, the report.
+        var protection = json.RootElement.GetProperty("protection");
+        protection.GetProperty("checkpointEpochs").EnumerateArray().Select(e => e.GetInt32()).Should().Equal(0, 1);
+        foreach (var victim in new[] { "cleanVictimAccuracy", "randomNoiseVictimAccuracy", "sepVictimAccuracy" })
+            protection.GetProperty(victim).GetDouble().Should().BeInRange(0, 1);
+        Directory.GetFiles(Path.Combine(outDir, "protected-sep"), "*.png", SearchOption.AllDirectories).Should().HaveCount(400);
+        File.Exists(Path.Combine(outDir, "report", "report.md")).Should().BeTrue();
+        File.Exists(Path.Combine(outDir, "report", "victim-accuracy.png")).Should().BeTrue();
+        (await Run("verify", "--input", Path.Combine(outDir, "data", "train"), "--output", Path.Combine(outDir, "protected-sep"))).Code.Should().Be(0);
 
-        var again = await Run("demo", "--out", outDir, "--train-images", "400", "--test-images", "100", "--epochs", "1", "--width", "4");
+        var again = await Run("demo", "--out", outDir, "--train-images", "400", "--test-images", "100", "--epochs", "1", "--width", "4",
+            "--image-size", "16", "--iterations", "2");
         again.Code.Should().Be(0, "running the demo twice into the same folder must work: {0}", again.Err);
         Directory.GetFiles(Path.Combine(outDir, "checkpoints"), "epoch-*.safetensors").Should().ContainSingle();
     }

@@ -127,6 +127,8 @@ public static class ProtectCommand
                     Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k, Checkpoints = checkpointSet,
                     SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
                 });
+                // SEP's protectors own the checkpoints they loaded (native memory): release them when the run ends.
+                using var ownedProtector = protector as IDisposable;
                 var job = new FolderProtectionJob(protector, new FolderProtectionOptions
                 {
                     InputRoot = inputRoot, OutputRoot = outputRoot, BatchSize = batch, Shard = part, Device = deviceValue,
