@@ -13,6 +13,11 @@ using Robustness.Benchmarks;
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
 //                                                                    CIFAR-10 reduced-scale SEP table, resumable by stage
+//   sep-table-merge --name NAME --parts A,B,...                      one table from runs of the same settings made side by side
+// A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
+// TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
+Robustness.Runtime.TorchRuntime.ConfigureFromEnvironment();
+
 string Option(string name, string fallback)
 {
     int i = Array.IndexOf(args, name);
@@ -49,6 +54,9 @@ switch (args.FirstOrDefault())
             Option("--data", "/work/shared/datasets/cifar10/cifar10-jpeg.tar.gz"), Option("--work", Path.Combine(Path.GetTempPath(), "robustness-sep-table")),
             results, Option("--name", "sep-cifar10-cpu"), Option("--device", "cpu"), IntOption("--threads", 2), IntOption("--batch", 128)));
     }
+    case "sep-table-merge":
+        return SepTable.Merge(results, Option("--name", "sep-cifar10-gpu"),
+            Option("--parts", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
     default:

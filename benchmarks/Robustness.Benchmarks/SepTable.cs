@@ -46,11 +46,12 @@ public static class SepTable
         state ??= new SepTableState { Settings = s, StartedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'") };
         state.Device = device.ToString();
         state.Threads = run.Threads;
+        state.CraftBatch = run.CraftBatch;
         state.Machine = MachineInfo.Current();
         void Save()
         {
             state.Write(jsonPath);
-            SepTableReport.Write(Path.Combine(run.ResultsDir, run.Name + ".md"), state, run);
+            SepTableReport.Write(Path.Combine(run.ResultsDir, run.Name + ".md"), state);
         }
 
         string work = Path.Combine(run.WorkDir, s.SourceKey);
@@ -65,7 +66,7 @@ public static class SepTable
 
         // (2) source model and its checkpoints
         string checkpointDir = Path.Combine(work, "source-checkpoints");
-        using var checkpoints = SourceCheckpoints(state, s, train, test, checkpointDir, device);
+        using var checkpoints = SourceCheckpoints(state, s, train, test, checkpointDir, Path.Combine(work, SourceFile), device);
         Save();
 
         // (3) + (4) one row at a time: clean first, then each eps in the order given, methods in the order given.
@@ -92,13 +93,55 @@ public static class SepTable
         return 0;
     }
 
-    private static CheckpointSet SourceCheckpoints(SepTableState state, SepTableSettings s, ImageSet train, ImageSet test, string folder, Device device)
+    // The source model's outcome beside its checkpoints, so that runs under other result names (processes working side by
+    // side on one device, see Merge) share one source model instead of training it again.
+    private const string SourceFile = "source.json";
+
+    /// <summary>
+    /// One table from runs of the same settings made side by side (each under its own result name, sharing the work
+    /// folder and so one source model): finished rows of every part, in the parts' order; a row finished in two parts
+    /// is taken from the first. Parts with other settings are refused.
+    /// </summary>
+    public static int Merge(string resultsDir, string name, IReadOnlyList<string> parts)
+    {
+        if (parts.Count == 0) throw new ArgumentException("--parts names no result files.", "--parts");
+        SepTableState? merged = null;
+        foreach (string part in parts)
+        {
+            string path = Path.Combine(resultsDir, part + ".json");
+            var state = SepTableState.Read(path) ?? throw new FileNotFoundException($"No results file {path} for part '{part}'.", path);
+            if (merged is null)
+            {
+                merged = state;
+                merged.Rows = [];
+                merged.MergedFrom = [];
+                state = SepTableState.Read(path)!;
+            }
+            else if (state.Settings != merged.Settings)
+                throw new InvalidOperationException($"{path} has other settings ({state.Settings}) than the first part ({merged.Settings}).");
+            merged.MergedFrom!.Add(part);
+            merged.Source ??= state.Source;
+            if (string.CompareOrdinal(state.StartedUtc, merged.StartedUtc) < 0) merged.StartedUtc = state.StartedUtc;
+            foreach (var row in state.Rows.Where(r => r.VictimTestAccuracy is not null && merged.Rows.All(m => m.Key != r.Key)))
+                merged.Rows.Add(row);
+        }
+        merged!.Write(Path.Combine(resultsDir, name + ".json"));
+        SepTableReport.Write(Path.Combine(resultsDir, name + ".md"), merged);
+        Log($"merged {merged.Rows.Count} finished rows of [{string.Join(", ", parts)}] into {name}.json and {name}.md");
+        return 0;
+    }
+
+    private static CheckpointSet SourceCheckpoints(SepTableState state, SepTableSettings s, ImageSet train, ImageSet test, string folder,
+        string sourceFile, Device device)
     {
         if (Directory.Exists(folder))
         {
             try
             {
                 var existing = CheckpointSet.Open(folder);
+                state.Source ??= File.Exists(sourceFile)
+                    ? System.Text.Json.JsonSerializer.Deserialize<SepTableSource>(File.ReadAllText(sourceFile), SepTableState.JsonOptions)
+                    : null;
                 if (existing.Count == s.Epochs && state.Source is not null)
                 {
                     Log($"source: {existing.Count} checkpoints found in {folder} (test accuracy {state.Source.TestAccuracy:P2})");
@@ -132,6 +175,8 @@ public static class SepTable
             CheckpointEpochs = set.Epochs,
             CheckpointFolder = folder,
         };
+        File.WriteAllText(sourceFile + ".tmp", System.Text.Json.JsonSerializer.Serialize(state.Source, SepTableState.JsonOptions));
+        File.Move(sourceFile + ".tmp", sourceFile, overwrite: true);
         Log($"source: done in {result.WallTime.TotalMinutes:F1} min, test accuracy {state.Source.TestAccuracy:P2}");
         return set;
     }

@@ -33,20 +33,22 @@ public static class SepTableReport
         ["sep-fa-vr"] = "SEP-FA-VR, K={0}, M={1}",
     };
 
-    public static void Write(string path, SepTableState state, SepTable.Invocation run)
+    public static void Write(string path, SepTableState state)
     {
         var s = state.Settings;
         var md = new StringBuilder();
-        md.AppendLine("# SEP on CIFAR-10 at reduced scale: victim accuracy (Robustness, CPU)");
+        md.AppendLine(Inv($"# SEP on CIFAR-10 at reduced scale: victim accuracy (Robustness, {(state.Device.StartsWith("cuda", StringComparison.Ordinal) ? "GPU" : "CPU")})"));
         md.AppendLine();
         md.AppendLine(Inv($"Machine: {state.Machine?.Cpu}, {state.Machine?.Cores} cores, {state.Machine?.Os}, {state.Machine?.DotNet}; device {state.Device}, {state.Threads} threads;"));
         md.AppendLine(Inv($"started {state.StartedUtc}, last update {state.UpdatedUtc}. Produced by `Robustness.Benchmarks sep-table` (raw numbers: {Path.GetFileNameWithoutExtension(path)}.json)."));
+        if (state.MergedFrom is { Count: > 0 } parts)
+            md.AppendLine(Inv($"Rows were computed side by side by {parts.Count} processes sharing one source model ({string.Join(", ", parts)}), then merged (`sep-table-merge`); the times are each process's own, on a shared device."));
         md.AppendLine();
         md.AppendLine("Settings of this run:");
         md.AppendLine(Inv($"- Data: CIFAR-10 JPEG set from ../shared/datasets (`cifar10-jpeg.tar.gz`), the first {s.TrainPerClass} training images of each class by file name ({10 * s.TrainPerClass:N0} in all) and the first {s.TestImages / 10} test images of each class ({s.TestImages:N0}), decoded by the library's ImageFolderReader."));
         md.AppendLine(Inv($"- Source model: CIFAR ResNet-18 width {s.Width}, CIFAR-10 normalisation inside the classifier, SEP recipe (`TrainingOptions.ForSep({s.Epochs})`: SGD lr 0.1, momentum 0.9, weight decay 5e-4, batch 128,"));
         md.AppendLine(Inv($"  epoch 0 warms up per batch from 0.001 to 0.1, lr x0.1 at epochs {string.Join(" and ", Training.LearningRateSchedules.Sep(s.Epochs).Milestones)} (0-based)), random crop 32 pad 4 + horizontal flip, seed {s.SourceSeed}, one checkpoint per epoch."));
-        md.AppendLine(Inv($"- Crafting: K = {s.CheckpointCount} of {s.Epochs} checkpoints by SEP's selection rule (CheckpointSelection), T = {s.Iterations} iterations of step 1/255, no random start, eval mode, batches of {run.CraftBatch};"));
+        md.AppendLine(Inv($"- Crafting: K = {s.CheckpointCount} of {s.Epochs} checkpoints by SEP's selection rule (CheckpointSelection), T = {s.Iterations} iterations of step 1/255, no random start, eval mode, batches of {state.CraftBatch};"));
         md.AppendLine(Inv($"  target (y + 5) mod 10; SEP-FA: class centres of the penultimate features from the clean training images; SEP-FA-VR: M = {s.InnerSteps} inner steps. Stored as uint8, |delta| <= round(eps*255)."));
         md.AppendLine(Inv($"- Victim: a fresh ResNet-18 w{s.Width} (seed {s.VictimSeed}), the same recipe, trained on the protected training set with the true labels; clean test accuracy after the last epoch. One victim seed."));
         if (state.Source is { } src)

@@ -72,6 +72,8 @@ public sealed class SepTableState
     public SepTableSettings Settings { get; set; } = new();
     public string Device { get; set; } = "cpu";
     public int Threads { get; set; }
+    public int CraftBatch { get; set; } = 128;
+    public List<string>? MergedFrom { get; set; }
     public MachineInfo? Machine { get; set; }
     public string? StartedUtc { get; set; }
     public string? UpdatedUtc { get; set; }
