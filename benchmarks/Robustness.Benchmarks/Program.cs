@@ -14,6 +14,9 @@ using Robustness.Benchmarks;
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
 //                                                                    CIFAR-10 reduced-scale SEP table, resumable by stage
 //   sep-table-merge --name NAME --parts A,B,...                      one table from runs of the same settings made side by side
+//   attack-table --model NAME=FILE [--model NAME=FILE ...] --data DIR [--images 1000] [--eps 8/255] [--attacks LIST]
+//             [--autoattack on|off] [--device cpu|cuda] [--threads 2] [--batch 256] [--name attack-cifar10-cpu] [--results DIR] [--work DIR]
+//                                                                    clean and robust accuracy under every attack + AutoAttack, resumable by row
 // A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
 // TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
 Robustness.Runtime.TorchRuntime.ConfigureFromEnvironment();
@@ -57,9 +60,34 @@ switch (args.FirstOrDefault())
     case "sep-table-merge":
         return SepTable.Merge(results, Option("--name", "sep-cifar10-gpu"),
             Option("--parts", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    case "attack-table":
+    {
+        var models = new List<(string Name, string File)>();
+        for (int i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] != "--model") continue;
+            int eq = args[i + 1].IndexOf('=');
+            if (eq <= 0) throw new ArgumentOutOfRangeException("--model", args[i + 1], "--model takes NAME=FILE, e.g. clean=/tmp/w/clean.safetensors.");
+            models.Add((args[i + 1][..eq], args[i + 1][(eq + 1)..]));
+        }
+        string autoAttack = Option("--autoattack", "on");
+        if (autoAttack is not ("on" or "off")) throw new ArgumentOutOfRangeException("--autoattack", autoAttack, "--autoattack takes on or off.");
+        string epsText = Option("--eps", "8/255");
+        string dataFolder = Option("--data", "");
+        if (dataFolder.Length == 0) throw new ArgumentOutOfRangeException("--data", "--data DIR (test images in class folders) is required.");
+        var settings = new AttackTableSettings
+        {
+            DataFolder = Path.GetFullPath(dataFolder), Images = IntOption("--images", 1000), Eps = epsText,
+            Epsilon = Robustness.Attacks.Budget.Parse(epsText, "--eps"), Batch = IntOption("--batch", 256),
+        };
+        var attacks = Option("--attacks", string.Join(",", AttackTable.DefaultAttacks)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return AttackTable.Run(new AttackTable.Invocation(settings, models, attacks, autoAttack == "on", results,
+            Option("--work", Path.Combine(Path.GetTempPath(), "robustness-attack-table")), Option("--name", "attack-cifar10-cpu"),
+            Option("--device", "cpu"), IntOption("--threads", 2)));
+    }
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
     default:
-        Console.Error.WriteLine("usage: Robustness.Benchmarks training [--quick] [--repeats N] [--threads N] [--python PATH] | pgd [--quick] [--repeats N] [--threads N] [--python PATH] | memory [--batches N] | sep-craft [--quick] | sep-table [options, see Program.cs]");
+        Console.Error.WriteLine("usage: Robustness.Benchmarks training [--quick] [--repeats N] [--threads N] [--python PATH] | pgd [--quick] [--repeats N] [--threads N] [--python PATH] | memory [--batches N] | sep-craft [--quick] | sep-table [options, see Program.cs] | attack-table --model NAME=FILE ... --data DIR [options, see Program.cs]");
         return 2;
 }

@@ -72,7 +72,7 @@ sep_rows() { local name=$1; shift; for spec in "$@"; do
   wait "$clean_pid"; log "clean model: $(ls -la "$W/clean.safetensors" 2>&1)"
   if [ -f "$W/clean.safetensors" ] && [ -f "$W/pgd-at.safetensors" ]; then
     bench attack-table --model "clean=$W/clean.safetensors" --model "pgd-at=$W/pgd-at.safetensors" --data "$W/cifar/test" "${ATK[@]}" \
-      --eps 8/255 --device "$DEVICE" --threads 2 --name attack-cifar10-gpu --results "$W/results" > "$W/logs/attack-table.log" 2>&1 \
+      --eps 8/255 --device "$DEVICE" --threads 2 --batch 500 --name attack-cifar10-gpu --work "$W/attack" --results "$W/results" > "$W/logs/attack-table.log" 2>&1 \
       || log "attack table failed"
   fi
   wait; log "attack and PwoA chain done"
