@@ -13,6 +13,7 @@ using Robustness.Benchmarks;
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
 //                                                                    CIFAR-10 reduced-scale SEP table, resumable by stage
+//   pwoa-table --teacher FILE --train DIR --test DIR [--sparsities 4x,16x,2x,8x] [--methods pwoa,magnitude,adversarial] [--admm-epochs N] [--retrain-epochs M] [--profile paper|fast] [--eval-images 1000] [--eps 8/255] [--autoattack on|off] [--device cpu|cuda] [--threads 2] [--name pwoa-cifar10-cpu] [--work DIR] [--results DIR] [--teacher-recipe TEXT]   PwoA vs naive vs adversarial pruning of a robust teacher, resumable by row
 string Option(string name, string fallback)
 {
     int i = Array.IndexOf(args, name);
@@ -48,6 +49,17 @@ switch (args.FirstOrDefault())
         return SepTable.Run(new SepTable.Invocation(settings, List("--methods", "clean,random,final-checkpoint,sep,sep-fa"), List("--eps", "8/255"),
             Option("--data", "/work/shared/datasets/cifar10/cifar10-jpeg.tar.gz"), Option("--work", Path.Combine(Path.GetTempPath(), "robustness-sep-table")),
             results, Option("--name", "sep-cifar10-cpu"), Option("--device", "cpu"), IntOption("--threads", 2), IntOption("--batch", 128)));
+    }
+    case "pwoa-table":
+    {
+        string[] Items(string name, string fallback) => Option(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        int? Epochs(string name) => Option(name, "") is { Length: > 0 } text ? int.Parse(text, CultureInfo.InvariantCulture) : null;
+        string autoAttack = Option("--autoattack", "on");
+        if (autoAttack is not ("on" or "off")) throw new ArgumentOutOfRangeException("--autoattack", autoAttack, "--autoattack must be on or off.");
+        return PwoaTable.Run(new PwoaTable.Invocation(Option("--teacher", ""), Option("--train", ""), Option("--test", ""), Items("--sparsities", "4x,16x,2x,8x"),
+            Items("--methods", "pwoa,magnitude,adversarial"), Epochs("--admm-epochs"), Epochs("--retrain-epochs"), Option("--profile", "paper"),
+            IntOption("--eval-images", 1000), Option("--eps", "8/255"), autoAttack == "on", Option("--device", "cpu"), IntOption("--threads", 2),
+            Option("--name", "pwoa-cifar10-cpu"), Option("--work", Path.Combine(Path.GetTempPath(), "robustness-pwoa-table")), results, Option("--teacher-recipe", null!)));
     }
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
