@@ -105,7 +105,7 @@ public static class PwoaTableReport
         md.AppendLine(Inv($"(one standard error of an accuracy near the teacher's PGD-10 accuracy: about {se:F1} points; smaller differences are noise)."));
         if (tp < 0.10)
             md.AppendLine("Its PGD-10 accuracy is below 10%: it has little robustness to keep or lose, so the robustness comparisons below say little.");
-        md.AppendLine(Inv($"Criteria used: naive pruning 'loses most robustness' when it keeps at most {MostLostShare:P0} of the teacher's PGD-10 accuracy; PwoA keeps it 'close'"));
+        md.AppendLine(Inv($"Criteria used: naive pruning 'loses most robustness' when it keeps at most {100 * MostLostShare:F0}% of the teacher's PGD-10 accuracy; PwoA keeps it 'close'"));
         md.AppendLine(Inv($"when it is at most {ClosePoints:F0} points below the teacher; PwoA is 'a fraction of adversarial pruning's cost' when an adversarial-pruning epoch takes at least {CostRatio:F0}x a PwoA epoch"));
         md.AppendLine("(the paper's arithmetic: PGD-10 fine-tuning is about 11 forward/backward passes per step, PwoA about 1 student forward/backward + 1 teacher forward + the HSIC solves).");
         md.AppendLine();
@@ -123,7 +123,7 @@ public static class PwoaTableReport
             {
                 double kept = tp > 0 ? naive.PgdAccuracy!.Value / tp : double.NaN;
                 bool holds = tp > 0 && kept <= MostLostShare;
-                parts.Add(Inv($"naive pruning: PGD-10 {Percent(naive.PgdAccuracy)}% vs the teacher's {Percent(tp)}% ({(double.IsNaN(kept) ? "-" : kept.ToString("P0", CultureInfo.InvariantCulture))} kept){AutoText(naive, teacher)}; 'loses most robustness' **{(holds ? "holds" : "does not hold")}**"));
+                parts.Add(Inv($"naive pruning: PGD-10 {Percent(naive.PgdAccuracy)}% vs the teacher's {Percent(tp)}% ({(double.IsNaN(kept) ? "-" : Inv($"{100 * kept:F0}%"))} kept){AutoText(naive, teacher)}; 'loses most robustness' **{(holds ? "holds" : "does not hold")}**"));
             }
             if (pw is not null)
             {
@@ -145,7 +145,7 @@ public static class PwoaTableReport
                     string admm = pw.AdmmSecondsPerEpoch is double pa && pa > 0 ? Inv($", {ae2 / pa:F1}x a PwoA ADMM epoch") : "";
                     costs.Add(Inv($"{ratio:F1}x a PwoA retraining epoch{admm}; 'a fraction of adversarial pruning's cost' per epoch **{(ratio >= CostRatio ? "holds" : "does not hold")}**"));
                     if (pw.PruneSeconds is double pt && adv.PruneSeconds is double at && at > 0)
-                        costs.Add(Inv($"whole runs: PwoA {pt / 60:F1} min vs adversarial {at / 60:F1} min ({pt / at:P0}) at the epochs stated above"));
+                        costs.Add(Inv($"whole runs: PwoA {pt / 60:F2} min vs adversarial {at / 60:F2} min (ratio {pt / at:F2}) at the epochs stated above"));
                 }
                 parts.Add(costs.Count == 0 ? robust : robust + "; its fine-tuning epoch took " + string.Join("; ", costs));
             }
