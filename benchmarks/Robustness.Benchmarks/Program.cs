@@ -17,6 +17,7 @@ using Robustness.Benchmarks;
 //   attack-table --model NAME=FILE [--model NAME=FILE ...] --data DIR [--images 1000] [--eps 8/255] [--attacks LIST]
 //             [--autoattack on|off] [--device cpu|cuda] [--threads 2] [--batch 256] [--name attack-cifar10-cpu] [--results DIR] [--work DIR]
 //                                                                    clean and robust accuracy under every attack + AutoAttack, resumable by row
+//   pwoa-table --teacher FILE --train DIR --test DIR [--sparsities 4x,16x,2x,8x] [--methods pwoa,magnitude,adversarial] [--admm-epochs N] [--retrain-epochs M] [--profile paper|fast] [--eval-images 1000] [--eps 8/255] [--autoattack on|off] [--device cpu|cuda] [--threads 2] [--name pwoa-cifar10-cpu] [--work DIR] [--results DIR] [--teacher-recipe TEXT]   PwoA vs naive vs adversarial pruning of a robust teacher, resumable by row
 // A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
 // TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
 Robustness.Runtime.TorchRuntime.ConfigureFromEnvironment();
@@ -85,9 +86,20 @@ switch (args.FirstOrDefault())
             Option("--work", Path.Combine(Path.GetTempPath(), "robustness-attack-table")), Option("--name", "attack-cifar10-cpu"),
             Option("--device", "cpu"), IntOption("--threads", 2)));
     }
+    case "pwoa-table":
+    {
+        string[] Items(string name, string fallback) => Option(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        int? Epochs(string name) => Option(name, "") is { Length: > 0 } text ? int.Parse(text, CultureInfo.InvariantCulture) : null;
+        string autoAttack = Option("--autoattack", "on");
+        if (autoAttack is not ("on" or "off")) throw new ArgumentOutOfRangeException("--autoattack", autoAttack, "--autoattack must be on or off.");
+        return PwoaTable.Run(new PwoaTable.Invocation(Option("--teacher", ""), Option("--train", ""), Option("--test", ""), Items("--sparsities", "4x,16x,2x,8x"),
+            Items("--methods", "pwoa,magnitude,adversarial"), Epochs("--admm-epochs"), Epochs("--retrain-epochs"), Option("--profile", "paper"),
+            IntOption("--eval-images", 1000), Option("--eps", "8/255"), autoAttack == "on", Option("--device", "cpu"), IntOption("--threads", 2),
+            Option("--name", "pwoa-cifar10-cpu"), Option("--work", Path.Combine(Path.GetTempPath(), "robustness-pwoa-table")), results, Option("--teacher-recipe", null!)));
+    }
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
     default:
-        Console.Error.WriteLine("usage: Robustness.Benchmarks training [--quick] [--repeats N] [--threads N] [--python PATH] | pgd [--quick] [--repeats N] [--threads N] [--python PATH] | memory [--batches N] | sep-craft [--quick] | sep-table [options, see Program.cs] | attack-table --model NAME=FILE ... --data DIR [options, see Program.cs]");
+        Console.Error.WriteLine("usage: Robustness.Benchmarks training [--quick] [--repeats N] [--threads N] [--python PATH] | pgd [--quick] [--repeats N] [--threads N] [--python PATH] | memory [--batches N] | sep-craft [--quick] | sep-table [options, see Program.cs] | attack-table --model NAME=FILE ... --data DIR [options, see Program.cs] | pwoa-table --teacher FILE --train DIR --test DIR [options, see Program.cs]");
         return 2;
 }

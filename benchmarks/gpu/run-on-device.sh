@@ -34,11 +34,11 @@ log "data: $(find "$W/cifar/train" -name '*.jpg' | wc -l) training and $(find "$
 if [ "$SCALE" = full ]; then
   SEP=(--per-class 1000 --test 10000 --width 16 --epochs 30 --k 5 --iterations 30 --inner-steps 15 --batch 500)
   TRAIN=(--arch resnet18 --width 16 --epochs 30); ATK=(--images 1000)
-  PWOA=(--eval-images 1000 --admm-epochs ${PWOA_ADMM:-10} --retrain-epochs ${PWOA_RETRAIN:-10})
+  PWOA=(--eval-images 500 --profile fast)
 else
   SEP=(--per-class 20 --test 100 --width 4 --epochs 2 --k 2 --iterations 2 --inner-steps 2 --batch 50)
   TRAIN=(--arch small-cnn --width 4 --epochs 1); ATK=(--images 20)
-  PWOA=(--eval-images 20 --admm-epochs 1 --retrain-epochs 1)
+  PWOA=(--eval-images 20 --profile fast --admm-epochs 1 --retrain-epochs 1)
 fi
 SEPCOMMON=(--device "$DEVICE" --threads 2 --data "$PWD/.device/cifar10-jpeg.tar.gz" --work "$W/sep" --results "$W/results")
 
@@ -67,7 +67,8 @@ sep_rows() { local name=$1; shift; for spec in "$@"; do
   if [ -f "$W/pgd-at.safetensors" ]; then
     bench pwoa-table --teacher "$W/pgd-at.safetensors" --train "$W/cifar/train" --test "$W/cifar/test" "${PWOA[@]}" \
       --sparsities 4x,16x,2x,8x --methods pwoa,magnitude,adversarial --eps 8/255 --device "$DEVICE" --threads 2 \
-      --name pwoa-cifar10-gpu --work "$W/pwoa" --results "$W/results" > "$W/logs/pwoa-table.log" 2>&1 &
+      --name pwoa-cifar10-gpu --work "$W/pwoa" --results "$W/results" > "$W/logs/pwoa-table.log" 2>&1 \
+      --teacher-recipe "robustness train --adversarial pgd --eps 8/255 (PGD-7, step 2/255) ${TRAIN[*]} --schedule sep --augment crop-flip --normalization cifar10 --seed 0 on the CIFAR-10 training subset ($(find "$W/cifar/train" -name '*.jpg' | wc -l) images)" &
   fi
   wait "$clean_pid"; log "clean model: $(ls -la "$W/clean.safetensors" 2>&1)"
   if [ -f "$W/clean.safetensors" ] && [ -f "$W/pgd-at.safetensors" ]; then
