@@ -59,9 +59,10 @@ sep_rows() { local name=$1; shift; for spec in "$@"; do
 ) &
 (
   TRAINCOMMON=(--data "$W/cifar/train" "${TRAIN[@]}" --schedule sep --augment crop-flip --normalization cifar10 --checkpoint-every 0 --device "$DEVICE" --seed 0)
-  cli train "${TRAINCOMMON[@]}" --out "$W/clean.safetensors" > "$W/logs/train-clean.log" 2>&1 &
+  # A model already there (a rerun on a machine still warm) is kept: the tables resume only against the same weights.
+  [ -f "$W/clean.safetensors" ] || cli train "${TRAINCOMMON[@]}" --out "$W/clean.safetensors" > "$W/logs/train-clean.log" 2>&1 &
   clean_pid=$!
-  cli train "${TRAINCOMMON[@]}" --adversarial pgd --eps 8/255 --out "$W/pgd-at.safetensors" > "$W/logs/train-pgd-at.log" 2>&1 \
+  [ -f "$W/pgd-at.safetensors" ] || cli train "${TRAINCOMMON[@]}" --adversarial pgd --eps 8/255 --out "$W/pgd-at.safetensors" > "$W/logs/train-pgd-at.log" 2>&1 \
     || log "PGD-AT training failed"
   log "PGD-AT model: $(ls -la "$W/pgd-at.safetensors" 2>&1)"
   if [ -f "$W/pgd-at.safetensors" ]; then
