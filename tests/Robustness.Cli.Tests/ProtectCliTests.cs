@@ -178,6 +178,23 @@ public sealed class ProtectCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Train_epochs_trains_only_on_the_files_the_run_protects_never_on_a_link_out_of_the_input()
+    {
+        WriteImages(_input, 2, 10, size: 16);
+        string outside = Path.Combine(_dir, "outside");
+        WriteImages(outside, 1, 1, size: 16);
+        File.CreateSymbolicLink(Path.Combine(_input, "c0", "zz-link.png"), Path.Combine(outside, "c0", "0000.png"));
+        string[] args = ["protect", "--input", _input, "--output", _output, "--method", "needs-checkpoints", "--train-epochs", "1", "--width", "4", "--batch-size", "8"];
+
+        var run = await RunWith(TestCatalogue(), args);
+
+        run.Code.Should().Be(1, "the link is a per-file error of the run");
+        run.Out.Should().Contain("on 20 images", "the source model trains on the 20 files inside the input, not on the link's target");
+        run.Err.Should().Contain("not training on c0/zz-link.png");
+        run.Out.Should().Contain("20 protected");
+    }
+
+    [Fact]
     public async Task A_run_killed_with_kill_9_and_resumed_leaves_a_complete_correct_output()
     {
         WriteImages(_input, 4, 150);   // 600 files: the child is killed after its first records

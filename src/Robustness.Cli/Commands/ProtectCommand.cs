@@ -104,7 +104,7 @@ public static class ProtectCommand
                 catch (InvalidOperationException e) { throw new UsageException(e.Message); }
 
                 if (epochs is int count)
-                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, OutputLayout.CheckpointFolder(outputRoot), count,
+                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count,
                         parse.GetValue(arch) ?? "small-cnn", parse.GetValue(width) ?? 0, seedValue, deviceValue, output, error, cancel);
 
                 (int, int)? imageSize = null;
@@ -185,12 +185,15 @@ public static class ProtectCommand
 public static class SourceTraining
 {
     /// <summary>
-    /// Opens <paramref name="folder"/> when it holds all <paramref name="epochs"/> checkpoints of an earlier run; otherwise
-    /// trains (SEP recipe, crop-flip augmentation) from scratch into it, replacing an incomplete set.
+    /// Opens the run's checkpoint folder (<see cref="OutputLayout.CheckpointFolder"/>) when it holds all
+    /// <paramref name="epochs"/> checkpoints of an earlier run; otherwise trains (SEP recipe, crop-flip augmentation) from
+    /// scratch into it, replacing an incomplete set, on exactly the files the protection run will protect (the same
+    /// scan: files it refuses, such as links out of the input, are not trained on either).
     /// </summary>
-    public static CheckpointSet TrainOrReuse(string inputRoot, string folder, int epochs, string architecture, int width, int seed,
+    public static CheckpointSet TrainOrReuse(string inputRoot, string outputRoot, int epochs, string architecture, int width, int seed,
         TorchSharp.torch.Device device, TextWriter output, TextWriter error, CancellationToken cancel)
     {
+        string folder = OutputLayout.CheckpointFolder(outputRoot);
         if (File.Exists(Path.Combine(folder, DiskCheckpointSet.IndexFileName)))
         {
             var existing = CheckpointSet.Open(folder);
@@ -207,7 +210,13 @@ public static class SourceTraining
         {
             Directory.Delete(folder, recursive: true);
         }
-        var images = DataSources.ReadFolder(inputRoot, error);
+        var scan = InputFolderScan.Run(inputRoot, outputRoot, null, ImageFileReader.DefaultMaxPixels, cancellationToken: cancel);
+        foreach (var refused in scan.Files.Where(f => !f.Readable))
+            error.WriteLine($"warning: not training on {refused.Entry.RelativePath}: {refused.Error}");
+        var readable = scan.Readable();
+        if (readable.Count == 0)
+            throw new InvalidDataException($"'{inputRoot}' holds no readable image in class folders (expected {inputRoot}/<class>/<image>).");
+        var images = ImageSet.From(readable);
         if (images.Height != images.Width) throw new UsageException($"--train-epochs needs square images; the input's are {images.Height}x{images.Width}.");
         var spec = new ModelSpec(architecture, images.ClassNames.Count, width, InputChannels: images.Channels, ImageSize: images.Height);
         var options = TrainingOptions.ForSep(epochs) with { Augmentation = ComposedAugmentation.Cifar(), Seed = seed, Device = device };

@@ -42,6 +42,18 @@ public sealed class InputFolderScan
     public int Width { get; }
 
     /// <summary>
+    /// The readable files (the ones a run protects) as an image collection decoded on demand, in scan order. Training a
+    /// source model on it uses exactly the images the run protects, never a file the scan refused (a link out of the
+    /// input, a corrupt or oversized file).
+    /// </summary>
+    /// <param name="maxPixels">Largest decoded image, in pixels, as in the run.</param>
+    public IImageCollection Readable(long maxPixels = ImageFileReader.DefaultMaxPixels)
+    {
+        if (maxPixels < 1) throw new ArgumentOutOfRangeException(nameof(maxPixels), maxPixels, "maxPixels must be >= 1.");
+        return new ReadableImages(this, maxPixels);
+    }
+
+    /// <summary>
     /// Scans <paramref name="inputRoot"/>. The image size is <paramref name="imageSize"/> (the size the protector's model
     /// was trained on) or, when null, the size of the first file in order that decodes. <paramref name="progress"/> gets
     /// <c>scan</c> reports.
