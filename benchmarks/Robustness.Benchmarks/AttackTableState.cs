@@ -103,14 +103,11 @@ public sealed class AttackTableState
         return row;
     }
 
-    public static AttackTableState? Read(string path) =>
-        File.Exists(path) ? JsonSerializer.Deserialize<AttackTableState>(File.ReadAllText(path), JsonOptions) : null;
+    public static AttackTableState? Read(string path) => ResultsFile.Read<AttackTableState>(path, JsonOptions);
 
     public void Write(string path)
     {
         UpdatedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'");
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, JsonOptions));
-        File.Move(temporary, path, overwrite: true);
+        ResultsFile.Write(path, this, JsonOptions);
     }
 }

@@ -106,14 +106,11 @@ public sealed class PwoaTableState
         return row;
     }
 
-    public static PwoaTableState? Read(string path) =>
-        File.Exists(path) ? JsonSerializer.Deserialize<PwoaTableState>(File.ReadAllText(path), SepTableState.JsonOptions) : null;
+    public static PwoaTableState? Read(string path) => ResultsFile.Read<PwoaTableState>(path, SepTableState.JsonOptions);
 
     public void Write(string path)
     {
         UpdatedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'");
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, SepTableState.JsonOptions));
-        File.Move(temporary, path, overwrite: true);
+        ResultsFile.Write(path, this, SepTableState.JsonOptions);
     }
 }

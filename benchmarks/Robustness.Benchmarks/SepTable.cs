@@ -139,9 +139,7 @@ public static class SepTable
             try
             {
                 var existing = CheckpointSet.Open(folder);
-                state.Source ??= File.Exists(sourceFile)
-                    ? System.Text.Json.JsonSerializer.Deserialize<SepTableSource>(File.ReadAllText(sourceFile), SepTableState.JsonOptions)
-                    : null;
+                state.Source ??= ResultsFile.Read<SepTableSource>(sourceFile, SepTableState.JsonOptions);
                 if (existing.Count == s.Epochs && state.Source is not null)
                 {
                     Log($"source: {existing.Count} checkpoints found in {folder} (test accuracy {state.Source.TestAccuracy:P2})");
@@ -175,8 +173,7 @@ public static class SepTable
             CheckpointEpochs = set.Epochs,
             CheckpointFolder = folder,
         };
-        File.WriteAllText(sourceFile + ".tmp", System.Text.Json.JsonSerializer.Serialize(state.Source, SepTableState.JsonOptions));
-        File.Move(sourceFile + ".tmp", sourceFile, overwrite: true);
+        ResultsFile.Write(sourceFile, state.Source, SepTableState.JsonOptions);
         Log($"source: done in {result.WallTime.TotalMinutes:F1} min, test accuracy {state.Source.TestAccuracy:P2}");
         return set;
     }

@@ -95,14 +95,11 @@ public sealed class SepTableState
         return row;
     }
 
-    public static SepTableState? Read(string path) =>
-        File.Exists(path) ? JsonSerializer.Deserialize<SepTableState>(File.ReadAllText(path), JsonOptions) : null;
+    public static SepTableState? Read(string path) => ResultsFile.Read<SepTableState>(path, JsonOptions);
 
     public void Write(string path)
     {
         UpdatedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'");
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, JsonOptions));
-        File.Move(temporary, path, overwrite: true);
+        ResultsFile.Write(path, this, JsonOptions);
     }
 }
