@@ -10,8 +10,11 @@ public static class ImageTensors
     public static Tensor FromBytes(ReadOnlySpan<byte> pixels, int count, int channels, int height, int width, Device? device = null)
     {
         using var scope = torch.NewDisposeScope();
+        // An explicit Scalar, alive until the end of the method: TorchSharp leaves implicitly converted Scalars to the
+        // finalizer, which can free one while the native call still reads it ("Unknown scalar type", seen once under load).
+        using var levels = 255f.ToScalar();
         var raw = torch.tensor(pixels.ToArray(), [count, channels, height, width], ScalarType.Byte);
-        var result = raw.to(device ?? torch.CPU).to_type(ScalarType.Float32).div_(255f);
+        var result = raw.to(device ?? torch.CPU).to_type(ScalarType.Float32).div_(levels);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -23,7 +26,8 @@ public static class ImageTensors
     {
         ArgumentNullException.ThrowIfNull(images);
         using var scope = torch.NewDisposeScope();
-        var quantised = images.detach().clamp(0f, 1f).mul(255f).round().to_type(ScalarType.Byte).cpu().contiguous();
+        using Scalar zero = 0f.ToScalar(), one = 1f.ToScalar(), levels = 255f.ToScalar(); // explicit: see FromBytes
+        var quantised = images.detach().clamp(zero, one).mul(levels).round().to_type(ScalarType.Byte).cpu().contiguous();
         return quantised.bytes.ToArray();
     }
 }
