@@ -105,27 +105,21 @@ public static class SepTable
     public static int Merge(string resultsDir, string name, IReadOnlyList<string> parts)
     {
         if (parts.Count == 0) throw new ArgumentException("--parts names no result files.", "--parts");
-        SepTableState? merged = null;
-        foreach (string part in parts)
+        var states = parts.Select(part =>
         {
             string path = Path.Combine(resultsDir, part + ".json");
-            var state = SepTableState.Read(path) ?? throw new FileNotFoundException($"No results file {path} for part '{part}'.", path);
-            if (merged is null)
-            {
-                merged = state;
-                merged.Rows = [];
-                merged.MergedFrom = [];
-                state = SepTableState.Read(path)!;
-            }
-            else if (state.Settings != merged.Settings)
-                throw new InvalidOperationException($"{path} has other settings ({state.Settings}) than the first part ({merged.Settings}).");
-            merged.MergedFrom!.Add(part);
-            merged.Source ??= state.Source;
-            if (string.CompareOrdinal(state.StartedUtc, merged.StartedUtc) < 0) merged.StartedUtc = state.StartedUtc;
-            foreach (var row in state.Rows.Where(r => r.VictimTestAccuracy is not null && merged.Rows.All(m => m.Key != r.Key)))
-                merged.Rows.Add(row);
-        }
-        merged!.Write(Path.Combine(resultsDir, name + ".json"));
+            return SepTableState.Read(path) ?? throw new FileNotFoundException($"No results file {path} for part '{part}'.", path);
+        }).ToList();
+        for (int i = 1; i < states.Count; i++)
+            if (states[i].Settings != states[0].Settings)
+                throw new InvalidOperationException($"Part '{parts[i]}' has other settings ({states[i].Settings}) than the first part '{parts[0]}' ({states[0].Settings}).");
+        // The first part carries the shared fields (settings, machine, device); the rows come from every part.
+        var merged = states[0];
+        merged.MergedFrom = [.. parts];
+        merged.Source = states.Select(st => st.Source).FirstOrDefault(src => src is not null);
+        merged.StartedUtc = states.Select(st => st.StartedUtc).Where(t => t is not null).Min(StringComparer.Ordinal);
+        merged.Rows = states.SelectMany(st => st.Rows).Where(r => r.VictimTestAccuracy is not null).DistinctBy(r => r.Key).ToList();
+        merged.Write(Path.Combine(resultsDir, name + ".json"));
         SepTableReport.Write(Path.Combine(resultsDir, name + ".md"), merged);
         Log($"merged {merged.Rows.Count} finished rows of [{string.Join(", ", parts)}] into {name}.json and {name}.md");
         return 0;
