@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,11 +31,15 @@ public static class AttackMath
         switch (norm)
         {
             case Norm.Linf:
-                return delta.clamp(-epsilon, epsilon);
+            {
+                using Scalar low = (-epsilon).ToScalar(), high = epsilon.ToScalar();
+                return delta.clamp(low, high);
+            }
             case Norm.L2:
             {
+                using Scalar eps = epsilon.ToScalar(), tiny = Tiny.ToScalar();
                 var norms = PerSampleNorm(delta, Norm.L2);
-                var factor = (epsilon / (norms + Tiny)).clamp_max(1.0);
+                var factor = (eps / (norms + tiny)).clamp_max(Scalars.One);
                 return delta * Broadcast(factor, delta);
             }
             default:
@@ -54,15 +59,19 @@ public static class AttackMath
             case Norm.Linf:
                 return gradient.sign();
             case Norm.L2:
-                return gradient / Broadcast(PerSampleNorm(gradient, Norm.L2) + Tiny, gradient);
+            {
+                using var tiny = Tiny.ToScalar();
+                return gradient / Broadcast(PerSampleNorm(gradient, Norm.L2) + tiny, gradient);
+            }
             default:
             {
+                using var tiny = Tiny.ToScalar();
                 var flat = gradient.flatten(1);
                 long k = Math.Max(1, flat.shape[1] / 100);
                 var threshold = flat.abs().topk((int)k, 1).values.select(1, k - 1).unsqueeze(1);
                 var mask = flat.abs().ge(threshold).to(flat.dtype);
                 var direction = flat.sign() * mask;
-                direction = direction / (direction.abs().sum(1, keepdim: true) + Tiny);
+                direction = direction / (direction.abs().sum(1, keepdim: true) + tiny);
                 return direction.view(gradient.shape);
             }
         }
@@ -75,13 +84,18 @@ public static class AttackMath
     /// </summary>
     public static Tensor RandomInBall(long[] shape, Norm norm, double epsilon, Generator generator, Device device)
     {
+        using var eps = epsilon.ToScalar();
         if (norm == Norm.Linf)
-            return (torch.rand(shape, generator: generator) * (2 * epsilon) - epsilon).to(device);
+        {
+            using var width = (2 * epsilon).ToScalar();
+            return (torch.rand(shape, generator: generator) * width - eps).to(device);
+        }
         var direction = norm == Norm.L2
             ? torch.randn(shape, generator: generator)
-            : torch.rand(shape, generator: generator).log().neg() * (torch.rand(shape, generator: generator).lt(0.5).to(ScalarType.Float32) * 2 - 1);
-        var radius = torch.rand([shape[0]], generator: generator) * epsilon;
-        var unit = direction / Broadcast(PerSampleNorm(direction, norm) + Tiny, direction);
+            : torch.rand(shape, generator: generator).log().neg() * (torch.rand(shape, generator: generator).lt(Scalars.Half).to(ScalarType.Float32) * Scalars.Two - Scalars.One);
+        var radius = torch.rand([shape[0]], generator: generator) * eps;
+        using var tiny = Tiny.ToScalar();
+        var unit = direction / Broadcast(PerSampleNorm(direction, norm) + tiny, direction);
         return (unit * Broadcast(radius, unit)).to(device);
     }
 
@@ -137,7 +151,8 @@ public static class AttackMath
         var sorted = logits.sort(1, descending: true).Values;
         var zy = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
         var other = MaxOther(logits, labels);
-        return -(zy - other) / (sorted.select(1, 0) - sorted.select(1, 2) + Tiny);
+        using var tiny = Tiny.ToScalar();
+        return -(zy - other) / (sorted.select(1, 0) - sorted.select(1, 2) + tiny);
     }
 
     /// <summary>
@@ -149,14 +164,15 @@ public static class AttackMath
         var sorted = logits.sort(1, descending: true).Values;
         var zy = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
         var zt = logits.gather(1, targets.unsqueeze(1)).squeeze(1);
-        return -(zy - zt) / (sorted.select(1, 0) - (sorted.select(1, 2) + sorted.select(1, 3)) / 2 + Tiny);
+        using var tiny = Tiny.ToScalar();
+        return -(zy - zt) / (sorted.select(1, 0) - (sorted.select(1, 2) + sorted.select(1, 3)) / Scalars.Two + tiny);
     }
 
     /// <summary>The largest logit among the classes other than <paramref name="labels"/>, [N].</summary>
     public static Tensor MaxOther(Tensor logits, Tensor labels)
     {
         var mask = torch.nn.functional.one_hot(labels, logits.shape[1]).to(ScalarType.Bool);
-        return logits.masked_fill(mask, double.NegativeInfinity).amax(1);
+        return logits.masked_fill(mask, Scalars.NegativeInfinity).amax(1);
     }
 
     /// <summary>The logit margin z_y - max_{i != y} z_i, [N]: positive when the image is classified as y.</summary>
@@ -176,15 +192,17 @@ public static class AttackMath
     private static Tensor ProjectL1(Tensor delta, double epsilon)
     {
         var flat = delta.flatten(1);
+        using Scalar eps = epsilon.ToScalar(), rankEnd = (flat.shape[1] + 1).ToScalar();
         var magnitude = flat.abs();
-        var inside = magnitude.sum(1).le(epsilon);
+        var inside = magnitude.sum(1).le(eps);
         var sorted = magnitude.sort(1, descending: true).Values;
         var cumulative = sorted.cumsum(1);
-        var ranks = torch.arange(1, flat.shape[1] + 1, dtype: flat.dtype, device: flat.device).unsqueeze(0);
-        var condition = sorted - (cumulative - epsilon) / ranks;
-        var rho = (condition.gt(0).to(ScalarType.Int64) * ranks.to(ScalarType.Int64)).amax([1L], keepdim: true).clamp_min(1);
-        var theta = (cumulative.gather(1, rho - 1) - epsilon) / rho.to(flat.dtype);
-        var projected = flat.sign() * (magnitude - theta).clamp_min(0);
+        // The step is passed too: arange(start, stop) would make a temporary Scalar of 1 inside TorchSharp.
+        var ranks = torch.arange(Scalars.One, rankEnd, Scalars.One, dtype: flat.dtype, device: flat.device).unsqueeze(0);
+        var condition = sorted - (cumulative - eps) / ranks;
+        var rho = (condition.gt(Scalars.Zero).to(ScalarType.Int64) * ranks.to(ScalarType.Int64)).amax([1L], keepdim: true).clamp_min(Scalars.One);
+        var theta = (cumulative.gather(1, rho - Scalars.One) - eps) / rho.to(flat.dtype);
+        var projected = flat.sign() * (magnitude - theta).clamp_min(Scalars.Zero);
         var result = torch.where(inside.unsqueeze(1), flat, projected);
         return result.view(delta.shape);
     }

@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,20 +41,21 @@ public static class BoxedHyperplaneProjection
 
         using var scope = torch.NewDisposeScope();
         long size = points.shape[1];
+        using Scalar tiny = Tiny.ToScalar(), columns = size.ToScalar();
         var needed = offsets - (normals * points).sum(1);                  // c, [N]
-        var direction = torch.where(needed.lt(0), -1f, 1f).unsqueeze(1);  // flip so that c >= 0
+        var direction = torch.where(needed.lt(Scalars.Zero), -1f, 1f).unsqueeze(1);  // flip so that c >= 0
         var w = normals * direction;
         var target = needed.abs();
         var weight = w.abs();
-        var room = torch.where(w.gt(0), 1 - points, points);               // how far each coordinate may move along w
+        var room = torch.where(w.gt(Scalars.Zero), Scalars.One - points, points); // how far each coordinate may move along w
         var rate = norm == Norm.Linf ? torch.ones_like(weight) : weight;   // the move of coordinate j is min(t * rate_j, room_j)
-        var breakpoints = torch.where(rate.gt(0), room / rate.clamp_min(Tiny), Unbounded);
+        var breakpoints = torch.where(rate.gt(Scalars.Zero), room / rate.clamp_min(tiny), Unbounded);
 
         var order = breakpoints.argsort(1);
         var sortedBreaks = breakpoints.gather(1, order);
         var saturatedProgress = (weight * room).gather(1, order).cumsum(1);            // coordinates at their bound
         var slopes = (weight * rate).gather(1, order);
-        var remainingSlope = (slopes.sum(1, keepdim: true) - slopes.cumsum(1)).clamp_min(0); // coordinates still moving
+        var remainingSlope = (slopes.sum(1, keepdim: true) - slopes.cumsum(1)).clamp_min(Scalars.Zero); // coordinates still moving
         var progressAtBreak = saturatedProgress + sortedBreaks * remainingSlope;      // F at each breakpoint
 
         // t lies between the last breakpoint where F < c and the next one; there F(t) = A + t * B.
@@ -61,8 +63,8 @@ public static class BoxedHyperplaneProjection
         var zero = torch.zeros_like(target).unsqueeze(1);
         var a = torch.cat([zero, saturatedProgress], 1).gather(1, below);
         var b = torch.cat([slopes.sum(1, keepdim: true), remainingSlope], 1).gather(1, below);
-        var feasible = below.lt(size);
-        var t = torch.where(feasible, (target.unsqueeze(1) - a) / b.clamp_min(Tiny), Unbounded);
+        var feasible = below.lt(columns);
+        var t = torch.where(feasible, (target.unsqueeze(1) - a) / b.clamp_min(tiny), Unbounded);
 
         // Moving along the flipped normal is the same step in the original coordinates: normals . d = c.
         return (torch.minimum(t * rate, room) * w.sign()).MoveToOuterDisposeScope();
