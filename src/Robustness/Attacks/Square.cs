@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -98,7 +99,7 @@ public sealed class Square : Attack<SquareOptions>
             var start = Options.Norm == Norm.Linf ? LinfStart(x.index_select(0, pending), context.Generator) : L2Start(x.index_select(0, pending), context.Generator);
             best.index_copy_(0, pending, start);
             margin.index_copy_(0, pending, Margin(context.Classifier, start, context.Labels.index_select(0, pending), context.Targets?.index_select(0, pending)));
-            queries.index_fill_(0, pending, 1L);
+            queries.index_fill_(0, pending, Scalars.One);
         }
         for (int iteration = 0; iteration < Options.Queries - 1; iteration++)
         {
@@ -115,7 +116,7 @@ public sealed class Square : Attack<SquareOptions>
             var improved = proposalMargin.lt(currentMargin);
             best.index_copy_(0, pending, torch.where(AttackMath.Broadcast(improved, proposal), proposal, current));
             margin.index_copy_(0, pending, torch.where(improved, proposalMargin, currentMargin));
-            queries.index_add_(0, pending, torch.ones_like(pending), 1);
+            queries.index_add_(0, pending, torch.ones_like(pending), Scalars.One);
         }
         LastQueryCounts = queries.cpu().data<long>().ToArray();
         return best;
@@ -131,7 +132,7 @@ public sealed class Square : Attack<SquareOptions>
     // Images still classified as the attack does not want (margin > 0); null when none. One host sync.
     private static Tensor? Unfooled(Tensor margin)
     {
-        var pending = margin.gt(0).nonzero().squeeze(1);
+        var pending = margin.gt(Scalars.Zero).nonzero().squeeze(1);
         return pending.shape[0] == 0 ? null : pending;
     }
 
@@ -139,7 +140,8 @@ public sealed class Square : Attack<SquareOptions>
     private Tensor LinfStart(Tensor x, Generator generator)
     {
         var signs = RandomSigns([x.shape[0], x.shape[1], 1, x.shape[3]], generator).to(x.device);
-        return (x + signs * Options.Epsilon).clamp(0, 1);
+        using var eps = Options.Epsilon.ToScalar();
+        return (x + signs * eps).clamp(Scalars.Zero, Scalars.One);
     }
 
     // One s x s square per image at a random position, set to x +- eps (one sign per channel); signs that would leave
@@ -151,21 +153,24 @@ public sealed class Square : Attack<SquareOptions>
         int s = SquareSchedule.LinfSide(p, height, width);
         var top = torch.randint(0, height - s + 1, [n], generator: generator, dtype: ScalarType.Int64).to(x.device);
         var left = torch.randint(0, width - s + 1, [n], generator: generator, dtype: ScalarType.Int64).to(x.device);
-        var rows = torch.arange(height, dtype: ScalarType.Int64, device: x.device).view(1, 1, height, 1);
-        var cols = torch.arange(width, dtype: ScalarType.Int64, device: x.device).view(1, 1, 1, width);
+        using Scalar rowCount = height.ToScalar(), colCount = width.ToScalar(), side = s.ToScalar();
+        // The start and step are passed too: arange(stop) would make temporary Scalars of 0 and 1 inside TorchSharp.
+        var rows = torch.arange(Scalars.Zero, rowCount, Scalars.One, dtype: ScalarType.Int64, device: x.device).view(1, 1, height, 1);
+        var cols = torch.arange(Scalars.Zero, colCount, Scalars.One, dtype: ScalarType.Int64, device: x.device).view(1, 1, 1, width);
         var top4 = top.view(n, 1, 1, 1);
         var left4 = left.view(n, 1, 1, 1);
-        var window = rows.ge(top4).logical_and(rows.lt(top4 + s)).logical_and(cols.ge(left4)).logical_and(cols.lt(left4 + s));
+        var window = rows.ge(top4).logical_and(rows.lt(top4 + side)).logical_and(cols.ge(left4)).logical_and(cols.lt(left4 + side));
 
+        using Scalar eps = Options.Epsilon.ToScalar(), noChange = 1e-7.ToScalar();
         var signs = RandomSigns([n, channels, 1, 1], generator).to(x.device);
-        var proposal = torch.where(window, (x + signs * Options.Epsilon).clamp(0, 1), current);
+        var proposal = torch.where(window, (x + signs * eps).clamp(Scalars.Zero, Scalars.One), current);
         for (int redraw = 0; redraw < SignRedraws; redraw++)
         {
-            var unchanged = (proposal - current).abs().gt(1e-7).logical_and(window).flatten(1).any(1).logical_not();
+            var unchanged = (proposal - current).abs().gt(noChange).logical_and(window).flatten(1).any(1).logical_not();
             if (!unchanged.any().item<bool>()) break;
             var fresh = RandomSigns([n, channels, 1, 1], generator).to(x.device);
             signs = torch.where(AttackMath.Broadcast(unchanged, signs), fresh, signs);
-            proposal = torch.where(window, (x + signs * Options.Epsilon).clamp(0, 1), current);
+            proposal = torch.where(window, (x + signs * eps).clamp(Scalars.Zero, Scalars.One), current);
         }
         return proposal;
     }
@@ -188,7 +193,7 @@ public sealed class Square : Attack<SquareOptions>
             }
         }
         delta = delta.to(x.device);
-        return (x + ToRadius(delta)).clamp(0, 1);
+        return (x + ToRadius(delta)).clamp(Scalars.Zero, Scalars.One);
     }
 
     // Two random squares (shared by the batch): the perturbation inside both, plus the budget still unused, is
@@ -206,28 +211,32 @@ public sealed class Square : Attack<SquareOptions>
         var first = delta.narrow(2, top1, s).narrow(3, left1, s);
         var firstNorm = first.square().sum([2L, 3L], keepdim: true).sqrt();
         var both = torch.zeros_like(delta);
-        both.narrow(2, top1, s).narrow(3, left1, s).fill_(1);
-        both.narrow(2, top2, s).narrow(3, left2, s).fill_(1);
+        both.narrow(2, top1, s).narrow(3, left1, s).fill_(Scalars.One);
+        both.narrow(2, top2, s).narrow(3, left2, s).fill_(Scalars.One);
         var bothNorm = (delta * both).square().sum([2L, 3L], keepdim: true).sqrt();
         var imageNorm = AttackMath.PerSampleNorm(delta, Norm.L2).view(n, 1, 1, 1);
         double eps = Options.Epsilon;
+        using Scalar tiny = Tiny.ToScalar(), epsSquared = (eps * eps).ToScalar(), channelCount = channels.ToScalar();
 
         var bump = SquarePatterns.Bump(s, RandomBit(generator)).view(1, 1, s, s).to(x.device);
-        var fresh = bump * RandomSigns([n, channels, 1, 1], generator).to(x.device) + first / (firstNorm + Tiny);
-        var mass = ((eps * eps - imageNorm.square()).clamp_min(0) / channels + bothNorm.square()).sqrt();
-        fresh = fresh / (fresh.square().sum([2L, 3L], keepdim: true).sqrt() + Tiny) * mass;
+        var fresh = bump * RandomSigns([n, channels, 1, 1], generator).to(x.device) + first / (firstNorm + tiny);
+        var mass = ((epsSquared - imageNorm.square()).clamp_min(Scalars.Zero) / channelCount + bothNorm.square()).sqrt();
+        fresh = fresh / (fresh.square().sum([2L, 3L], keepdim: true).sqrt() + tiny) * mass;
 
         var updated = delta.clone();
         updated.narrow(2, top2, s).narrow(3, left2, s).zero_();
         updated.narrow(2, top1, s).narrow(3, left1, s).copy_(fresh);
-        return (x + ToRadius(updated)).clamp(0, 1);
+        return (x + ToRadius(updated)).clamp(Scalars.Zero, Scalars.One);
     }
 
-    private Tensor ToRadius(Tensor delta) =>
-        delta / AttackMath.Broadcast(AttackMath.PerSampleNorm(delta, Norm.L2) + Tiny, delta) * Options.Epsilon;
+    private Tensor ToRadius(Tensor delta)
+    {
+        using Scalar tiny = Tiny.ToScalar(), eps = Options.Epsilon.ToScalar();
+        return delta / AttackMath.Broadcast(AttackMath.PerSampleNorm(delta, Norm.L2) + tiny, delta) * eps;
+    }
 
     private static Tensor RandomSigns(long[] shape, Generator generator) =>
-        torch.randint(0, 2, shape, generator: generator, dtype: ScalarType.Float32) * 2 - 1;
+        torch.randint(0, 2, shape, generator: generator, dtype: ScalarType.Float32) * Scalars.Two - Scalars.One;
 
     private static long RandomInt(long high, Generator generator) =>
         torch.randint(0, high, [1], generator: generator, dtype: ScalarType.Int64).item<long>();
