@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -92,15 +93,20 @@ public sealed class CwL2 : Attack<CwL2Options>
         long n = context.Count;
         var labels = context.Targets ?? context.Labels; // the class to leave (untargeted) or to reach (targeted)
         bool targeted = context.Targeted;
-        var w0 = ((x * 2 - 1) * TanhShrink).atanh();
+        using Scalar shrink = TanhShrink.ToScalar(), initialConstant = Options.InitialConstant.ToScalar(), noUpperBound = NoUpperBound.ToScalar();
+        var w0 = ((x * Scalars.Two - Scalars.One) * shrink).atanh();
 
-        var constant = torch.full([n], Options.InitialConstant, dtype: ScalarType.Float32, device: context.Device);
+        var constant = torch.full([n], initialConstant, dtype: ScalarType.Float32, device: context.Device);
         var lower = torch.zeros([n], dtype: ScalarType.Float32, device: context.Device);
-        var upper = torch.full([n], NoUpperBound, dtype: ScalarType.Float32, device: context.Device);
-        var bestDistance = torch.full([n], double.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
+        var upper = torch.full([n], noUpperBound, dtype: ScalarType.Float32, device: context.Device);
+        var bestDistance = torch.full([n], Scalars.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
         var bestAdversarial = x.clone();
 
         int checkEvery = Math.Max(1, Options.Steps / 10);
+        using Scalar beta1 = AdamBeta1.ToScalar(), beta1Complement = (1 - AdamBeta1).ToScalar(),
+            beta2 = AdamBeta2.ToScalar(), beta2Complement = (1 - AdamBeta2).ToScalar(),
+            adamEpsilon = AdamEpsilon.ToScalar(), learningRate = Options.LearningRate.ToScalar();
+        using Scalar searchedBound = (NoUpperBound * 0.1).ToScalar(), ten = 10.ToScalar();
         for (int search = 0; search < Options.SearchSteps; search++)
         {
             // State lives in this scope and is updated in place, so memory stays flat over the steps; each search
@@ -125,10 +131,11 @@ public sealed class CwL2 : Attack<CwL2Options>
                 succeeded.logical_or_(success);
 
                 // Adam on w (elementwise, so each image's update depends only on its own gradient).
-                m.copy_(m * AdamBeta1 + gradient * (1 - AdamBeta1));
-                v.copy_(v * AdamBeta2 + gradient.square() * (1 - AdamBeta2));
+                m.copy_(m * beta1 + gradient * beta1Complement);
+                v.copy_(v * beta2 + gradient.square() * beta2Complement);
                 double correction1 = 1 - Math.Pow(AdamBeta1, step), correction2 = 1 - Math.Pow(AdamBeta2, step);
-                w.copy_(w - (m / correction1) / ((v / correction2).sqrt() + AdamEpsilon) * Options.LearningRate);
+                using Scalar bias1 = correction1.ToScalar(), bias2 = correction2.ToScalar();
+                w.copy_(w - (m / bias1) / ((v / bias2).sqrt() + adamEpsilon) * learningRate);
 
                 if (Options.AbortEarly && step % checkEvery == 0)
                 {
@@ -142,7 +149,7 @@ public sealed class CwL2 : Attack<CwL2Options>
             // success c grows tenfold, afterwards it is the midpoint of its bounds.
             upper.copy_(torch.where(succeeded, torch.minimum(upper, constant), upper));
             lower.copy_(torch.where(succeeded, lower, torch.maximum(lower, constant)));
-            constant.copy_(torch.where(upper.lt(NoUpperBound * 0.1), (lower + upper) / 2, constant * 10));
+            constant.copy_(torch.where(upper.lt(searchedBound), (lower + upper) / Scalars.Two, constant * ten));
         }
         return bestAdversarial;
     }
@@ -156,18 +163,19 @@ public sealed class CwL2 : Attack<CwL2Options>
     {
         using var enable = torch.enable_grad();
         var variable = w.detach().requires_grad_(true);
-        var adversarial = (variable.tanh() + 1) / 2;
+        var adversarial = (variable.tanh() + Scalars.One) / Scalars.Two;
         var logits = classifier.Forward(adversarial);
         var distance = (adversarial - x).square().flatten(1).sum(1);
         // gap > 0 means "not there yet": z_y - max other (untargeted) or max other - z_t (targeted).
         var margin = AttackMath.Margin(logits, labels);
         var gap = targeted ? -margin : margin;
         double kappa = Options.Confidence;
-        var f = gap.clamp_min(-kappa);
+        using var negativeKappa = (-kappa).ToScalar();
+        var f = gap.clamp_min(negativeKappa);
         var objective = distance + constant * f;
         var gradient = torch.autograd.grad([objective.sum()], [variable])[0];
         // Success with confidence kappa: the gap is at least kappa the other way (strictly past the boundary for kappa 0).
-        var success = kappa > 0 ? gap.le(-kappa) : gap.lt(0);
+        var success = kappa > 0 ? gap.le(negativeKappa) : gap.lt(Scalars.Zero);
         return (adversarial.detach(), distance.detach(), success.detach(), objective.detach(), gradient.detach());
     }
 }
