@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -134,9 +135,10 @@ public sealed class FabT : Attack<FabTOptions>
         // Target c of image i: its (c+1)-th most likely class on the clean image (the first is the true one when correct).
         int targetCount = context.Targets is null ? Math.Min(Options.TargetClasses, context.Classifier.Classes - 1) : 1;
         double bound = Options.Epsilon ?? double.PositiveInfinity;
+        using var boundScalar = bound.ToScalar();
 
         var best = x.clone();
-        var bestNorm = torch.full([n], double.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
+        var bestNorm = torch.full([n], Scalars.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
         for (int rank = 1; rank <= targetCount; rank++)
         {
             for (int restart = 0; restart < Options.Restarts; restart++)
@@ -144,7 +146,7 @@ public sealed class FabT : Attack<FabTOptions>
                 using var runScope = torch.NewDisposeScope();
                 // With a budget, points already fooled within it are done (AutoAttack's rule); without one, every
                 // correctly classified point keeps looking for a smaller perturbation.
-                var pending = Options.Epsilon is null ? open : open.logical_and(bestNorm.gt(bound));
+                var pending = Options.Epsilon is null ? open : open.logical_and(bestNorm.gt(boundScalar));
                 var index = pending.nonzero().squeeze(1);
                 if (index.shape[0] == 0) continue;
                 var targets = (context.Targets ?? ranked.select(1, rank)).index_select(0, index);
@@ -154,7 +156,7 @@ public sealed class FabT : Attack<FabTOptions>
                 bestNorm.index_copy_(0, index, torch.where(improved, foundNorm, bestNorm.index_select(0, index)));
             }
         }
-        var accepted = bestNorm.le(bound);
+        var accepted = bestNorm.le(boundScalar);
         return torch.where(AttackMath.Broadcast(accepted, x), best, x);
     }
 
@@ -168,7 +170,8 @@ public sealed class FabT : Attack<FabTOptions>
         var flatX = x.flatten(1);
         var current = randomStart ? RandomStart(context, x) : x.clone();
         var best = x.clone();
-        var bestNorm = torch.full([n], double.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
+        var bestNorm = torch.full([n], Scalars.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
+        using Scalar tiny = Tiny.ToScalar(), alphaMax = Options.AlphaMax.ToScalar(), eta = Options.Eta.ToScalar(), beta = Options.Beta.ToScalar();
 
         for (int step = 0; step < Options.Steps; step++)
         {
@@ -184,13 +187,13 @@ public sealed class FabT : Attack<FabTOptions>
             var offset = (w * flatCurrent).sum(1) - g;
             // Project the current point and the clean image onto that hyperplane in one batched call.
             var steps = BoxedHyperplaneProjection.Step(torch.cat([flatCurrent, flatX], 0), torch.cat([w, w], 0), torch.cat([offset, offset], 0), Options.Norm);
-            var stepSizes = AttackMath.PerSampleNorm(steps, Options.Norm).clamp_min(Tiny);
+            var stepSizes = AttackMath.PerSampleNorm(steps, Options.Norm).clamp_min(tiny);
             var fromCurrent = steps.narrow(0, 0, n).view(x.shape);
             var fromClean = steps.narrow(0, n, n).view(x.shape);
             var sizeCurrent = stepSizes.narrow(0, 0, n);
             var sizeClean = stepSizes.narrow(0, n, n);
-            var alpha = AttackMath.Broadcast((sizeCurrent / (sizeCurrent + sizeClean)).clamp(0, Options.AlphaMax), x);
-            var next = ((current + fromCurrent * Options.Eta) * (1 - alpha) + (x + fromClean * Options.Eta) * alpha).clamp(0, 1);
+            var alpha = AttackMath.Broadcast((sizeCurrent / (sizeCurrent + sizeClean)).clamp(Scalars.Zero, alphaMax), x);
+            var next = ((current + fromCurrent * eta) * (Scalars.One - alpha) + (x + fromClean * eta) * alpha).clamp(Scalars.Zero, Scalars.One);
 
             // AutoAttack's FAB-T counts any misclassification (the target only steers); an explicit target must be reached.
             var prediction = context.Classifier.Predict(next);
@@ -200,7 +203,7 @@ public sealed class FabT : Attack<FabTOptions>
             best.copy_(torch.where(AttackMath.Broadcast(improved, x), next, best));
             bestNorm.copy_(torch.where(improved, distance, bestNorm));
             // After a success, step back towards the clean image to look for a smaller perturbation.
-            current.copy_(torch.where(AttackMath.Broadcast(fooled, x), x + (next - x) * Options.Beta, next));
+            current.copy_(torch.where(AttackMath.Broadcast(fooled, x), x + (next - x) * beta, next));
         }
         return (best, bestNorm);
     }
@@ -211,9 +214,10 @@ public sealed class FabT : Attack<FabTOptions>
         using var scope = torch.NewDisposeScope();
         var shape = x.shape;
         var noise = Options.Norm == Norm.Linf
-            ? torch.rand(shape, generator: context.Generator) * 2 - 1
+            ? torch.rand(shape, generator: context.Generator) * Scalars.Two - Scalars.One
             : torch.randn(shape, generator: context.Generator);
-        var unit = noise / AttackMath.Broadcast(AttackMath.PerSampleNorm(noise, Options.Norm).clamp_min(1e-12), noise);
-        return (x + unit.to(x.device) * (0.5 * StartRadius)).clamp(0, 1).MoveToOuterDisposeScope();
+        using Scalar smallest = 1e-12.ToScalar(), radius = (0.5 * StartRadius).ToScalar();
+        var unit = noise / AttackMath.Broadcast(AttackMath.PerSampleNorm(noise, Options.Norm).clamp_min(smallest), noise);
+        return (x + unit.to(x.device) * radius).clamp(Scalars.Zero, Scalars.One).MoveToOuterDisposeScope();
     }
 }
