@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -56,10 +57,14 @@ public sealed class AdversarialVerdict
         var nanPerImage = nan.flatten(1).any(1);
         var flat = adv.flatten(1);
         // NaN compares false, so a NaN image fails the range check as well.
-        var inRange = flat.ge(0).all(1).logical_and(flat.le(1).all(1));
+        var inRange = flat.ge(Scalars.Zero).all(1).logical_and(flat.le(Scalars.One).all(1));
         var norms = AttackMath.PerSampleNorm(adv.to(ScalarType.Float64) - clean.to(ScalarType.Float64), norm);
         var valid = inRange.logical_and(nanPerImage.logical_not());
-        if (epsilon is double eps) valid = valid.logical_and(norms.le(eps + tolerance));
+        if (epsilon is double eps)
+        {
+            using var limit = (eps + tolerance).ToScalar();
+            valid = valid.logical_and(norms.le(limit));
+        }
         var predictions = classifier.Forward(torch.nan_to_num(adv)).argmax(1);
         var misclassified = predictions.ne(labels.to(clean.device));
 
@@ -67,8 +72,8 @@ public sealed class AdversarialVerdict
         double? min = null, max = null;
         if (nanValues < adv.numel() && n > 0)
         {
-            min = adv.masked_fill(nan, double.PositiveInfinity).min().to(ScalarType.Float64).item<double>();
-            max = adv.masked_fill(nan, double.NegativeInfinity).max().to(ScalarType.Float64).item<double>();
+            min = adv.masked_fill(nan, Scalars.PositiveInfinity).min().to(ScalarType.Float64).item<double>();
+            max = adv.masked_fill(nan, Scalars.NegativeInfinity).max().to(ScalarType.Float64).item<double>();
         }
         return new AdversarialVerdict(
             misclassified.cpu().data<bool>().ToArray(),

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Robustness.Data;
+using Robustness.Runtime;
 using Robustness.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -126,7 +127,7 @@ public sealed class AutoAttackEvaluator
                 using var batch = ImageBatches.Read(data, batches[b], classifier.Device);
                 var (_, gradient, logits) = AttackMath.LossAndGradient(classifier, batch.Images, l => AttackMath.CrossEntropy(l, batch.Labels));
                 var correct = logits.argmax(1).eq(batch.Labels).cpu().data<bool>().ToArray();
-                state.ZeroGradientPoints += (int)gradient.flatten(1).abs().amax(1).eq(0).sum().item<long>();
+                state.ZeroGradientPoints += (int)gradient.flatten(1).abs().amax(1).eq(Scalars.Zero).sum().item<long>();
                 for (int i = 0; i < batch.Count; i++)
                     state.Status[batch.Indices[i]] = correct[i] ? AutoAttackState.Robust : AutoAttackState.Misclassified;
             }
