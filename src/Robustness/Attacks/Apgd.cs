@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,7 +86,7 @@ internal sealed class ApgdResult
     {
         Images = images.clone();
         _fooled = alreadyFooled.clone();
-        _bestLoss = torch.full(images.shape[0], double.NegativeInfinity, ScalarType.Float32, images.device);
+        _bestLoss = torch.full(images.shape[0], Scalars.NegativeInfinity, ScalarType.Float32, images.device);
     }
 
     /// <summary>The result images.</summary>

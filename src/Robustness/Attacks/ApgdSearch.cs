@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,7 +49,7 @@ internal sealed class ApgdSearch
         var fooled = torch.zeros(n, ScalarType.Bool, images.device);
         var adversarial = images.clone();
         var bestPoint = images.clone();
-        var bestLoss = torch.full(n, double.NegativeInfinity, ScalarType.Float32, images.device);
+        var bestLoss = torch.full(n, Scalars.NegativeInfinity, ScalarType.Float32, images.device);
 
         var front = Start(images, labels, targets, fooled, adversarial);
         int interval = ApgdSchedule.FirstLength(_options.Steps), checkpoint = interval;
@@ -81,12 +82,13 @@ internal sealed class ApgdSearch
         var (loss, gradient, logits) = AttackMath.LossAndGradient(_classifier, start, l => _objective.Loss(l, labels, targets));
         var reached = _objective.Reached(logits, labels, targets);
         long n = images.shape[0];
+        using Scalar count = n.ToScalar(), firstStep = (2 * _options.Epsilon).ToScalar();
         var front = new Front(
-            Index: torch.arange(n, dtype: ScalarType.Int64, device: images.device),
+            Index: torch.arange(count, dtype: ScalarType.Int64, device: images.device),
             // Aliases: the front frees the tensors it drops, and the caller's own handles must survive that.
             X: images.alias(), Y: labels.alias(), T: targets?.alias(),
             Adv: start, Prev: start, Grad: gradient,
-            Step: torch.full(n, 2 * _options.Epsilon, ScalarType.Float32, images.device),
+            Step: torch.full(n, firstStep, ScalarType.Float32, images.device),
             Best: start, GradBest: gradient, LossBest: loss, LossPrev: loss, LossAtCheck: loss,
             // The paper's second condition compares with the previous checkpoint; at w_0 = 0 nothing was halved.
             Reduced: torch.zeros(n, ScalarType.Bool, images.device),
@@ -99,13 +101,14 @@ internal sealed class ApgdSearch
     // rescaled so that its largest coordinate is eps), clamped to the image box. Drawn on the CPU from the seed.
     private Tensor RandomStart(Tensor images)
     {
+        using Scalar tiny = Tiny.ToScalar(), epsilon = _options.Epsilon.ToScalar();
         var shape = images.shape;
         var direction = _options.Norm == Norm.Linf
-            ? torch.rand(shape, generator: _generator) * 2 - 1
+            ? torch.rand(shape, generator: _generator) * Scalars.Two - Scalars.One
             : torch.randn(shape, generator: _generator);
         direction = direction.to(images.device);
-        var unit = direction / AttackMath.Broadcast(AttackMath.PerSampleNorm(direction, _options.Norm) + Tiny, direction);
-        return (images + unit * _options.Epsilon).clamp(0, 1);
+        var unit = direction / AttackMath.Broadcast(AttackMath.PerSampleNorm(direction, _options.Norm) + tiny, direction);
+        return (images + unit * epsilon).clamp(Scalars.Zero, Scalars.One);
     }
 
     // One momentum step (Algorithm 1, lines 8-9): z = P(x + eta * direction(grad)),
@@ -113,8 +116,9 @@ internal sealed class ApgdSearch
     private Front Step(Front f, int iteration)
     {
         double alpha = iteration == 0 ? 1.0 : _options.Momentum;
+        using Scalar towardZ = alpha.ToScalar(), momentum = (1 - alpha).ToScalar();
         var z = Project(f.X, f.Adv + AttackMath.Broadcast(f.Step, f.Adv) * AttackMath.SteepestDirection(f.Grad, _options.Norm));
-        var moved = Project(f.X, f.Adv + (z - f.Adv) * alpha + (f.Adv - f.Prev) * (1 - alpha));
+        var moved = Project(f.X, f.Adv + (z - f.Adv) * towardZ + (f.Adv - f.Prev) * momentum);
         var (loss, gradient, logits) = AttackMath.LossAndGradient(_classifier, moved, l => _objective.Loss(l, f.Y, f.T));
         var improved = loss.gt(f.LossBest);
         var improvedImage = AttackMath.Broadcast(improved, moved);
@@ -135,13 +139,14 @@ internal sealed class ApgdSearch
     // halved at w_{j-1} and the best loss has not grown since; those images restart from their best point.
     private Front Checkpoint(Front before, Front after, int interval)
     {
-        var tooFewGains = after.Increases.lt(_options.Rho * interval);
+        using var minimumGains = (_options.Rho * interval).ToScalar();
+        var tooFewGains = after.Increases.lt(minimumGains);
         var stalled = before.Reduced.logical_not().logical_and(before.LossAtCheck.ge(after.LossBest));
         var halve = tooFewGains.logical_or(stalled);
         var halveImage = AttackMath.Broadcast(halve, after.Adv);
         return after with
         {
-            Step = torch.where(halve, after.Step / 2, after.Step),
+            Step = torch.where(halve, after.Step / Scalars.Two, after.Step),
             Adv = torch.where(halveImage, after.Best, after.Adv),
             Grad = torch.where(halveImage, after.GradBest, after.Grad),
             Reduced = halve,
@@ -157,13 +162,13 @@ internal sealed class ApgdSearch
         if (!f.Reached.any().item<bool>()) return f;
         var done = f.Reached.nonzero().squeeze(1);
         var doneIndex = f.Index.index_select(0, done);
-        fooled.index_fill_(0, doneIndex, true);
+        fooled.index_fill_(0, doneIndex, Scalars.True);
         adversarial.index_copy_(0, doneIndex, f.Probe.index_select(0, done));
         return f.Select(f.Reached.logical_not().nonzero().squeeze(1));
     }
 
     private Tensor Project(Tensor clean, Tensor point) =>
-        (clean + AttackMath.Project(point - clean, _options.Norm, _options.Epsilon)).clamp(0, 1);
+        (clean + AttackMath.Project(point - clean, _options.Norm, _options.Epsilon)).clamp(Scalars.Zero, Scalars.One);
 
     /// <summary>
     /// The images still searched, with their state; immutable, replaced each step. <see cref="Probe"/> is the point

@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -54,7 +55,7 @@ public abstract class Attack<TOptions> : IAttack where TOptions : AttackOptions
         if (!adversarial.shape.SequenceEqual(x.shape))
             throw new InvalidOperationException($"{Name} returned shape [{string.Join(", ", adversarial.shape)}] for input [{string.Join(", ", x.shape)}].");
         if (Epsilon is double eps) adversarial = x + AttackMath.Project(adversarial - x, Norm, eps);
-        return adversarial.clamp(0f, 1f).MoveToOuterDisposeScope();
+        return adversarial.clamp(Scalars.Zero, Scalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>

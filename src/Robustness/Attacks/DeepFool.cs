@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -87,12 +88,13 @@ public sealed class DeepFool : Attack<DeepFoolOptions>
             // Candidate classes per image: the true label first, then the most likely other classes on the clean image.
             var logits = context.Classifier.Forward(x);
             var isLabel = torch.nn.functional.one_hot(labels, logits.shape[1]).to(ScalarType.Bool);
-            var others = logits.masked_fill(isLabel, double.NegativeInfinity).topk(candidates - 1, 1).indexes;
+            var others = logits.masked_fill(isLabel, Scalars.NegativeInfinity).topk(candidates - 1, 1).indexes;
             classes = torch.cat([labels.unsqueeze(1), others], 1);
             active = logits.argmax(1).eq(labels);
         }
         var adversarial = x.clone();
         var totalStep = torch.zeros_like(x);
+        using var overshoot = (1 + Options.Overshoot).ToScalar();
 
         for (int iteration = 0; iteration < Options.MaxIterations; iteration++)
         {
@@ -107,7 +109,7 @@ public sealed class DeepFool : Attack<DeepFoolOptions>
             var current = totalStep.index_select(0, index);
             var total = current + stepTaken.view(current.shape);
             totalStep.index_copy_(0, index, total);
-            adversarial.index_copy_(0, index, (x.index_select(0, index) + total * (1 + Options.Overshoot)).clamp(0, 1));
+            adversarial.index_copy_(0, index, (x.index_select(0, index) + total * overshoot).clamp(Scalars.Zero, Scalars.One));
             // Images found misclassified keep their point and leave the batch.
             active.index_copy_(0, index, stillCorrect);
         }
@@ -140,11 +142,12 @@ public sealed class DeepFool : Attack<DeepFoolOptions>
     /// <summary>The step onto the nearest linearised boundary, [n, D], for the configured norm.</summary>
     private Tensor NearestBoundaryStep(Tensor values, Tensor gradients)
     {
+        using Scalar tiny = Tiny.ToScalar(), stepFloor = StepFloor.ToScalar();
         var dual = Options.Norm == Norm.L2 ? gradients.square().sum(2).sqrt() : gradients.abs().sum(2); // ||w_k||_q, [n, K-1]
-        var distance = values.abs() / (dual + Tiny);
+        var distance = values.abs() / (dual + tiny);
         var nearest = distance.argmin(1, keepdim: true);                                   // [n, 1]
-        var f = values.gather(1, nearest).squeeze(1).abs() + StepFloor;                    // [n]
-        var normOfW = dual.gather(1, nearest).squeeze(1) + Tiny;                            // [n]
+        var f = values.gather(1, nearest).squeeze(1).abs() + stepFloor;                    // [n]
+        var normOfW = dual.gather(1, nearest).squeeze(1) + tiny;                            // [n]
         var w = gradients.gather(1, nearest.unsqueeze(2).expand(-1, -1, gradients.shape[2])).squeeze(1); // [n, D]
         return Options.Norm == Norm.L2
             ? w * (f / normOfW.square()).unsqueeze(1)

@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,7 +34,8 @@ public sealed class Fgsm : Attack<FgsmOptions>
         context.CancellationToken.ThrowIfCancellationRequested();
         var gradient = AttackMath.InputGradient(context.Classifier, context.Images,
             GradientObjective.CrossEntropy(context.Labels, context.Targets));
-        var step = AttackMath.SteepestDirection(gradient, Options.Norm) * Options.Epsilon;
-        return (context.Images + step).clamp(0f, 1f);
+        using var epsilon = Options.Epsilon.ToScalar();
+        var step = AttackMath.SteepestDirection(gradient, Options.Norm) * epsilon;
+        return (context.Images + step).clamp(Scalars.Zero, Scalars.One);
     }
 }

@@ -1,3 +1,5 @@
+using Robustness.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Robustness.Attacks;
@@ -23,6 +25,9 @@ internal static class GradientObjective
     /// One projected step: x' = clamp(x + Project(adv + stepSize * direction - x), 0, 1). Clamping after the projection
     /// keeps the budget, since clamping to [0,1] only shrinks each pixel's change.
     /// </summary>
-    public static Tensor Step(Tensor clean, Tensor adversarial, Tensor direction, double stepSize, Norm norm, double epsilon) =>
-        (clean + AttackMath.Project(adversarial + direction * stepSize - clean, norm, epsilon)).clamp(0f, 1f);
+    public static Tensor Step(Tensor clean, Tensor adversarial, Tensor direction, double stepSize, Norm norm, double epsilon)
+    {
+        using var step = stepSize.ToScalar();
+        return (clean + AttackMath.Project(adversarial + direction * step - clean, norm, epsilon)).clamp(Scalars.Zero, Scalars.One);
+    }
 }

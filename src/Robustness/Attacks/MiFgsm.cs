@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,8 +61,9 @@ public sealed class MiFgsm : Attack<MiFgsmOptions>
     public static Tensor NormalizeGradient(Tensor gradient)
     {
         ArgumentNullException.ThrowIfNull(gradient);
+        using var tiny = Tiny.ToScalar();
         var meanAbs = gradient.abs().flatten(1).mean([1L]);
-        return gradient / AttackMath.Broadcast(meanAbs + Tiny, gradient);
+        return gradient / AttackMath.Broadcast(meanAbs + tiny, gradient);
     }
 
     /// <inheritdoc />
@@ -78,9 +80,10 @@ public sealed class MiFgsm : Attack<MiFgsmOptions>
         var x = context.Images;
         var objective = GradientObjective.CrossEntropy(context.Labels, context.Targets);
         var adversarial = randomStart
-            ? (x + AttackMath.RandomInBall(x.shape, norm, epsilon, context.Generator, x.device)).clamp(0f, 1f)
+            ? (x + AttackMath.RandomInBall(x.shape, norm, epsilon, context.Generator, x.device)).clamp(Scalars.Zero, Scalars.One)
             : x.clone();
         var momentum = torch.zeros_like(x);
+        using var decayFactor = decay.ToScalar();
         for (int i = 0; i < steps; i++)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
@@ -89,7 +92,7 @@ public sealed class MiFgsm : Attack<MiFgsmOptions>
                 ? AttackMath.InputGradient(context.Classifier, adversarial, objective)
                 : AttackMath.LossAndGradientThrough(context.Classifier, adversarial, transform, objective).Gradient;
             // Iterate and momentum are updated in place: two tensors of the caller's scope, memory flat over the steps.
-            momentum.copy_(momentum * decay + NormalizeGradient(gradient));
+            momentum.copy_(momentum * decayFactor + NormalizeGradient(gradient));
             adversarial.copy_(GradientObjective.Step(x, adversarial, AttackMath.SteepestDirection(momentum, norm), stepSize, norm, epsilon));
         }
         return adversarial;

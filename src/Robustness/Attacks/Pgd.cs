@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -73,7 +74,8 @@ public sealed class Pgd : Attack<PgdOptions>
     {
         var best = context.Images.clone();
         // Indices of the images no run has fooled yet: the next run attacks only these.
-        var pending = torch.arange(context.Count, dtype: ScalarType.Int64, device: context.Device);
+        using var count = context.Count.ToScalar();
+        var pending = torch.arange(count, dtype: ScalarType.Int64, device: context.Device);
         bool needSuccess = Options.Restarts > 1;
         for (int run = 0; run < Options.Restarts; run++)
         {
@@ -111,7 +113,7 @@ public sealed class Pgd : Attack<PgdOptions>
         Norm norm = Options.Norm;
         double eps = Options.Epsilon, alpha = Options.StepSizeOrDefault;
         var adversarial = Options.RandomStart
-            ? (x + AttackMath.RandomInBall(x.shape, norm, eps, context.Generator, x.device)).clamp(0f, 1f)
+            ? (x + AttackMath.RandomInBall(x.shape, norm, eps, context.Generator, x.device)).clamp(Scalars.Zero, Scalars.One)
             : x.clone();
         Tensor? active = null; // indices into x of the images still updated; null = all of them
         for (int i = 0; i < Options.Steps; i++)

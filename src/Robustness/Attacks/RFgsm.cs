@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -50,9 +51,10 @@ public sealed class RFgsm : Attack<RFgsmOptions>
         var x = context.Images;
         // The noise is drawn on the CPU from the seeded generator, so a seed gives the same start on any device.
         var noise = torch.randn(x.shape, generator: context.Generator).to(x.device);
-        var start = (x + AttackMath.SteepestDirection(noise, Options.Norm) * alpha).clamp(0f, 1f);
+        using Scalar randomStep = alpha.ToScalar(), gradientStep = (eps - alpha).ToScalar();
+        var start = (x + AttackMath.SteepestDirection(noise, Options.Norm) * randomStep).clamp(Scalars.Zero, Scalars.One);
         var gradient = AttackMath.InputGradient(context.Classifier, start,
             GradientObjective.CrossEntropy(context.Labels, context.Targets));
-        return (start + AttackMath.SteepestDirection(gradient, Options.Norm) * (eps - alpha)).clamp(0f, 1f);
+        return (start + AttackMath.SteepestDirection(gradient, Options.Norm) * gradientStep).clamp(Scalars.Zero, Scalars.One);
     }
 }

@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -56,6 +57,7 @@ public abstract record TargetSelection
         ArgumentNullException.ThrowIfNull(classifier);
         if (this is NoTarget) return null;
         int classes = classifier.Classes;
+        using var classCount = classes.ToScalar();
         using var scope = torch.NewDisposeScope();
         Tensor targets;
         switch (this)
@@ -63,7 +65,7 @@ public abstract record TargetSelection
             case RandomTarget:
                 // Offset 1..C-1 added to the true label modulo C: uniform over the wrong labels.
                 var offset = torch.randint(1, classes, [labels.shape[0]], generator: generator, dtype: ScalarType.Int64).to(labels.device);
-                targets = (labels + offset).remainder(classes);
+                targets = (labels + offset).remainder(classCount);
                 break;
             case LeastLikelyTarget:
                 using (torch.no_grad()) targets = classifier.Forward(images).argmin(1);
@@ -71,8 +73,11 @@ public abstract record TargetSelection
             case FixedTarget f:
                 if (f.Value >= classes)
                     throw new ArgumentOutOfRangeException(nameof(Label), f.Value, $"Target label must be in [0, {classes - 1}].");
-                var fixedLabel = torch.full_like(labels, f.Value);
-                targets = torch.where(labels.eq(f.Value), (fixedLabel + 1).remainder(classes), fixedLabel);
+                using (var label = f.Value.ToScalar())
+                {
+                    var fixedLabel = torch.full_like(labels, label);
+                    targets = torch.where(labels.eq(label), (fixedLabel + Scalars.One).remainder(classCount), fixedLabel);
+                }
                 break;
             case FunctionTarget fn:
                 Tensor logits;

@@ -1,4 +1,5 @@
 using Robustness.Attacks;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,12 +23,14 @@ internal static class InnerMaximisation
         Norm norm, double epsilon, double stepSize, int steps)
     {
         var current = start.detach();
+        using var stepLength = stepSize.ToScalar();
         for (int s = 0; s < steps; s++)
         {
             using var step = torch.NewDisposeScope();
             var gradient = AttackMath.InputGradient(classifier, current, perSampleLoss);
-            var moved = current + stepSize * AttackMath.SteepestDirection(gradient, norm);
-            var next = (clean + AttackMath.Project(moved - clean, norm, epsilon)).clamp(0f, 1f).detach().MoveToOuterDisposeScope();
+            // Multiplication commutes exactly in IEEE arithmetic: the same values as stepSize * direction.
+            var moved = current + AttackMath.SteepestDirection(gradient, norm) * stepLength;
+            var next = (clean + AttackMath.Project(moved - clean, norm, epsilon)).clamp(Scalars.Zero, Scalars.One).detach().MoveToOuterDisposeScope();
             if (s > 0) current.Dispose(); // the previous iterate; the first one is the caller's start
             current = next;
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Robustness.Attacks;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -126,7 +127,7 @@ public sealed class PgdAdversarialObjective : ITrainingObjective
         if (o.RandomStart)
         {
             using var generator = InnerMaximisation.GeneratorFor(step);
-            start = (clean + AttackMath.RandomInBall(clean.shape, o.Norm, o.Epsilon, generator, clean.device)).clamp(0f, 1f);
+            start = (clean + AttackMath.RandomInBall(clean.shape, o.Norm, o.Epsilon, generator, clean.device)).clamp(Scalars.Zero, Scalars.One);
         }
         return InnerMaximisation.Ascend(classifier, clean, start, logits => AttackMath.CrossEntropy(logits, labels),
             o.Norm, o.Epsilon, o.StepSize, o.Steps);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Robustness.Attacks;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -75,7 +76,8 @@ public sealed class TradesObjective : ITrainingObjective
         ArgumentNullException.ThrowIfNull(labels);
         var natural = nn.functional.cross_entropy(cleanLogits, labels);
         var robust = KlDivergence(cleanLogits, adversarialLogits).mean();
-        return natural + beta * robust;
+        using var weight = beta.ToScalar();
+        return natural + robust * weight; // robust * beta == beta * robust exactly (IEEE multiplication commutes)
     }
 
     /// <summary>KL(softmax(p) || softmax(q)) per row, [N]: zero exactly when the rows are equal.</summary>
@@ -106,8 +108,9 @@ public sealed class TradesObjective : ITrainingObjective
         using (torch.no_grad()) reference = classifier.Forward(clean);
         Tensor noise;
         using (var generator = InnerMaximisation.GeneratorFor(step))
-            noise = (torch.randn(clean.shape, generator: generator) * o.InitialNoise).to(clean.device);
-        var start = (clean + AttackMath.Project(noise, o.Norm, o.Epsilon)).clamp(0f, 1f);
+        using (var initialNoise = o.InitialNoise.ToScalar())
+            noise = (torch.randn(clean.shape, generator: generator) * initialNoise).to(clean.device);
+        var start = (clean + AttackMath.Project(noise, o.Norm, o.Epsilon)).clamp(Scalars.Zero, Scalars.One);
         return InnerMaximisation.Ascend(classifier, clean, start, logits => KlDivergence(reference, logits),
             o.Norm, o.Epsilon, o.StepSize, o.Steps);
     }

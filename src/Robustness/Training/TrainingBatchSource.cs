@@ -1,4 +1,5 @@
 using Robustness.Data;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,7 +44,7 @@ internal sealed class TrainingBatchSource : IDisposable
         var rows = new long[indices.Length];
         for (int i = 0; i < rows.Length; i++) rows[i] = indices[i];
         var index = torch.tensor(rows, device: _device);
-        var images = _pixels.index_select(0, index).to_type(ScalarType.Float32).div_(255f);
+        var images = _pixels.index_select(0, index).to_type(ScalarType.Float32).div_(Scalars.Levels255);
         return (images, _labels!.index_select(0, index));
     }
 
