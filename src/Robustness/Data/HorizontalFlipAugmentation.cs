@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,8 +24,9 @@ public sealed class HorizontalFlipAugmentation : IBatchAugmentation
         long n = images.shape[0];
         if (n == 0) return images.clone();
         using var scope = torch.NewDisposeScope();
+        using var probability = Probability.ToScalar();
         // One draw per image even for probability 0 or 1, so the generator advances the same way whatever the setting.
-        var flip = torch.rand(n, ScalarType.Float64, torch.CPU, generator: generator).lt(Probability).to(images.device);
+        var flip = torch.rand(n, ScalarType.Float64, torch.CPU, generator: generator).lt(probability).to(images.device);
         return torch.where(flip.view(n, 1, 1, 1), images.flip(3), images).MoveToOuterDisposeScope();
     }
 }

@@ -33,11 +33,12 @@ public sealed class RandomCropAugmentation : IBatchAugmentation
         if (Padding == 0 || n == 0) return images.clone();
         using var scope = torch.NewDisposeScope();
         int p = Padding;
+        using Scalar height = h.ToScalar(), width = w.ToScalar();
         var padded = nn.functional.pad(images, [p, p, p, p], PaddingModes.Constant, 0.0);
         // Offsets in [0, 2p] per image, drawn on the CPU so that the generator decides them on every device.
         var offsets = torch.randint(0, 2 * p + 1, [2, n], ScalarType.Int64, torch.CPU, generator: generator).to(images.device);
-        var rows = offsets[0].view(n, 1) + torch.arange(h, ScalarType.Int64, images.device).view(1, h);      // [n, h]
-        var cols = offsets[1].view(n, 1) + torch.arange(w, ScalarType.Int64, images.device).view(1, w);      // [n, w]
+        var rows = offsets[0].view(n, 1) + torch.arange(height, ScalarType.Int64, images.device).view(1, h);      // [n, h]
+        var cols = offsets[1].view(n, 1) + torch.arange(width, ScalarType.Int64, images.device).view(1, w);      // [n, w]
         var rowIndex = rows.view(n, 1, h, 1).expand(n, c, h, w + 2 * p);
         var keptRows = padded.gather(2, rowIndex);                                                              // [n, c, h, w+2p]
         var colIndex = cols.view(n, 1, 1, w).expand(n, c, h, w);

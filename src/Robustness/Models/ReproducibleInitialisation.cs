@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,10 +42,10 @@ public static class DefaultInitialisation
                     Uniform(linear.weight, linear.bias, linear.weight.shape[1], generator);
                     break;
                 case BatchNorm2d norm:
-                    norm.weight?.fill_(1);
+                    norm.weight?.fill_(Scalars.One);
                     norm.bias?.zero_();
                     norm.running_mean?.zero_();
-                    norm.running_var?.fill_(1);
+                    norm.running_var?.fill_(Scalars.One);
                     norm.num_batches_tracked?.zero_();
                     break;
             }

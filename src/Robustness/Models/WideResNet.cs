@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -126,7 +127,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
                     conv.weight.normal_(0, Math.Sqrt(2.0 / fanOut), generator);
                     break;
                 case BatchNorm2d norm:
-                    norm.weight?.fill_(1);
+                    norm.weight?.fill_(Scalars.One);
                     norm.bias?.zero_();
                     break;
                 case Linear linear:

@@ -1,4 +1,5 @@
 using Robustness.Attacks;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,6 +41,7 @@ internal sealed class CheckpointObjective(SelfEnsembleProtection owner, ClassFea
             using var gradient = Gradient(k, x, targets);
             sum.add_(gradient);
         }
-        return sum.div_(Count);
+        using var count = Count.ToScalar();
+        return sum.div_(count);
     }
 }

@@ -1,4 +1,5 @@
 using Robustness.Data;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,7 +63,7 @@ public sealed class ClassFeatureCentres : IDisposable
                     using var scope = NewDisposeScope();
                     using var batch = ImageBatches.Read(clean, indices, classifier.Device);
                     var features = classifier.Features(batch.Images).to(float64);
-                    sums.index_add_(0, batch.Labels, features, 1);
+                    sums.index_add_(0, batch.Labels, features, Scalars.One);
                     done += indices.Length;
                     imagesDone?.Invoke(done);
                 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Robustness.Attacks;
 using Robustness.Data;
 using Robustness.Models;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -98,8 +99,9 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         if (o.RandomStart)
         {
             using var generator = new Generator(unchecked((ulong)o.Seed));
+            using Scalar width = (2 * o.Epsilon).ToScalar(), radius = o.Epsilon.ToScalar();
             noise = torch.rand([set.Count, set.Channels, set.Height, set.Width], generator: generator)
-                .mul_(2 * o.Epsilon).sub_(o.Epsilon).DetachFromDisposeScope();
+                .mul_(width).sub_(radius).DetachFromDisposeScope();
         }
         else
         {
@@ -176,7 +178,7 @@ public sealed class ErrorMinimizingNoise : IDataProtector
     private void MinimiseError(ImageSet set, Classifier surrogate, Tensor noise, int[] indices)
     {
         var o = Options;
-        double step = o.EffectiveStepSize;
+        using Scalar step = o.EffectiveStepSize.ToScalar(), lowest = (-o.Epsilon).ToScalar(), highest = o.Epsilon.ToScalar();
         using var scope = torch.NewDisposeScope();
         var index = torch.tensor(indices.Select(i => (long)i).ToArray());
         var clean = set.ToTensor(indices, surrogate.Device);
@@ -185,11 +187,11 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         for (int k = 0; k < o.PgdSteps; k++)
         {
             using var stepScope = torch.NewDisposeScope();
-            var x = clean.add(delta).clamp_(0, 1);
+            var x = clean.add(delta).clamp_(Scalars.Zero, Scalars.One);
             var gradient = AttackMath.InputGradient(surrogate, x, logits => AttackMath.CrossEntropy(logits, labels));
             var moved = x.sub(gradient.sign().mul_(step));
             // Project onto the eps ball around the clean image, then onto [0,1]; the noise is what remains.
-            delta = moved.sub(clean).clamp_(-o.Epsilon, o.Epsilon).add_(clean).clamp_(0, 1).sub_(clean).MoveToOuterDisposeScope();
+            delta = moved.sub(clean).clamp_(lowest, highest).add_(clean).clamp_(Scalars.Zero, Scalars.One).sub_(clean).MoveToOuterDisposeScope();
         }
         noise.index_copy_(0, index, delta.cpu());
     }
@@ -211,7 +213,7 @@ public sealed class ErrorMinimizingNoise : IDataProtector
     private static (Tensor Images, Tensor Labels) Perturbed(ImageSet set, Tensor noise, int[] indices, Device device)
     {
         var index = torch.tensor(indices.Select(i => (long)i).ToArray());
-        var images = set.ToTensor(indices, device).add(noise.index_select(0, index).to(device)).clamp_(0, 1);
+        var images = set.ToTensor(indices, device).add(noise.index_select(0, index).to(device)).clamp_(Scalars.Zero, Scalars.One);
         return (images, set.LabelsTensor(indices, device));
     }
 
@@ -272,7 +274,7 @@ public sealed class ErrorMinimizingSession : IProtectionSession
         using var scope = torch.NewDisposeScope();
         var index = torch.tensor(batch.Indices.Select(i => (long)i).ToArray());
         var clean = batch.Images.cpu();
-        var perturbed = clean.add(_noise.index_select(0, index)).clamp_(0, 1);
+        var perturbed = clean.add(_noise.index_select(0, index)).clamp_(Scalars.Zero, Scalars.One);
         return ProtectionQuantizer.Quantize(clean, perturbed, _epsilon).MoveToOuterDisposeScope();
     }
 

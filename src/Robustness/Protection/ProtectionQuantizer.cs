@@ -1,3 +1,5 @@
+using Robustness.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Robustness.Protection;
@@ -33,9 +35,10 @@ public static class ProtectionQuantizer
             throw new ArgumentException($"perturbed has shape [{string.Join(", ", perturbed.shape)}]; clean has [{string.Join(", ", clean.shape)}].", nameof(perturbed));
         int levels = Levels(epsilon);
         using var scope = NewDisposeScope();
-        var cleanLevels = clean.to(float32).mul(255.0).round();
-        var delta = perturbed.to(float32).mul(255.0).round().sub(cleanLevels).clamp(-levels, levels);
-        var stored = cleanLevels.add(delta).clamp(0, 255).to(ScalarType.Byte).cpu();
+        using Scalar lowest = (-levels).ToScalar(), highest = levels.ToScalar();
+        var cleanLevels = clean.to(float32).mul(Scalars.Levels255).round();
+        var delta = perturbed.to(float32).mul(Scalars.Levels255).round().sub(cleanLevels).clamp(lowest, highest);
+        var stored = cleanLevels.add(delta).clamp(Scalars.Zero, Scalars.Levels255).to(ScalarType.Byte).cpu();
         return stored.MoveToOuterDisposeScope();
     }
 
@@ -44,7 +47,7 @@ public static class ProtectionQuantizer
     {
         ArgumentNullException.ThrowIfNull(stored);
         using var scope = NewDisposeScope();
-        var images = stored.to(float32).div(255.0);
+        var images = stored.to(float32).div(Scalars.Levels255);
         if (device is not null) images = images.to(device);
         return images.MoveToOuterDisposeScope();
     }

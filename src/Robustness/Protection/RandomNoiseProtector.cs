@@ -1,4 +1,6 @@
 using Robustness.Data;
+using Robustness.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Robustness.Protection;
@@ -50,8 +52,9 @@ public sealed class RandomNoiseProtector : IDataProtector
             using var scope = NewDisposeScope();
             using var generator = new Generator(ProtectionOptions.BatchSeed(options.Seed, batch.Indices.Length > 0 ? batch.Indices[0] : 0));
             var clean = batch.Images.cpu();
-            var signs = randint(0, 2, clean.shape, generator: generator, dtype: float32).mul(2).sub(1);
-            var perturbed = clean.add(signs.mul(options.Epsilon)).clamp(0, 1);
+            var signs = randint(0, 2, clean.shape, generator: generator, dtype: float32).mul(Scalars.Two).sub(Scalars.One);
+            using var epsilon = options.Epsilon.ToScalar();
+            var perturbed = clean.add(signs.mul(epsilon)).clamp(Scalars.Zero, Scalars.One);
             return ProtectionQuantizer.Quantize(clean, perturbed, options.Epsilon).MoveToOuterDisposeScope();
         }
 

@@ -1,6 +1,8 @@
 using Robustness.Data;
 using Robustness.Models;
+using Robustness.Runtime;
 using Robustness.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Robustness.Protection;
@@ -202,7 +204,8 @@ public sealed class SelfEnsembleProtection : IDataProtector, IDisposable
     internal Tensor Targets(Tensor labels)
     {
         int classes = _checkpoints[0].Classes;
-        return labels.add(classes / 2).remainder(classes);
+        using Scalar shift = (classes / 2).ToScalar(), modulus = classes.ToScalar();
+        return labels.add(shift).remainder(modulus);
     }
 
     private ClassFeatureCentres[] ComputeCentres(IImageCollection clean, IProgress<ProtectionProgress>? progress, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Robustness.Data;
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -80,7 +81,7 @@ public sealed class SelfEnsembleSession : IProtectionSession
     private Tensor EnsembleDescent(CheckpointObjective objective, Tensor clean, Tensor targets, CancellationToken cancellationToken)
     {
         var box = new LinfBox(clean, _owner.Options.Epsilon);
-        double step = _owner.Options.StepSize;
+        using var step = _owner.Options.StepSize.ToScalar();
         var x = clean;
         for (int iteration = 0; iteration < _owner.Options.Iterations; iteration++)
         {
@@ -104,7 +105,7 @@ public sealed class SelfEnsembleSession : IProtectionSession
             draws = drawn.data<long>().ToArray();
 
         var box = new LinfBox(clean, options.Epsilon);
-        double step = options.StepSize;
+        using Scalar step = options.StepSize.ToScalar(), count = k.ToScalar();
         var x = clean;
         for (int iteration = 0; iteration < t; iteration++)
         {
@@ -114,7 +115,7 @@ public sealed class SelfEnsembleSession : IProtectionSession
             for (int i = 0; i < k; i++) gradients[i] = objective.Gradient(i, x, targets);
             var mean = gradients[0].clone();
             for (int i = 1; i < k; i++) mean.add_(gradients[i]);
-            mean.div_(k);
+            mean.div_(count);
 
             var accumulated = zeros_like(x);
             var inner = x;
@@ -147,10 +148,17 @@ public sealed class SelfEnsembleSession : IProtectionSession
     }
 
     // The l-inf ball around the clean images intersected with [0,1].
-    private sealed class LinfBox(Tensor clean, double epsilon)
+    private sealed class LinfBox
     {
-        private readonly Tensor _lower = clean.sub(epsilon).clamp_min(0);
-        private readonly Tensor _upper = clean.add(epsilon).clamp_max(1);
+        private readonly Tensor _lower;
+        private readonly Tensor _upper;
+
+        public LinfBox(Tensor clean, double epsilon)
+        {
+            using var radius = epsilon.ToScalar();
+            _lower = clean.sub(radius).clamp_min(Scalars.Zero);
+            _upper = clean.add(radius).clamp_max(Scalars.One);
+        }
 
         public Tensor Project(Tensor x) => x.maximum(_lower).minimum(_upper);
     }

@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,9 +41,10 @@ public static class Hsic
         using var scope = torch.NewDisposeScope();
         var x = samples.reshape(samples.shape[0], -1);
         long d = x.shape[1];
-        var squares = x.pow(2).sum(1);
-        var distances = (squares.unsqueeze(1) + squares.unsqueeze(0) - x.mm(x.t()).mul(2)).clamp_min(0);
-        return distances.div(-2.0 * sigma * sigma * d).exp().MoveToOuterDisposeScope();
+        using var scale = (-2.0 * sigma * sigma * d).ToScalar();
+        var squares = x.pow(Scalars.Two).sum(1);
+        var distances = (squares.unsqueeze(1) + squares.unsqueeze(0) - x.mm(x.t()).mul(Scalars.Two)).clamp_min(Scalars.Zero);
+        return distances.div(scale).exp().MoveToOuterDisposeScope();
     }
 
     /// <summary>The linear kernel matrix [m, m] of <paramref name="samples"/> [m, ...]: a_i . a_j on the flattened samples.</summary>
@@ -78,7 +80,8 @@ public static class Hsic
         // K H subtracts each row's mean: (K H)_ij = K_ij - (1/m) sum_k K_ik.
         var centred = kernel - kernel.mean([-1L], keepdim: true);
         var identity = torch.eye(m, dtype: kernel.dtype, device: kernel.device);
-        var regularised = centred + identity.mul(epsilon * m);
+        using var ridge = (epsilon * m).ToScalar();
+        var regularised = centred + identity.mul(ridge);
         var transposed = torch.linalg.solve(regularised.transpose(-2, -1), centred.transpose(-2, -1));
         return transposed.transpose(-2, -1).MoveToOuterDisposeScope();
     }

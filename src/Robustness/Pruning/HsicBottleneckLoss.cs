@@ -64,13 +64,14 @@ public sealed class HsicBottleneckLoss
         var projectionX = Hsic.RegularizedProjection(Hsic.GaussianKernel(x, Sigma), Epsilon);
         var projectionY = Hsic.RegularizedProjection(Hsic.LinearKernel(oneHot), Epsilon);
         var total = torch.zeros(Array.Empty<long>(), dtype: dtype, device: images.device);
+        using Scalar lambdaX = LambdaX.ToScalar(), lambdaY = LambdaY.ToScalar();
         foreach (var z in representations)
         {
             if (z.shape[0] != images.shape[0])
                 throw new ArgumentException($"A representation has {z.shape[0]} samples, the batch {images.shape[0]}.", nameof(representations));
             var projectionZ = Hsic.RegularizedProjection(Hsic.GaussianKernel(z.to_type(dtype), Sigma), Epsilon);
-            if (LambdaX != 0) total = total + Hsic.TraceOfProduct(projectionZ, projectionX).mul(LambdaX);
-            if (LambdaY != 0) total = total - Hsic.TraceOfProduct(projectionZ, projectionY).mul(LambdaY);
+            if (LambdaX != 0) total = total + Hsic.TraceOfProduct(projectionZ, projectionX).mul(lambdaX);
+            if (LambdaY != 0) total = total - Hsic.TraceOfProduct(projectionZ, projectionY).mul(lambdaY);
         }
         return total.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }

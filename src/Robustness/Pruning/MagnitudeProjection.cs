@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,7 +31,7 @@ public static class MagnitudeProjection
         if (pruned > 0)
         {
             var (_, order) = weight.detach().abs().flatten().sort(0, descending: false, stable: true);
-            keep.index_fill_(0, order.narrow(0, 0, pruned), false);
+            keep.index_fill_(0, order.narrow(0, 0, pruned), Scalars.False);
         }
         return keep.reshape(weight.shape).MoveToOuterDisposeScope();
     }
@@ -41,7 +42,7 @@ public static class MagnitudeProjection
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var keep = KeepMask(weight, sparsity);
-        return weight.detach().masked_fill(keep.logical_not(), 0).MoveToOuterDisposeScope();
+        return weight.detach().masked_fill(keep.logical_not(), Scalars.Zero).MoveToOuterDisposeScope();
     }
 
     /// <summary>Applies Pi_p to <paramref name="weight"/> in place (no gradient) and returns it.</summary>
@@ -50,7 +51,7 @@ public static class MagnitudeProjection
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var keep = KeepMask(weight, sparsity);
-        weight.masked_fill_(keep.logical_not(), 0);
+        weight.masked_fill_(keep.logical_not(), Scalars.Zero);
         return weight;
     }
 

@@ -93,7 +93,8 @@ public sealed class MagnitudePruner : IPruner
                             var output = Objective.Compute(student, images, labels, new TrainingStep(epoch, batch, batchesPerEpoch, o.Epochs, rng));
                             output.Loss.backward();
                             masks.Step(student, optimizer);
-                            using (torch.no_grad()) lossSum.add_(output.Loss.detach().to_type(ScalarType.Float64), (double)indices.Length);
+                            using var weight = ((double)indices.Length).ToScalar();
+                            using (torch.no_grad()) lossSum.add_(output.Loss.detach().to_type(ScalarType.Float64), weight);
                         }
                         seen += indices.Length;
                         batch++;

@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ public sealed class PruningMask : IDisposable
         ParameterName = parameterName;
         Granularity = granularity;
         using var _ = torch.no_grad();
-        _keep = keep.detach().ne(0).DetachFromDisposeScope();
+        _keep = keep.detach().ne(Scalars.Zero).DetachFromDisposeScope();
         _pruned = _keep.logical_not().DetachFromDisposeScope();
         Total = _keep.numel();
         Kept = _keep.count_nonzero().item<long>();
@@ -61,7 +62,7 @@ public sealed class PruningMask : IDisposable
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var pruned = _pruned.device == tensor.device ? _pruned : _pruned.to(tensor.device);
-        tensor.masked_fill_(pruned, 0);
+        tensor.masked_fill_(pruned, Scalars.Zero);
     }
 
     /// <inheritdoc />

@@ -212,7 +212,8 @@ public sealed class Pwoa : IPruner
                     using (torch.no_grad())
                     {
                         var terms = torch.stack([loss.detach(), distillation.detach(), hsic.detach(), penalty.detach()]).to_type(ScalarType.Float64);
-                        sums.add_(terms, (double)indices.Length);
+                        using var weight = ((double)indices.Length).ToScalar();
+                        sums.add_(terms, weight);
                     }
                 }
 
@@ -226,7 +227,9 @@ public sealed class Pwoa : IPruner
             }
 
             double[] mean;
-            using (var means = sums.div(seen)) mean = means.data<double>().ToArray();
+            using (var count = seen.ToScalar())
+            using (var means = sums.div(count))
+                mean = means.data<double>().ToArray();
             _history.Add(new PruningEpoch(phase, epoch, mean[0], mean[1], mean[2], mean[3], lr, rho, clock.Elapsed));
             _owner._logger.LogInformation("PwoA {Phase} epoch {Epoch}/{Epochs}: loss {Loss:G5} (distillation {Distillation:G5}, hsic {Hsic:G5}, admm {Admm:G5}), lr {LearningRate:G4}{Rho}.",
                 phase, epoch + 1, epochs, mean[0], mean[1], mean[2], mean[3], lr, rho is double r ? $", rho {r:G4}" : "");

@@ -43,11 +43,12 @@ public sealed class SelfDistillationLoss
         if (studentLogits.dim() != 2 || !studentLogits.shape.SequenceEqual(teacherLogits.shape))
             throw new ArgumentException($"Logits must both be [B, C]; got student [{string.Join(", ", studentLogits.shape)}], teacher [{string.Join(", ", teacherLogits.shape)}].", nameof(teacherLogits));
         using var scope = torch.NewDisposeScope();
-        var logStudent = F.log_softmax(studentLogits.div(Temperature), 1);
-        var logTeacher = F.log_softmax(teacherLogits.detach().div(Temperature), 1);
+        using Scalar temperature = Temperature.ToScalar(), weight = (Alpha * Temperature * Temperature).ToScalar();
+        var logStudent = F.log_softmax(studentLogits.div(temperature), 1);
+        var logTeacher = F.log_softmax(teacherLogits.detach().div(temperature), 1);
         // KL(p_t || p_s) element-wise: p_t (log p_t - log p_s); 'mean' divides by B*C.
         var divergence = logTeacher.exp().mul(logTeacher - logStudent).mean();
-        return divergence.mul(Alpha * Temperature * Temperature).MoveToOuterDisposeScope();
+        return divergence.mul(weight).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
