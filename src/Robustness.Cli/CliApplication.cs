@@ -21,6 +21,7 @@ public static class CliApplication
         root.Add(VerifyCommand.Create(output, error));
         root.Add(PruneCommand.Create(output, error));
         root.Add(DemoCommand.Create(output, error));
+        root.Add(DoctorCommand.Create(output, error));
         return root;
     }
 

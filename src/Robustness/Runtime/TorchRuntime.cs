@@ -62,6 +62,18 @@ public static class TorchRuntime
         if (!string.IsNullOrWhiteSpace(dir)) UseLibTorch(dir);
     }
 
+    /// <summary>
+    /// Checks that libtorch computes correctly and reproducibly on this CPU: the operators of a small CNN (3x3
+    /// convolutions at small channel counts, forward and backward; batch norm; pooling) and three SGD steps of a
+    /// width-4 SmallCnn, each run <paramref name="repeats"/> times, must be finite, give the same bytes every time and
+    /// match a float64 reference. About a second on two cores. <c>robustness doctor</c> runs it and exits 1 when it fails.
+    /// </summary>
+    public static RuntimeSelfCheckReport SelfCheck(int repeats = 2)
+    {
+        ConfigureFromEnvironmentOnce();
+        return KernelSelfCheck.Run(repeats);
+    }
+
     /// <summary>True when TorchSharp can use a CUDA device.</summary>
     public static bool IsCudaAvailable()
     {
@@ -80,7 +92,10 @@ public static class TorchRuntime
 
     private static void ConfigureFromEnvironmentOnce()
     {
-        if (_loadedFrom is null) ConfigureFromEnvironment();
+        lock (Gate)
+        {
+            if (_loadedFrom is null) ConfigureFromEnvironment();
+        }
     }
 
     private static bool Load(string directory, string name, bool required)

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Robustness.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Robustness.Runtime;
+
+/// <summary>One operator probed by <see cref="TorchRuntime.SelfCheck"/>.</summary>
+/// <param name="Operator">What ran (e.g. "conv2d 3x3 backward (weight)").</param>
+/// <param name="Shape">The problem size (e.g. "N128 C4->8 16x16").</param>
+/// <param name="Finite">Every value of every run was finite.</param>
+/// <param name="Repeatable">Every run gave the first run's bytes.</param>
+/// <param name="RelativeError">Largest |float32 - float64 reference| over the reference's largest |value| (NaN when not finite).</param>
+/// <param name="Tolerance">The largest relative error that passes.</param>
+public sealed record KernelProbeResult(string Operator, string Shape, bool Finite, bool Repeatable, double RelativeError, double Tolerance)
+{
+    /// <summary>Finite, repeatable and close to the float64 reference.</summary>
+    public bool Passed => Finite && Repeatable && RelativeError <= Tolerance;
+
+    /// <summary>One line: the probe and what went wrong, if anything.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Operator} {Shape}: {(Passed ? "ok" : "FAILED")} (finite {Yes(Finite)}, repeatable {Yes(Repeatable)}, relative error {RelativeError:G3} of {Tolerance:G1} allowed)");
+
+    private static string Yes(bool value) => value ? "yes" : "NO";
+}
+
+/// <summary>The result of <see cref="TorchRuntime.SelfCheck"/>.</summary>
+/// <param name="Probes">Every operator probed, in order: convolutions, batch norm, pooling, then a whole training step.</param>
+/// <param name="TrainingDigest">SHA-256 of the weights after the self-check's training steps: the same on every run on one CPU and thread count.</param>
+/// <param name="Threads">libtorch's intra-op threads during the check.</param>
+/// <param name="Guard">The kernel guard's decision for this process.</param>
+/// <param name="Elapsed">Wall time of the check.</param>
+public sealed record RuntimeSelfCheckReport(IReadOnlyList<KernelProbeResult> Probes, string TrainingDigest, int Threads, KernelGuardStatus Guard, TimeSpan Elapsed)
+{
+    /// <summary>Every probe passed.</summary>
+    public bool Passed => Probes.All(p => p.Passed);
+
+    /// <summary>The probes that failed, smallest problem first within each operator.</summary>
+    public IReadOnlyList<KernelProbeResult> Failures => Probes.Where(p => !p.Passed).ToList();
+}
+
+/// <summary>
+/// Runs the operators that a small CNN uses (3x3 convolution forward and both backward passes at the channel counts
+/// that oneDNN serves with padded 8- or 16-channel blocks, batch norm, max pooling) and a few SGD steps of a width-4
+/// SmallCnn, each <c>repeats</c> times from the same inputs, and compares every run with the first (bytes) and with a
+/// float64 reference computed by ATen's own kernels (oneDNN has no float64 convolution). This is the failure of issue
+/// 11 in miniature: on an affected AVX-512 CPU without the guard it shows NaN or run-to-run differences.
+/// </summary>
+internal static class KernelSelfCheck
+{
+    private const int Batch = 128;
+    private const double ConvTolerance = 1e-4;
+    private const double TrainingTolerance = 1e-3;
+
+    // (input channels, output channels, side): the first layers of small-cnn at widths 4 and 8, then full 16-blocks.
+    private static readonly (int In, int Out, int Side)[] ConvShapes =
+        [(3, 4, 32), (4, 4, 32), (4, 8, 16), (8, 8, 16), (8, 16, 8), (3, 16, 32), (16, 16, 8)];
+
+    public static RuntimeSelfCheckReport Run(int repeats)
+    {
+        if (repeats < 2) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be >= 2 (a run is compared with the first).");
+        var guard = KernelGuard.Status;
+        var watch = Stopwatch.StartNew();
+        var probes = new List<KernelProbeResult>();
+        using (torch.no_grad())
+        using (var generator = new Generator(11))
+        {
+            foreach (var (cin, cout, side) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, repeats, generator));
+            foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator));
+        }
+        var (training, digest) = ProbeTraining(repeats);
+        probes.Add(training);
+        return new RuntimeSelfCheckReport(probes, digest, torch.get_num_threads(), guard, watch.Elapsed);
+    }
+
+    private static IEnumerable<KernelProbeResult> ProbeConvolution(int cin, int cout, int side, int repeats, Generator generator)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([Batch, cin, side, side], generator: generator);
+        using var scale = (1.0 / Math.Sqrt(9 * cin)).ToScalar();
+        var w = torch.randn([cout, cin, 3, 3], generator: generator).mul_(scale);
+        var gy = torch.randn([Batch, cout, side, side], generator: generator);
+        var reference = Convolution(x.to(float64), w.to(float64), gy.to(float64));
+        var runs = Enumerable.Range(0, repeats).Select(_ => Convolution(x, w, gy)).ToList();
+        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{cin}->{cout} {side}x{side}");
+        string[] names = ["conv2d 3x3 forward", "conv2d 3x3 backward (input)", "conv2d 3x3 backward (weight)"];
+        var results = new List<KernelProbeResult>();
+        for (int i = 0; i < names.Length; i++)
+            results.Add(Compare(names[i], shape, runs.Select(r => r[i]).ToList(), reference[i], ConvTolerance));
+        return results;
+    }
+
+    private static Tensor[] Convolution(Tensor x, Tensor w, Tensor gy)
+    {
+        using var enabled = torch.enable_grad();
+        var input = x.detach().requires_grad_();
+        var weight = w.detach().requires_grad_();
+        var y = torch.nn.functional.conv2d(input, weight, padding: [1, 1]);
+        var grads = torch.autograd.grad([y], [input, weight], [gy]);
+        return [y.detach(), grads[0], grads[1]];
+    }
+
+    private static IEnumerable<KernelProbeResult> ProbeBatchNormAndPooling(int channels, int repeats, Generator generator)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([Batch, channels, 16, 16], generator: generator);
+        var gy = torch.randn([Batch, channels, 8, 8], generator: generator);
+        var reference = NormPool(x.to(float64), gy.to(float64));
+        var runs = Enumerable.Range(0, repeats).Select(_ => NormPool(x, gy)).ToList();
+        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{channels} 16x16");
+        return
+        [
+            Compare("batch norm + ReLU + max pool 2x2 forward", shape, runs.Select(r => r[0]).ToList(), reference[0], ConvTolerance),
+            Compare("batch norm + ReLU + max pool 2x2 backward", shape, runs.Select(r => r[1]).ToList(), reference[1], ConvTolerance),
+        ];
+    }
+
+    private static Tensor[] NormPool(Tensor x, Tensor gy)
+    {
+        using var enabled = torch.enable_grad();
+        var input = x.detach().requires_grad_();
+        var mean = torch.zeros(x.shape[1], dtype: x.dtype);
+        var variance = torch.ones(x.shape[1], dtype: x.dtype);
+        var normalised = torch.nn.functional.batch_norm(input, mean, variance, training: true);
+        var y = torch.nn.functional.max_pool2d(torch.nn.functional.relu(normalised), 2);
+        var grads = torch.autograd.grad([y], [input], [gy]);
+        return [y.detach(), grads[0]];
+    }
+
+    /// <summary>Three SGD steps of a width-4 SmallCnn in training mode, from the same seed each run.</summary>
+    private static (KernelProbeResult Result, string Digest) ProbeTraining(int repeats)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor images, labels;
+        using (var generator = new Generator(12))
+        {
+            images = torch.rand([Batch, 3, 32, 32], generator: generator);
+            labels = torch.randint(10, [Batch], generator: generator);
+        }
+        var reference = TrainSteps(images, labels, float64);
+        var runs = Enumerable.Range(0, repeats).Select(_ => TrainSteps(images, labels, float32)).ToList();
+        var result = Compare("SmallCnn w4 training (3 SGD steps, batch norm in training mode)", string.Create(CultureInfo.InvariantCulture, $"N{Batch} 3x32x32"),
+            runs, reference, TrainingTolerance);
+        var bytes = runs[0].to(float32).contiguous().bytes.ToArray();
+        return (result, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    private static Tensor TrainSteps(Tensor images, Tensor labels, ScalarType dtype)
+    {
+        using var enabled = torch.enable_grad();
+        using var network = new SmallCnn(classes: 10, width: 4);
+        using (var generator = new Generator(13)) network.ResetParameters(generator);
+        network.to(dtype);
+        network.train();
+        using var optimizer = torch.optim.SGD(network.parameters(), 0.05, momentum: 0.9);
+        var x = images.to(dtype);
+        for (int step = 0; step < 3; step++)
+        {
+            optimizer.zero_grad();
+            torch.nn.functional.cross_entropy(network.call(x), labels).backward();
+            optimizer.step();
+        }
+        // Parameters and running statistics, flattened in registration order.
+        return torch.cat(network.state_dict().Values.Where(t => t.is_floating_point()).Select(t => t.detach().flatten()).ToList(), 0);
+    }
+
+    /// <summary>Judges the runs of one probe against each other and against the float64 reference.</summary>
+    internal static KernelProbeResult Compare(string name, string shape, IReadOnlyList<Tensor> runs, Tensor reference, double tolerance)
+    {
+        bool finite = runs.All(r => r.isfinite().all().item<bool>());
+        bool repeatable = runs.Skip(1).All(r => Identical(r, runs[0]));
+        double error = double.NaN;
+        if (finite)
+        {
+            double magnitude = reference.abs().max().item<double>();
+            error = (runs[0].to(float64) - reference).abs().max().item<double>() / Math.Max(magnitude, double.Epsilon);
+        }
+        return new KernelProbeResult(name, shape, finite, repeatable, error, tolerance);
+    }
+
+    // Byte comparison: NaN == NaN here, and -0 != +0, as for files on disk.
+    private static bool Identical(Tensor a, Tensor b) => a.bytes.SequenceEqual(b.bytes);
+}

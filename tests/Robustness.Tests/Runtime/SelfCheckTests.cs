@@ -1,0 +1,61 @@
+using FluentAssertions;
+using Robustness.Runtime;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Robustness.Tests.Runtime;
+
+public class SelfCheckTests
+{
+    [Fact]
+    public void The_kernels_of_a_small_cnn_are_finite_repeatable_and_match_float64_on_this_cpu()
+    {
+        var report = TorchRuntime.SelfCheck();
+
+        report.Passed.Should().BeTrue($"every probe must pass on {CpuFeatures.Current.Model} " +
+            $"({string.Join(' ', CpuFeatures.Current.Extensions)}; guard {report.Guard.State}); failed: {string.Join("; ", report.Failures)}");
+        report.Probes.Select(p => p.Operator).Should().Contain(["conv2d 3x3 forward", "conv2d 3x3 backward (input)", "conv2d 3x3 backward (weight)"]);
+        report.Probes.Should().Contain(p => p.Shape.Contains("C3->4") && p.Operator.Contains("weight"), "the first layer of a width-4 SmallCnn is probed");
+        report.TrainingDigest.Should().MatchRegex("^[0-9a-f]{64}$");
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_training_digest_within_a_process()
+    {
+        TorchRuntime.SelfCheck().TrainingDigest.Should().Be(TorchRuntime.SelfCheck().TrainingDigest);
+    }
+
+    [Fact]
+    public void A_probe_fails_on_nan_on_run_to_run_differences_and_on_wrong_values()
+    {
+        using var scope = NewDisposeScope();
+        var reference = torch.linspace(-1, 1, 64, dtype: float64);
+        var good = reference.to(float32);
+        var nan = good.clone();
+        nan[3] = torch.tensor(float.NaN);
+        var other = good.clone();
+        other[5] = torch.tensor(0.123f);   // a plausible but different value: not repeatable
+        var wrong = good.flip(0);          // finite and repeatable, but not the operator's result
+
+        KernelSelfCheck.Compare("op", "s", [good, good.clone()], reference, 1e-4).Passed.Should().BeTrue();
+        var withNan = KernelSelfCheck.Compare("op", "s", [good, nan], reference, 1e-4);
+        withNan.Finite.Should().BeFalse();
+        withNan.Passed.Should().BeFalse();
+        var differing = KernelSelfCheck.Compare("op", "s", [good, other], reference, 1e-4);
+        differing.Repeatable.Should().BeFalse();
+        differing.Passed.Should().BeFalse();
+        differing.ToString().Should().Contain("FAILED").And.Contain("repeatable NO");
+        var far = KernelSelfCheck.Compare("op", "s", [wrong, wrong.clone()], reference, 1e-4);
+        far.Repeatable.Should().BeTrue();
+        far.RelativeError.Should().BeGreaterThan(1e-4);
+        far.Passed.Should().BeFalse();
+    }
+
+    [Fact]
+    public void Repeats_below_two_are_refused()
+    {
+        var act = () => TorchRuntime.SelfCheck(repeats: 1);
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("repeats");
+    }
+}
