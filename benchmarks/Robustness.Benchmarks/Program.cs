@@ -9,6 +9,7 @@ using Robustness.Benchmarks;
 //   pgd-worker WORKDIR BATCH THREADS                                 (internal: one PGD measurement, one process)
 //   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH] [--device cpu|cuda]  SEP crafting passes/s vs PyTorch, output agreement
 //   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE]          (internal: one SEP crafting measurement, one process)
+//   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard on vs off, fresh processes
 //   sep-table [--per-class 200] [--test 10000] [--width 16] [--epochs 30] [--k 5] [--iterations 30] [--inner-steps 15]
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
@@ -41,6 +42,8 @@ switch (args.FirstOrDefault())
         return PgdBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
     case "pgd-worker":
         return PgdWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args.Contains("--stop-on-success"));
+    case "kernel-guard":
+        return KernelGuardBenchmark.Run(results, args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 3));
     case "sep-craft":
         return SepCraftBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2), Option("--device", "cpu"));
     case "sep-craft-worker":

@@ -86,6 +86,7 @@ public static class SepCraftWorker
             {
                 framework = "robustness",
                 version = typeof(torch).Assembly.GetName().Version?.ToString(),
+            kernel_guard = Runtime.KernelGuard.Status.State.ToString(),
                 device = device.ToString(), images = clean.Count, checkpoints = models.Count, iterations, batch,
                 threads = torch.get_num_threads(),
                 seconds,

@@ -43,6 +43,7 @@ public static class TrainingWorker
         {
             framework = raw ? "torchsharp-loop" : "robustness",
             version = typeof(torch).Assembly.GetName().Version?.ToString(),
+            kernel_guard = Runtime.KernelGuard.Status.State.ToString(),
             arch, width, batch,
             threads = torch.get_num_threads(),
             timed_batches = epochs * 4,

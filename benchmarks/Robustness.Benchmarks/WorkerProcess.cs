@@ -6,10 +6,18 @@ namespace Robustness.Benchmarks;
 /// <summary>Runs one measurement in a child process and reads the JSON line it prints last.</summary>
 public static class WorkerProcess
 {
-    public static JsonElement Run(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    /// <param name="fileName">The program.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="workingDirectory">Its working folder (default: this one's).</param>
+    /// <param name="environment">Variables to set (a null value removes the variable) on top of this process's environment.</param>
+    public static JsonElement Run(string fileName, IEnumerable<string> arguments, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in arguments) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
         if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         var stderr = process.StandardError.ReadToEndAsync();
