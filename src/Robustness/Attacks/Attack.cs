@@ -54,8 +54,8 @@ public abstract class Attack<TOptions> : IAttack where TOptions : AttackOptions
         var adversarial = Perturb(new AttackContext(classifier, x, y, targets, generator, cancellationToken)).detach();
         if (!adversarial.shape.SequenceEqual(x.shape))
             throw new InvalidOperationException($"{Name} returned shape [{string.Join(", ", adversarial.shape)}] for input [{string.Join(", ", x.shape)}].");
-        if (Epsilon is double eps) adversarial = x + AttackMath.Project(adversarial - x, Norm, eps);
-        return adversarial.clamp(Scalars.Zero, Scalars.One).MoveToOuterDisposeScope();
+        return (Epsilon is double eps ? AttackMath.ClampToBudget(x, adversarial, Norm, eps) : adversarial.clamp(Scalars.Zero, Scalars.One))
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>

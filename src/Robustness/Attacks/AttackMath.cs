@@ -48,6 +48,29 @@ public static class AttackMath
     }
 
     /// <summary>
+    /// <paramref name="adversarial"/> put back into [0,1] and the <paramref name="norm"/> ball of radius
+    /// <paramref name="epsilon"/> around <paramref name="clean"/>, such that the float32 result itself is within the
+    /// budget (for l1 and l2 exactly; for l-inf up to half a float32 ulp, as before). For l1 and l2 the projection runs in
+    /// float64 onto a radius smaller by the most that rounding the result to float32 can add (2^-25 per value, which
+    /// is at most 1 here): n 2^-25 for l1, sqrt(n) 2^-25 for l2, n values per image (9e-5 and 2e-6 for a 32x32 RGB
+    /// image). Projected in float32 and added, the result's l1 norm exceeded eps = 12 by 1.7e-5 with one CPU's kernels.
+    /// </summary>
+    public static Tensor ClampToBudget(Tensor clean, Tensor adversarial, Norm norm, double epsilon)
+    {
+        ArgumentNullException.ThrowIfNull(clean);
+        ArgumentNullException.ThrowIfNull(adversarial);
+        if (norm == Norm.Linf) return (clean + Project(adversarial - clean, norm, epsilon)).clamp(Scalars.Zero, Scalars.One);
+        using var scope = torch.NewDisposeScope();
+        var x = clean.to(ScalarType.Float64);
+        var delta = adversarial.to(ScalarType.Float64) - x;
+        long values = clean.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        double rounding = Math.Pow(2, -25) * (norm == Norm.L1 ? values : Math.Sqrt(values));
+        // A budget below what float32 can resolve keeps the clean image: nothing smaller is guaranteed to hold.
+        var projected = Project(delta, norm, Math.Max(0, epsilon - rounding));
+        return (x + projected).clamp(Scalars.Zero, Scalars.One).to(clean.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The unit-size steepest-ascent direction of <paramref name="gradient"/> for the norm: sign(g) for l-inf,
     /// g / ||g||_2 for l2, and for l1 the sign of the largest-magnitude coordinates (the top 1% of each image,
     /// at least one), scaled to unit l1 length.

@@ -32,8 +32,10 @@ public sealed class CwL2Tests
         using var scope = torch.NewDisposeScope();
         var (x, y, correct) = Batch(24);
 
-        var plain = new CwL2(Short()).Run(_fixture.Model, x, y);
-        var confident = new CwL2(Short(confidence: 2)).Run(_fixture.Model, x, y);
+        // 30 steps, not Short()'s 20: at 20, kappa = 2 fooled 17 of 19 correct points with one CPU's kernels and 16 of
+        // 17 with another's (the fixture model itself differs in the last bits); at 30 and 50, every one on both.
+        var plain = new CwL2(Short() with { Steps = 30 }).Run(_fixture.Model, x, y);
+        var confident = new CwL2(Short(confidence: 2) with { Steps = 30 }).Run(_fixture.Model, x, y);
 
         MinimumNormChecks.ValidImages(plain, x);
         MinimumNormChecks.ValidImages(confident, x);

@@ -43,7 +43,10 @@ public sealed class MiFgsmTests
     }
 
     // The batch bug (normalising by the batch's mean |g|) makes an image's momentum depend on its neighbours from
-    // the second step on. Per-image normalisation: attacking [a, b] gives a the same result as attacking [a] alone.
+    // the second step on. Per-image normalisation: attacking [a, b] gives a the same result as attacking [a] alone,
+    // up to the sign of a gradient component that is almost zero: libtorch's kernels may round a batch of 8 and a
+    // batch of 1 differently in the last bit (oneDNN's AVX2 kernels do; 3 of 3,072 values flipped a step), while the
+    // batch bug changes 181 to 1,862 of the 3,072 values of each of these images (measured with the bug put back).
     [Fact]
     public void An_images_result_does_not_depend_on_the_rest_of_its_batch()
     {
@@ -55,7 +58,8 @@ public sealed class MiFgsmTests
         for (int i = 0; i < 8; i++)
         {
             var alone = attack.Run(_fixture.Model, images.narrow(0, i, 1), labels.narrow(0, i, 1));
-            (alone - together.narrow(0, i, 1)).abs().max().item<float>().Should().BeLessThan(1e-6f, $"image {i} alone vs in its batch");
+            long values = alone.numel(), differing = (alone - together.narrow(0, i, 1)).abs().gt(1e-6).sum().item<long>();
+            differing.Should().BeLessThan(values / 100, $"image {i} alone vs in its batch: at most a few near-zero gradient signs may flip");
         }
     }
 
