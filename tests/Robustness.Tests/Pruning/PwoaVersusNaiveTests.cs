@@ -10,19 +10,24 @@ using Xunit;
 namespace Robustness.Tests.Pruning;
 
 /// <summary>
-/// The issue's comparison: a PGD-AT SmallCnn on the synthetic set, pruned 4x, keeps more PGD accuracy with PwoA
-/// (clean data, distillation + HSIC) than with naive pruning (magnitude + clean fine-tuning) given the same number of
-/// epochs. At this scale the gap is a few points, not the paper's tens: a short clean fine-tune barely moves a small
-/// network away from its robust weights (naive pruning with half PwoA's epochs kept more PGD accuracy than PwoA when
-/// we tried it), so the baseline gets PwoA's whole budget (6 ADMM + 6 retraining epochs = 12). Checked on seeds 1
-/// and 2 (see the report of the branch that added it); the margin asserted is the smaller of the two gaps, halved.
+/// A PGD-AT SmallCnn on the synthetic set, pruned 4x by PwoA (clean data, distillation + HSIC, no adversarial example)
+/// and naively (magnitude + clean fine-tuning) with the same epochs (6 ADMM + 6 retraining = 12). At this scale the two
+/// are within noise of each other: PGD-10 accuracy on 300 test images, teacher / PwoA / naive, measured with oneDNN's
+/// AVX2 kernels and with its AVX-512 ones (issue 11), seed 1: 62.0 / 42.0 / 42.7 and 58.0 / 41.3 / 38.0; seed 2:
+/// 41.0 / 40.0 / 32.7 and 41.7 / 39.7 / 34.3; seed 3: 65.7 / 52.3 / 55.3 and 65.7 / 52.3 / 51.7 (at 16x the sign of the
+/// gap also changes with the seed). A test that PwoA beats naive pruning here held on one set of kernels only, so it
+/// was a coin toss, not a check; that comparison is measured where it is large, in the CIFAR-10 table
+/// (benchmarks/results/pwoa-cifar10-cpu.md: at 2x, PGD-10 26.2% for PwoA vs 14.0% naive). What holds at this scale on
+/// every seed and both kernel sets, and is asserted: PwoA reaches the same sparsity as magnitude pruning, keeps at least
+/// 60% of the teacher's PGD accuracy (68-98% measured), and is no worse than naive pruning beyond the noise of 300 images
+/// (5 points; at worst 3.0 below, measured).
 /// </summary>
 public class PwoaVersusNaiveTests
 {
     private const int Seed = 1;
 
     [Fact]
-    public void Pwoa_keeps_more_pgd_accuracy_than_naive_pruning_at_the_same_sparsity()
+    public void Pwoa_keeps_most_of_the_teachers_pgd_accuracy_and_is_no_worse_than_naive_pruning()
     {
         var sets = SyntheticImageSet.TrainTest(600, 300, Seed, size: 8, classes: 4);
         var augmentation = ComposedAugmentation.Cifar(padding: 1);
@@ -49,9 +54,11 @@ public class PwoaVersusNaiveTests
 
         teacherRobust.Should().BeGreaterThan(0.4, "PGD-AT makes a robust teacher");
         pwoa.Sparsity.Overall.Should().BeApproximately(naive.Sparsity.Overall, 1e-9, "both prune the same tensors to the same sparsity");
-        pwoaRobust.Should().BeGreaterThan(naiveRobust + MarginAsserted,
-            $"PwoA distils the robust teacher (PwoA {pwoaRobust:P1}, naive {naiveRobust:P1}, teacher {teacherRobust:P1})");
+        string measured = $"PwoA {pwoaRobust:P1}, naive {naiveRobust:P1}, teacher {teacherRobust:P1}";
+        pwoaRobust.Should().BeGreaterThanOrEqualTo(0.6 * teacherRobust, $"PwoA distils the robust teacher ({measured})");
+        pwoaRobust.Should().BeGreaterThanOrEqualTo(naiveRobust - NoiseOf300Images, $"PwoA is not worse than naive pruning ({measured})");
     }
 
-    private const double MarginAsserted = 0.015;
+    // About 1.5 standard errors of a difference of two accuracies near 40% on 300 images each.
+    private const double NoiseOf300Images = 0.05;
 }
