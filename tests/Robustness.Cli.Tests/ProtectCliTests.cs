@@ -115,6 +115,36 @@ public sealed class ProtectCliTests : IDisposable
         err.Should().Contain("eps was 8/255, now 4/255");
     }
 
+    // Issue 13, point 8: run.json did not record the model a run trains itself, so a resumed error-minimising run with
+    // another --arch/--width mixed two surrogates in one folder, and --train-epochs silently reused the old source model.
+    [Fact]
+    public async Task Resuming_with_another_surrogate_model_is_a_usage_error()
+    {
+        WriteImages(_input, 1, 2);
+        (await Run(Protect("--arch", "small-cnn", "--width", "4"))).Code.Should().Be(0);
+        ProtectionRunSettings.TryReadFrom(_output)!.TrainedModel.Should().Be("small-cnn w4");
+
+        var (code, _, err) = await Run(Protect("--arch", "small-cnn", "--width", "8"));
+
+        code.Should().Be(ExitCodes.BadArguments);
+        err.Should().Contain("trained model was small-cnn w4, now small-cnn w8");
+    }
+
+    [Fact]
+    public async Task Resuming_train_epochs_with_another_source_model_is_a_usage_error_before_any_training()
+    {
+        WriteImages(_input, 2, 4, size: 16);
+        var catalogue = TestCatalogue();
+        string[] args = ["protect", "--input", _input, "--output", _output, "--method", "needs-checkpoints", "--train-epochs", "1", "--batch-size", "8"];
+        (await RunWith(catalogue, [.. args, "--width", "4"])).Code.Should().Be(0);
+
+        var again = await RunWith(catalogue, [.. args, "--width", "8"]);
+
+        again.Code.Should().Be(ExitCodes.BadArguments);
+        again.Err.Should().Contain("trained model was small-cnn w4, now small-cnn w8");
+        again.Out.Should().NotContain("Training the source model");
+    }
+
     [Fact]
     public async Task Three_shards_into_one_folder_complete_the_output()
     {

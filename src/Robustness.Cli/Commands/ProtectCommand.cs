@@ -94,21 +94,28 @@ public static class ProtectCommand
                     checkpointSet = CheckpointSet.Open(checkpointDir);
                     epochList = checkpointSet.Epochs;
                 }
-                var settings = new ProtectionRunSettings
+                // --arch and --width describe the model the run trains: the source model (--train-epochs) or, for a
+                // method without checkpoints, its surrogate.
+                string architecture = parse.GetValue(arch) ?? "small-cnn";
+                int widthValue = parse.GetValue(width) ?? 0;
+                ModelSpec? sourceModel = epochs is null ? null : new ModelSpec(architecture, index.ClassNames.Count, widthValue);
+                ModelSpec? surrogate = null;
+                if (!definition.NeedsCheckpoints && (parse.GetValue(arch) is not null || parse.GetValue(width) is not null))
+                    surrogate = new ModelSpec(architecture, index.ClassNames.Count, widthValue, 3, StreamedImageFolder.Open(inputRoot).Height);
+                var protectorSettings = new ProtectorSettings
                 {
-                    Method = definition.Name, Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k,
-                    CheckpointEpochs = epochList, Seed = seedValue, BatchSize = batch,
+                    Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k, SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
                 };
-                // Before any training: a folder written with other settings is refused at once.
+                // run.json comes from the settings the protector is built from. Before any training: a folder written
+                // with other settings is refused at once.
+                var settings = ProtectionRunSettings.For(definition.Name, protectorSettings, batch, epochList, sourceModel);
                 try { settings.WriteOrCheck(outputRoot); }
                 catch (InvalidOperationException e) { throw new UsageException(e.Message); }
 
                 if (epochs is int count)
-                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count,
-                        parse.GetValue(arch) ?? "small-cnn", parse.GetValue(width) ?? 0, seedValue, deviceValue, output, error, cancel);
+                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count, architecture, widthValue, seedValue, deviceValue, output, error, cancel);
 
                 (int, int)? imageSize = null;
-                ModelSpec? surrogate = null;
                 if (checkpointSet is not null)
                 {
                     using var model = checkpointSet.Load(checkpointSet.Epochs[^1]);
@@ -116,17 +123,8 @@ public static class ProtectCommand
                     if (!model.ClassNames.SequenceEqual(index.ClassNames, StringComparer.Ordinal))
                         throw new UsageException($"The checkpoints were trained on classes [{string.Join(", ", model.ClassNames)}] but --input has [{string.Join(", ", index.ClassNames)}]; labels would not match.");
                 }
-                else if (parse.GetValue(arch) is not null || parse.GetValue(width) is not null)
-                {
-                    var first = StreamedImageFolder.Open(inputRoot);
-                    surrogate = new ModelSpec(parse.GetValue(arch) ?? "small-cnn", index.ClassNames.Count, parse.GetValue(width) ?? 0, 3, first.Height);
-                }
 
-                var protector = definition.Build(new ProtectorSettings
-                {
-                    Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k, Checkpoints = checkpointSet,
-                    SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
-                });
+                var protector = definition.Build(protectorSettings with { Checkpoints = checkpointSet });
                 // SEP's protectors own the checkpoints they loaded (native memory): release them when the run ends.
                 using var ownedProtector = protector as IDisposable;
                 var job = new FolderProtectionJob(protector, new FolderProtectionOptions

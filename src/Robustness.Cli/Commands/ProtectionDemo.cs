@@ -107,12 +107,11 @@ public static class ProtectionDemo
     private static FolderProtectionResult Protect(IDataProtector protector, string input, string outputRoot, CheckpointSet? checkpoints,
         IReadOnlyList<int>? usedEpochs, ProtectionDemoSettings settings, TextWriter output, string title, CancellationToken cancellationToken)
     {
-        var runSettings = new ProtectionRunSettings
+        var knobs = new ProtectorSettings
         {
-            Method = protector.Name, Epsilon = settings.Epsilon, Iterations = checkpoints is null ? null : settings.Iterations,
-            CheckpointCount = usedEpochs?.Count, CheckpointEpochs = checkpoints?.Epochs ?? [], Seed = settings.Seed,
-            BatchSize = DataProtection.DefaultBatchSize,
+            Epsilon = settings.Epsilon, Iterations = checkpoints is null ? null : settings.Iterations, CheckpointCount = usedEpochs?.Count, Seed = settings.Seed,
         };
+        var runSettings = ProtectionRunSettings.For(protector.Name, knobs, DataProtection.DefaultBatchSize, checkpoints?.Epochs);
         runSettings.WriteOrCheck(outputRoot);
         var job = new FolderProtectionJob(protector, new FolderProtectionOptions
         {

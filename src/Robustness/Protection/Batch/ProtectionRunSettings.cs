@@ -31,6 +31,15 @@ public sealed record ProtectionRunSettings
     /// <summary>The epochs of the checkpoints the method was given (empty when it needs none).</summary>
     [JsonPropertyName("checkpointEpochs")] public IReadOnlyList<int> CheckpointEpochs { get; init; } = [];
 
+    /// <summary>Inner steps M of SEP-FA-VR (null = default).</summary>
+    [JsonPropertyName("innerSteps")] public int? InnerSteps { get; init; }
+
+    /// <summary>
+    /// The model the run trains itself, as "architecture w<i>width</i>" (or "architecture default width"): error-minimising noise's surrogate, or the source
+    /// model of <c>protect --train-epochs</c> (null = the method's default, or none).
+    /// </summary>
+    [JsonPropertyName("trainedModel")] public string? TrainedModel { get; init; }
+
     /// <summary>Seed of the method's randomness.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; }
 
@@ -38,6 +47,31 @@ public sealed record ProtectionRunSettings
     [JsonPropertyName("batchSize")] public required int BatchSize { get; init; }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>
+    /// The run settings of protector <paramref name="method"/> built from <paramref name="settings"/>: every knob that
+    /// decides its bytes comes from the one settings object the protector is built from, so none can be left out.
+    /// </summary>
+    /// <param name="method">The protector's catalogue name.</param>
+    /// <param name="settings">The settings the protector is (or will be) built from; its checkpoints are not read.</param>
+    /// <param name="batchSize">Images per batch.</param>
+    /// <param name="checkpointEpochs">The epochs of the checkpoints the protector is given (empty when none).</param>
+    /// <param name="sourceModel">The source model the run trains itself for its checkpoints, if it does.</param>
+    public static ProtectionRunSettings For(string method, ProtectorSettings settings, int batchSize,
+        IReadOnlyList<int>? checkpointEpochs = null, Models.ModelSpec? sourceModel = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(method);
+        ArgumentNullException.ThrowIfNull(settings);
+        var trained = sourceModel ?? settings.SurrogateSpec;
+        return new ProtectionRunSettings
+        {
+            Method = method, Epsilon = settings.Epsilon, Iterations = settings.Iterations, StepSize = settings.StepSize,
+            CheckpointCount = settings.CheckpointCount, CheckpointEpochs = checkpointEpochs ?? [], InnerSteps = settings.InnerSteps,
+            TrainedModel = trained is null ? null
+                : string.Create(CultureInfo.InvariantCulture, $"{trained.Architecture} {(trained.Width > 0 ? $"w{trained.Width}" : "default width")}"),
+            Seed = settings.Seed, BatchSize = batchSize,
+        };
+    }
 
     /// <summary>The settings as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -96,6 +130,8 @@ public sealed record ProtectionRunSettings
         Compare("step size", other.StepSize is { } s ? Math.Round(s, 12) : (double?)null, StepSize is { } t ? Math.Round(t, 12) : null);
         Compare("checkpoint count", other.CheckpointCount, CheckpointCount);
         Compare("checkpoint epochs", string.Join(",", other.CheckpointEpochs), string.Join(",", CheckpointEpochs));
+        Compare("inner steps", other.InnerSteps, InnerSteps);
+        Compare("trained model", other.TrainedModel, TrainedModel);
         Compare("seed", other.Seed, Seed);
         Compare("batch size", other.BatchSize, BatchSize);
         return list;
