@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -44,7 +45,7 @@ public static class AttackTable
             if (name.Length == 0 || name.Contains('/')) throw new ArgumentOutOfRangeException("--model", name, "A model name must be non-empty and free of '/'.");
             if (!File.Exists(file)) throw new ArgumentOutOfRangeException("--model", file, $"Model file '{file}' does not exist.");
         }
-        foreach (string a in run.Attacks) BuiltInAttacks.Get(a); // unknown names raise, listing the known ones
+        foreach (string a in run.Attacks) Techniques.Catalog.Create(TechniqueFamily.Attacks, a); // unknown names raise, listing the known ones
         if (s.Images < 1) throw new ArgumentOutOfRangeException("--images", s.Images, "--images must be >= 1.");
         if (s.Batch < 1) throw new ArgumentOutOfRangeException("--batch", s.Batch, "--batch must be >= 1.");
         if (run.Threads < 1) throw new ArgumentOutOfRangeException("--threads", run.Threads, "--threads must be >= 1.");
@@ -106,7 +107,7 @@ public static class AttackTable
             else Log($"{clean.Key}: done before ({clean.Accuracy:P1})");
             foreach (string attack in run.Attacks)
             {
-                var row = state.Row(name, BuiltInAttacks.Get(attack).Name);
+                var row = state.Row(name, Techniques.Catalog.Create(TechniqueFamily.Attacks, attack).Name);
                 if (row.Done)
                 {
                     Log($"{row.Key}: done before (robust accuracy {row.Accuracy:P1})");
@@ -192,7 +193,7 @@ public static class AttackTable
         var s = run.Settings;
         var options = new AutoAttackOptions { Norm = Norm.Linf, Epsilon = s.Epsilon, Seed = s.Seed, BatchSize = s.Batch, StatePath = statePath };
         // Built as the CLI's `evaluate --autoattack` builds it: the catalogue's attacks at their defaults, Square 5,000 queries.
-        var evaluator = AutoAttackEvaluator.Standard((name, settings) => BuiltInAttacks.Get(name).Build(settings), Norm.Linf, s.Epsilon, s.Seed, options);
+        var evaluator = Techniques.Catalog.StandardAutoAttack(Norm.Linf, s.Epsilon, s.Seed, options);
         row.Settings = string.Join("; ", evaluator.Attacks.Select(a => $"{a.Name}: {DescribeOptions(a.Options)}"));
         row.Judged = $"linf <= {s.Eps}; each attack runs on the points every earlier one failed on";
         Log($"{row.Key}: AutoAttack-style standard evaluation ({string.Join(", ", evaluator.Attacks.Select(a => a.ToString()))}), state file {statePath}");
@@ -224,7 +225,7 @@ public static class AttackTable
     /// </summary>
     public static (IAttack Attack, string Judged) BuildAttack(string name, AttackTableSettings s)
     {
-        var definition = BuiltInAttacks.Get(name);
+        var definition = Techniques.Catalog.Create(TechniqueFamily.Attacks, name);
         var norm = definition.Norms.Contains(Norm.Linf) ? Norm.Linf : definition.Norms[0];
         double bound = norm == Norm.Linf ? s.Epsilon : s.L2Bound;
         var attack = RobustnessEvaluation.Build([definition], new AttackSettings { Norm = norm, Seed = s.Seed }, [bound])[0];

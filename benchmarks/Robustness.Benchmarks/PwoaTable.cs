@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -52,7 +53,7 @@ public static class PwoaTable
         var sparsities = run.Sparsities.Select(t => (Label: t.ToLowerInvariant(), Value: PrunerSettings.ParseSparsity(t, "--sparsities"))).ToArray();
         if (sparsities.Select(s => s.Value).Distinct().Count() != sparsities.Length)
             throw new ArgumentOutOfRangeException("--sparsities", string.Join(",", run.Sparsities), "--sparsities names the same sparsity twice.");
-        var definitions = run.Methods.Select(BuiltInPruners.Get).ToArray(); // unknown names raise, listing the known ones
+        var definitions = run.Methods.Select(m => Techniques.Catalog.Create(TechniqueFamily.Pruners, m)).ToArray(); // unknown names raise, listing the known ones
         if (definitions.Select(d => d.Name).Distinct().Count() != definitions.Length)
             throw new ArgumentOutOfRangeException("--methods", string.Join(",", run.Methods), "--methods names the same method twice.");
         double epsilon = Budget.Parse(run.Eps, "--eps");
@@ -221,7 +222,7 @@ public static class PwoaTable
         Log($"{row.Key}: PGD-10 accuracy {row.PgdAccuracy:P2} ({clock.Elapsed.TotalSeconds:F0} s so far)");
         if (autoAttack)
         {
-            var evaluator = AutoAttackEvaluator.Standard((name, s) => BuiltInAttacks.Get(name).Build(s), Norm.Linf, epsilon, seed,
+            var evaluator = Techniques.Catalog.StandardAutoAttack(Norm.Linf, epsilon, seed,
                 new AutoAttackOptions { BatchSize = EvalBatchSize, StatePath = autoAttackState });
             var report = evaluator.Evaluate(model, eval, EvalLogger(row.Key, "autoattack"));
             row.AutoAttackAccuracy = report.RobustAccuracy;

@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using Robustness.Attacks;
@@ -217,7 +218,7 @@ public static class SepTable
 
     // Built by name from the catalogue, as the CLI does; final-checkpoint is the selection rule with K = 1 (the last epoch).
     private static IDataProtector CreateProtector(string method, double eps, SepTableSettings s, CheckpointSet checkpoints, Device device) =>
-        BuiltInProtectors.Get(method).Build(new ProtectorSettings
+        Techniques.Catalog.Create(TechniqueFamily.Protectors, method).Build(new ProtectorSettings
         {
             Epsilon = eps, Iterations = s.Iterations, StepSize = 1.0 / 255, CheckpointCount = s.CheckpointCount, InnerSteps = s.InnerSteps,
             Checkpoints = checkpoints, Device = device, Seed = 0,

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Robustness.Hosting;
 // Sample: train a CIFAR ResNet-18 (width 16) with SEP's recipe, keep a checkpoint per epoch, save, reload, evaluate,
 // then attack it: PGD on a batch, and the AutoAttack-style evaluation on 20 test images (the standard ensemble is
 // expensive on a CPU: APGD-T and FAB-T try 9 target classes, Square spends 5,000 queries on every point it cannot break).
@@ -53,7 +55,12 @@ using (var predictions = again.Predict(adversarial))
 using (var correct = predictions.eq(labels))
     Console.WriteLine($"PGD-10 at 8/255: {correct.sum().item<long>()}/64 still correct");
 
-var autoAttack = AutoAttackEvaluator.Standard((name, s) => BuiltInAttacks.Get(name).Build(s), Norm.Linf, 8.0 / 255);
+// Techniques are found through the catalogue that AddRobustness() registers (modules add theirs to it).
+var services = new ServiceCollection();
+services.AddRobustness().AddAttacks();
+using var provider = services.BuildServiceProvider();
+var catalog = provider.GetRequiredService<ITechniqueCatalog>();
+var autoAttack = catalog.StandardAutoAttack(Norm.Linf, 8.0 / 255);
 var stages = new Progress<EvaluationProgress>(p => { if (p.Batch == p.Batches) Console.WriteLine($"  {p.Stage} done, {p.Elapsed:mm\\:ss}"); });
 var robust = autoAttack.Evaluate(again, test.Subset(Enumerable.Range(0, 20).ToArray()), stages);
 Console.WriteLine(robust.ToMarkdown());

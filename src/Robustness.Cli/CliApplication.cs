@@ -1,27 +1,40 @@
 using System.CommandLine;
-using Robustness.Cli.Commands;
-using Robustness.Protection;
+using Microsoft.Extensions.DependencyInjection;
+using Robustness.Cli.Abstractions;
+using Robustness.Hosting;
 
 namespace Robustness.Cli;
 
-/// <summary>Builds the command tree and runs it with the tool's error conventions.</summary>
+/// <summary>
+/// The tool as a host: it builds a service provider with <c>AddRobustness()</c>, the built-in techniques, its own
+/// commands (<see cref="BuiltInCommands"/>) and whatever <c>configure</c> adds (a module's techniques and commands), then
+/// builds its command tree from every registered <see cref="ICommandContributor"/> and runs it.
+/// </summary>
 public static class CliApplication
 {
-    /// <summary>The root command with every sub-command.</summary>
-    public static RootCommand BuildRootCommand(TextWriter output, TextWriter error) => BuildRootCommand(output, error, BuiltInProtectors.All);
-
-    /// <summary>The root command, with <c>protect</c> offering the methods of <paramref name="protectors"/>.</summary>
-    public static RootCommand BuildRootCommand(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors)
+    /// <summary>The services of the tool: the catalogue with the built-in families, the built-in commands, then <paramref name="configure"/>'s.</summary>
+    public static ServiceProvider CreateHost(Action<RobustnessBuilder>? configure = null)
     {
+        var services = new ServiceCollection();
+        var builder = services.AddRobustness().AddAttacks().AddProtectors().AddPruners().AddCommands<BuiltInCommands>();
+        configure?.Invoke(builder);
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>The root command with every contributed command; a name contributed twice is refused.</summary>
+    public static RootCommand BuildRootCommand(TextWriter output, TextWriter error, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
         var root = new RootCommand("Robustness: protect image data, prune robust models, and verify both with attacks.");
-        root.Add(TrainCommand.Create(output, error));
-        root.Add(EvaluateCommand.Create(output, error));
-        root.Add(AttackCommand.Create(output, error));
-        root.Add(ProtectCommand.Create(output, error, protectors));
-        root.Add(VerifyCommand.Create(output, error));
-        root.Add(PruneCommand.Create(output, error));
-        root.Add(DemoCommand.Create(output, error));
-        root.Add(DoctorCommand.Create(output, error));
+        var context = new CommandContext(output, error, services);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var contributor in services.GetServices<ICommandContributor>())
+            foreach (var command in contributor.CreateCommands(context))
+            {
+                if (!names.Add(command.Name))
+                    throw new InvalidOperationException($"Two command contributors add a command named '{command.Name}' ({contributor.GetType().Name} is the second).");
+                root.Add(command);
+            }
         return root;
     }
 
@@ -29,12 +42,10 @@ public static class CliApplication
     /// Parses and runs. Bad arguments print one line to <paramref name="error"/> and return 2; failures of the
     /// work print one line and return 1; Ctrl+C returns 130.
     /// </summary>
-    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) => RunAsync(args, output, error, BuiltInProtectors.All);
-
-    /// <summary>As <see cref="RunAsync(string[], TextWriter, TextWriter)"/>, with <c>protect</c> offering the methods of <paramref name="protectors"/>.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<RobustnessBuilder>? configure = null)
     {
-        var root = BuildRootCommand(output, error, protectors);
+        await using var services = CreateHost(configure);
+        var root = BuildRootCommand(output, error, services);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FluentAssertions;
 using Robustness.Data;
+using Robustness.Hosting;
 using Robustness.Protection;
 using Robustness.Protection.Batch;
 using SixLabors.ImageSharp;
@@ -23,13 +24,13 @@ public sealed class ProtectCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args) => await RunWith(BuiltInProtectors.All, args);
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args) => await RunWith(null, args);
 
-    private static async Task<(int Code, string Out, string Err)> RunWith(IReadOnlyList<ProtectorDefinition> catalogue, params string[] args)
+    private static async Task<(int Code, string Out, string Err)> RunWith(Action<RobustnessBuilder>? configure, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error, catalogue);
+        int code = await CliApplication.RunAsync(args, output, error, configure);
         return (code, output.ToString(), error.ToString());
     }
 
@@ -276,12 +277,10 @@ public sealed class ProtectCliTests : IDisposable
     }
 
     /// <summary>The built-in catalogue plus a method that needs checkpoints (random noise under another name).</summary>
-    private static IReadOnlyList<ProtectorDefinition> TestCatalogue() =>
-    [
-        .. BuiltInProtectors.All,
-        new ProtectorDefinition("needs-checkpoints", "test: random noise that insists on checkpoints", NeedsCheckpoints: true,
-            s => new Renamed("needs-checkpoints", new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = s.Epsilon, Seed = s.Seed }))),
-    ];
+    // The built-in protectors plus a test method registered as a module would register it.
+    private static Action<RobustnessBuilder> TestCatalogue() => builder => builder.AddTechnique(TechniqueFamily.Protectors, "needs-checkpoints",
+        "test: random noise that insists on checkpoints", _ => new ProtectorDefinition("needs-checkpoints", "test: random noise that insists on checkpoints",
+            NeedsCheckpoints: true, s => new Renamed("needs-checkpoints", new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = s.Epsilon, Seed = s.Seed }))));
 
     private sealed class Renamed(string name, IDataProtector inner) : IDataProtector
     {

@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -17,11 +18,11 @@ namespace Robustness.Cli.Commands;
 public static class AttackCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error)
+    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog)
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train'.", Required = true };
         var data = new Option<string>("--data") { Description = "Images in class folders (DIR/<class>/<image>).", Required = true };
-        var attack = new Option<string>("--attack") { Description = $"Attack: {string.Join(", ", BuiltInAttacks.All.Select(a => a.Name))}.", DefaultValueFactory = _ => "pgd" };
+        var attack = new Option<string>("--attack") { Description = $"Attack: {string.Join(", ", catalog.Names(TechniqueFamily.Attacks))}.", DefaultValueFactory = _ => "pgd" };
         var knobs = new AttackOptionsCli();
         var save = new Option<string?>("--save-adversarial") { Description = "Write the adversarial images here as PNG, keeping relative paths (quantised to 8 bits)." };
         var report = new Option<string?>("--report") { Description = "Write the results as JSON to this file." };
@@ -35,7 +36,7 @@ public static class AttackCommand
         {
             string modelPath = parse.GetValue(model)!;
             if (!File.Exists(modelPath)) throw new UsageException($"--model file '{modelPath}' does not exist.");
-            var definition = Parse(() => BuiltInAttacks.Get(parse.GetValue(attack)!), "--attack");
+            var definition = Parse(() => catalog.Create(TechniqueFamily.Attacks, parse.GetValue(attack)!), "--attack");
             var settings = knobs.Read(parse, CommonOptions.InRange(parse, seed, 0));
             var instance = Parse(() => definition.Build(settings), "--attack");
             int batchSize = CommonOptions.InRange(parse, batch, 1);

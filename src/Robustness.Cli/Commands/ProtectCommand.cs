@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.CommandLine;
 using System.Globalization;
 using Robustness.Attacks;
@@ -12,21 +13,21 @@ namespace Robustness.Cli.Commands;
 
 /// <summary>
 /// <c>robustness protect</c>: protects a folder of class folders into an output folder with a protector from the
-/// catalogue (<see cref="BuiltInProtectors"/>), resumably and in shards (<see cref="FolderProtectionJob"/>).
+/// catalogue (the protector family of <see cref="ITechniqueCatalog"/>), resumably and in shards (<see cref="FolderProtectionJob"/>).
 /// </summary>
 public static class ProtectCommand
 {
     /// <summary>The method used when <c>--method</c> is not given.</summary>
     public const string DefaultMethod = "sep";
 
-    /// <summary>Builds the command over <paramref name="protectors"/> (the built-in catalogue when null).</summary>
-    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition>? protectors = null)
+    /// <summary>Builds the command over <paramref name="protectors"/> (the catalogue's protector family).</summary>
+    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors)
     {
-        var catalogue = protectors ?? BuiltInProtectors.All;
+        ArgumentNullException.ThrowIfNull(protectors);
         var input = new Option<string>("--input") { Description = "Clean images in class folders (DIR/<class>/.../<image>); never written to.", Required = true };
         var outputDir = new Option<string>("--output") { Description = "Output folder: the same relative paths as lossless PNG, plus .robustness/ (manifests, run.json). Must lie apart from --input.", Required = true };
         var eps = new Option<string>("--eps") { Description = "l-inf budget: 8/255, 0.0314 or 8px.", DefaultValueFactory = _ => "8/255" };
-        var method = new Option<string>("--method") { Description = $"Protection method: {string.Join(", ", catalogue.Select(d => d.Name))} (default {DefaultMethod}).", DefaultValueFactory = _ => DefaultMethod };
+        var method = new Option<string>("--method") { Description = $"Protection method: {string.Join(", ", protectors.Select(d => d.Name))} (default {DefaultMethod}).", DefaultValueFactory = _ => DefaultMethod };
         var checkpoints = new Option<string?>("--checkpoints") { Description = "The source model's checkpoints, a folder written by 'robustness train --checkpoints' (methods that need checkpoints)." };
         var trainEpochs = new Option<int?>("--train-epochs") { Description = "Train the source model first (SEP recipe, a checkpoint every epoch) into <output>/.robustness/checkpoints; reused when complete. Not with --shard n>1." };
         var arch = new Option<string?>("--arch") { Description = $"Architecture of the model trained here: {string.Join(", ", ModelZoo.Architectures)} (default small-cnn)." };
@@ -52,7 +53,7 @@ public static class ProtectCommand
             string inputRoot = parse.GetValue(input)!, outputRoot = Path.GetFullPath(parse.GetValue(outputDir)!);
             double epsilon = ParseBudget(parse.GetValue(eps)!, "--eps");
             if (epsilon > 1) throw new UsageException($"--eps must be at most 1 (the [0,1] image scale); got {parse.GetValue(eps)}.");
-            var definition = Lookup(catalogue, parse.GetValue(method)!);
+            var definition = Lookup(protectors, parse.GetValue(method)!);
             Shard part;
             try { part = Shard.Parse(parse.GetValue(shard)!); }
             catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException) { throw new UsageException($"--shard: {e.Message}"); }

@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -22,13 +23,13 @@ public static class PruneCommand
     public const double DefaultHoldout = 0.1;
 
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error)
+    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog)
     {
         var model = new Option<string>("--model") { Description = "The robust model to prune (safetensors saved by 'robustness train').", Required = true };
         var data = new Option<string>("--data") { Description = "Training images in class folders (DIR/<class>/<image>); clean images only are used.", Required = true };
         var outPath = new Option<string>("--out") { Description = "Where to save the pruned model (safetensors).", Required = true };
         var sparsity = new Option<string>("--sparsity") { Description = "Fraction of weights zeroed per pruned layer: 0.75, 75% or a ratio 4x (= 0.75).", DefaultValueFactory = _ => "0.75" };
-        var method = new Option<string>("--method") { Description = $"Pruning method: {string.Join(", ", BuiltInPruners.All.Select(d => d.Name))}.", DefaultValueFactory = _ => "pwoa" };
+        var method = new Option<string>("--method") { Description = $"Pruning method: {string.Join(", ", catalog.Names(TechniqueFamily.Pruners))}.", DefaultValueFactory = _ => "pwoa" };
         var admmEpochs = new Option<int?>("--admm-epochs") { Description = "ADMM epochs (PwoA and ablations; default: the profile's, paper 50, fast 6)." };
         var retrainEpochs = new Option<int?>("--retrain-epochs") { Description = "Masked retraining / fine-tuning epochs (default: the profile's, paper 100, fast 6)." };
         var profile = new Option<string>("--profile") { Description = "Recipe: paper (the paper's CIFAR-10 schedule) or fast (a short CPU run).", DefaultValueFactory = _ => "paper" };
@@ -57,7 +58,7 @@ public static class PruneCommand
             string? testDir = parse.GetValue(test);
             if (testDir is not null && !Directory.Exists(testDir)) throw new UsageException($"--test folder '{testDir}' does not exist.");
             double target = Usage(() => PrunerSettings.ParseSparsity(parse.GetValue(sparsity)!, "--sparsity"));
-            var definition = Usage(() => BuiltInPruners.Get(parse.GetValue(method)!), "--method");
+            var definition = Usage(() => catalog.Create(TechniqueFamily.Pruners, parse.GetValue(method)!), "--method");
             int? admm = parse.GetValue(admmEpochs), retrain = parse.GetValue(retrainEpochs), batchSize = parse.GetValue(batch);
             if (admm < 0) throw new UsageException($"--admm-epochs must be >= 0; got {admm}.");
             if (retrain < 0) throw new UsageException($"--retrain-epochs must be >= 0; got {retrain}.");
@@ -107,7 +108,7 @@ public static class PruneCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Pruned in {result.WallTime:hh\\:mm\\:ss}: overall sparsity {result.Sparsity.Overall:P2} over {result.Sparsity.Layers.Count} tensors; saved to {outFile}."));
 
-            var evaluation = new PrunedModelEvaluation(epsilon, attackCap, autoAttack: !parse.GetValue(noAutoAttack), seedValue);
+            var evaluation = new PrunedModelEvaluation(epsilon, attackCap, autoAttack: !parse.GetValue(noAutoAttack), seedValue, catalog: catalog);
             var attacked = evaluation.AttackSubset(testSet);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Evaluating teacher and student: clean accuracy on {testSet.Count} test images; {evaluation.Pgd}{(evaluation.AutoAttack ? " and the AutoAttack-style evaluation" : "")} on {attacked.Count} of them (--attack-images {attackCap})."));

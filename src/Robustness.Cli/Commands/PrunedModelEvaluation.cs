@@ -1,3 +1,4 @@
+using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using Robustness.Attacks;
@@ -30,9 +31,12 @@ public sealed record ModelScores(string Model, double Sparsity, double CleanAccu
 /// </summary>
 public sealed class PrunedModelEvaluation
 {
-    /// <summary>The evaluation at <paramref name="epsilon"/> (l-inf).</summary>
-    public PrunedModelEvaluation(double epsilon, int attackImages, bool autoAttack, int seed, int batchSize = 256)
+    /// <summary>The evaluation at <paramref name="epsilon"/> (l-inf); AutoAttack's attacks come from <paramref name="catalog"/>.</summary>
+    public PrunedModelEvaluation(double epsilon, int attackImages, bool autoAttack, int seed, int batchSize = 256, ITechniqueCatalog? catalog = null)
     {
+        if (autoAttack && catalog is null)
+            throw new ArgumentNullException(nameof(catalog), "AutoAttack builds its attacks from the technique catalogue; pass one.");
+        _catalog = catalog;
         Epsilon = Budget.Check(epsilon, nameof(epsilon));
         if (attackImages < 1) throw new ArgumentOutOfRangeException(nameof(attackImages), attackImages, "attackImages must be >= 1.");
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
@@ -41,6 +45,8 @@ public sealed class PrunedModelEvaluation
         Seed = seed;
         BatchSize = batchSize;
     }
+
+    private readonly ITechniqueCatalog? _catalog;
 
     /// <summary>The l-inf budget.</summary>
     public double Epsilon { get; }
@@ -83,8 +89,7 @@ public sealed class PrunedModelEvaluation
         AutoAttackReport? auto = null;
         if (AutoAttack)
         {
-            var evaluator = AutoAttackEvaluator.Standard((name, s) => BuiltInAttacks.Get(name).Build(s), Norm.Linf, Epsilon, Seed,
-                new AutoAttackOptions { BatchSize = BatchSize });
+            var evaluator = _catalog!.StandardAutoAttack(Norm.Linf, Epsilon, Seed, new AutoAttackOptions { BatchSize = BatchSize });
             var autoProgress = output is null ? null : new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {label} autoattack {p.Stage}: batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double r ? $", robust accuracy {r:P1}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}")));
             auto = evaluator.Evaluate(classifier, attacked, autoProgress, cancellationToken);

@@ -34,7 +34,11 @@ public sealed class RobustnessBuilder
         ArgumentNullException.ThrowIfNull(factory);
         if (name.Any(c => char.IsWhiteSpace(c) || char.IsUpper(c)))
             throw new ArgumentException($"Technique name '{name}' must be lower-case with no spaces (use dashes).", nameof(name));
-        Services.AddSingleton(new TechniqueDescriptor(family, name, description, typeof(TService), sp => factory(sp)));
+        if (family.DefinitionType is { } expected && !expected.IsAssignableFrom(typeof(TService)))
+            throw new ArgumentException(
+                $"Family '{family.Name}' holds {expected.Name} techniques; '{name}' would produce a {typeof(TService).Name}.", nameof(factory));
+        // In a typed family the technique is known by the family's type, whatever concrete type the factory names.
+        Services.AddSingleton(new TechniqueDescriptor(family, name, description, family.DefinitionType ?? typeof(TService), sp => factory(sp)));
         return this;
     }
 }

@@ -16,6 +16,34 @@ public interface ITechniqueCatalog
     T Create<T>(TechniqueFamily family, string name) where T : class;
 }
 
+/// <summary>Typed look-ups on <see cref="ITechniqueCatalog"/>.</summary>
+public static class TechniqueCatalogExtensions
+{
+    /// <summary>
+    /// Builds technique <paramref name="name"/> of a typed family, e.g. <c>catalog.Create(TechniqueFamily.Attacks, "pgd")</c>
+    /// (an <see cref="Attacks.AttackDefinition"/>); an unknown name raises an exception listing the known ones.
+    /// </summary>
+    public static TDefinition Create<TDefinition>(this ITechniqueCatalog catalog, TechniqueFamily<TDefinition> family, string name) where TDefinition : class
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return catalog.Create<TDefinition>((TechniqueFamily)family, name);
+    }
+
+    /// <summary>Every technique of a typed family, built, ordered by name.</summary>
+    public static IReadOnlyList<TDefinition> All<TDefinition>(this ITechniqueCatalog catalog, TechniqueFamily<TDefinition> family) where TDefinition : class
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return catalog.InFamily(family).Select(t => catalog.Create<TDefinition>((TechniqueFamily)family, t.Name)).ToArray();
+    }
+
+    /// <summary>The names of a family's techniques, ordered.</summary>
+    public static IReadOnlyList<string> Names(this ITechniqueCatalog catalog, TechniqueFamily family)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return catalog.InFamily(family).Select(t => t.Name).ToArray();
+    }
+}
+
 /// <summary>Default catalogue built from the registrations in the service collection.</summary>
 internal sealed class TechniqueCatalog : ITechniqueCatalog
 {

@@ -11,10 +11,14 @@ internal sealed class Bonjour : IGreeter { public string Greet() => "bonjour"; }
 
 internal static class GreeterModule
 {
+    // A module's own typed family (the built-in ones are typed too: attacks hold AttackDefinitions only).
+    public static TechniqueFamily<IGreeter> Greetings { get; } = new("greeting", "Says hello in some language.");
+
     // The shape every module follows: one extension method on RobustnessBuilder.
     public static RobustnessBuilder AddGreeters(this RobustnessBuilder builder) => builder
-        .AddTechnique<IGreeter>(TechniqueFamily.Attacks, "hello", "Says hello.", _ => new Hello())
-        .AddTechnique<IGreeter>(TechniqueFamily.Attacks, "bonjour", "Says bonjour.", _ => new Bonjour());
+        .AddFamily(Greetings)
+        .AddTechnique(Greetings, "hello", "Says hello.", _ => new Hello())
+        .AddTechnique(Greetings, "bonjour", "Says bonjour.", _ => new Bonjour());
 }
 
 public class TechniqueCatalogTests
@@ -37,9 +41,10 @@ public class TechniqueCatalogTests
         using var provider = services.BuildServiceProvider();
         var catalog = provider.GetRequiredService<ITechniqueCatalog>();
 
-        catalog.InFamily(TechniqueFamily.Attacks).Select(t => t.Name).Should().Equal("bonjour", "hello");
-        catalog.Create<IGreeter>(TechniqueFamily.Attacks, "HELLO ").Greet().Should().Be("hello");
-        catalog.Find(TechniqueFamily.Attacks, "bonjour")!.ServiceType.Should().Be(typeof(IGreeter));
+        catalog.InFamily(GreeterModule.Greetings).Select(t => t.Name).Should().Equal("bonjour", "hello");
+        catalog.Create<IGreeter>(GreeterModule.Greetings, "HELLO ").Greet().Should().Be("hello");
+        catalog.Create(GreeterModule.Greetings, "bonjour").Greet().Should().Be("bonjour", "a typed family needs no type argument");
+        catalog.Find(GreeterModule.Greetings, "bonjour")!.ServiceType.Should().Be(typeof(IGreeter));
     }
 
     [Fact]
@@ -50,7 +55,7 @@ public class TechniqueCatalogTests
         using var provider = services.BuildServiceProvider();
         var catalog = provider.GetRequiredService<ITechniqueCatalog>();
 
-        var act = () => catalog.Create<IGreeter>(TechniqueFamily.Attacks, "hola");
+        var act = () => catalog.Create<IGreeter>(GreeterModule.Greetings, "hola");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*hola*bonjour, hello*");
         var empty = () => catalog.Create<IGreeter>(TechniqueFamily.Pruners, "x");
         empty.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*family is empty*");
@@ -60,12 +65,12 @@ public class TechniqueCatalogTests
     public void A_later_registration_replaces_an_earlier_one_and_AddRobustness_is_idempotent()
     {
         var services = new ServiceCollection();
-        services.AddRobustness().AddTechnique<IGreeter>(TechniqueFamily.Attacks, "hello", "first", _ => new Hello());
-        services.AddRobustness().AddTechnique<IGreeter>(TechniqueFamily.Attacks, "hello", "second", _ => new Bonjour());
+        services.AddRobustness().AddFamily(GreeterModule.Greetings).AddTechnique(GreeterModule.Greetings, "hello", "first", _ => new Hello());
+        services.AddRobustness().AddTechnique(GreeterModule.Greetings, "hello", "second", _ => new Bonjour());
         using var provider = services.BuildServiceProvider();
         var catalog = provider.GetRequiredService<ITechniqueCatalog>();
 
-        catalog.InFamily(TechniqueFamily.Attacks).Should().ContainSingle().Which.Description.Should().Be("second");
+        catalog.InFamily(GreeterModule.Greetings).Should().ContainSingle().Which.Description.Should().Be("second");
         catalog.Families.Count(f => f.Name == "attack").Should().Be(1);
     }
 
@@ -73,8 +78,16 @@ public class TechniqueCatalogTests
     public void Technique_names_must_be_lower_case_without_spaces()
     {
         var builder = new ServiceCollection().AddRobustness();
-        var act = () => builder.AddTechnique<IGreeter>(TechniqueFamily.Attacks, "My Attack", "x", _ => new Hello());
+        var act = () => builder.AddTechnique<IGreeter>(GreeterModule.Greetings, "My Attack", "x", _ => new Hello());
         act.Should().Throw<ArgumentException>().WithMessage("*lower-case*");
+    }
+
+    [Fact]
+    public void A_typed_family_refuses_a_technique_of_another_type_when_it_is_registered()
+    {
+        var builder = new ServiceCollection().AddRobustness();
+        var act = () => builder.AddTechnique<IGreeter>(TechniqueFamily.Attacks, "hello", "x", _ => new Hello());
+        act.Should().Throw<ArgumentException>().WithMessage("*'attack' holds AttackDefinition*'hello'*IGreeter*");
     }
 
     [Fact]

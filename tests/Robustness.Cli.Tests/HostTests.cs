@@ -1,0 +1,90 @@
+using System.CommandLine;
+using FluentAssertions;
+using Robustness.Attacks;
+using Robustness.Cli.Abstractions;
+using Robustness.Hosting;
+using Robustness.Protection;
+using Xunit;
+
+namespace Robustness.Cli.Tests;
+
+/// <summary>The tool is a host: techniques and commands registered by another assembly (this one) appear and run.</summary>
+public sealed class HostTests
+{
+    private static async Task<(int Code, string Out, string Err)> Run(Action<RobustnessBuilder>? configure, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await CliApplication.RunAsync(args, output, error, configure);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    // A module's registration: a protector under a new name, and a command that lists what the catalogue knows.
+    private static void Module(RobustnessBuilder builder) => builder
+        .AddTechnique(TechniqueFamily.Protectors, "test-noise", "test: random noise under another name",
+            _ => new ProtectorDefinition("test-noise", "test: random noise under another name", NeedsCheckpoints: false,
+                s => new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = s.Epsilon, Seed = s.Seed })))
+        .AddCommand(context =>
+        {
+            var family = new Option<string>("--family") { DefaultValueFactory = _ => "protector" };
+            var command = new Command("list-techniques", "test: list the catalogue's techniques of a family") { family };
+            command.SetAction(parse =>
+            {
+                var wanted = context.Catalog.Families.Single(f => f.Name == parse.GetValue(family));
+                foreach (string name in context.Catalog.Names(wanted)) context.Output.WriteLine(name);
+                return 0;
+            });
+            return command;
+        });
+
+    [Fact]
+    public async Task A_command_registered_by_another_assembly_is_in_help_and_runs_with_the_catalogue()
+    {
+        var help = await Run(Module, "--help");
+        help.Out.Should().Contain("list-techniques").And.Contain("doctor").And.Contain("protect");
+
+        var list = await Run(Module, "list-techniques");
+
+        list.Code.Should().Be(0, list.Err);
+        list.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Should().Contain(["sep", "random", "test-noise"]);
+    }
+
+    [Fact]
+    public async Task A_technique_registered_by_another_assembly_is_offered_by_the_built_in_command()
+    {
+        var help = await Run(Module, "protect", "--help");
+
+        help.Out.Should().Contain("test-noise");
+        (await Run(null, "protect", "--help")).Out.Should().NotContain("test-noise");
+    }
+
+    [Fact]
+    public void A_technique_of_the_wrong_type_is_refused_when_it_is_registered_not_when_it_is_built()
+    {
+        var act = () => CliApplication.CreateHost(b => b.AddTechnique(TechniqueFamily.Attacks, "not-an-attack", "test", _ => "a string"));
+
+        act.Should().Throw<ArgumentException>().WithMessage("*attack*AttackDefinition*String*");
+    }
+
+    [Fact]
+    public void Two_commands_of_one_name_are_refused_with_both_named()
+    {
+        using var host = CliApplication.CreateHost(b => b.AddCommand(_ => new Command("doctor", "a second doctor")));
+
+        var act = () => CliApplication.BuildRootCommand(TextWriter.Null, TextWriter.Null, host);
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("*'doctor'*");
+    }
+
+    [Fact]
+    public void The_standard_autoattack_comes_from_the_catalogue()
+    {
+        using var host = CliApplication.CreateHost();
+        var catalog = (ITechniqueCatalog)host.GetService(typeof(ITechniqueCatalog))!;
+
+        var evaluator = catalog.StandardAutoAttack(Norm.Linf, 8.0 / 255);
+
+        evaluator.Attacks.Select(a => a.Name).Should().Equal("apgd-ce", "apgd-t", "fab-t", "square");
+    }
+}
