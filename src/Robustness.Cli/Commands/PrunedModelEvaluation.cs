@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
@@ -38,8 +39,8 @@ public sealed class PrunedModelEvaluation
             throw new ArgumentNullException(nameof(catalog), "AutoAttack builds its attacks from the technique catalogue; pass one.");
         _catalog = catalog;
         Epsilon = Budget.Check(epsilon, nameof(epsilon));
-        if (attackImages < 1) throw new ArgumentOutOfRangeException(nameof(attackImages), attackImages, "attackImages must be >= 1.");
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        Require.AtLeast(attackImages, 1, nameof(attackImages));
+        Require.BatchSize(batchSize, nameof(batchSize));
         AttackImages = attackImages;
         AutoAttack = autoAttack;
         Seed = seed;

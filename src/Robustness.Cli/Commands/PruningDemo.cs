@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -68,10 +69,10 @@ public sealed record PruningDemoOptions
         if (TeacherCleanEpochs < 0) throw new ArgumentOutOfRangeException(nameof(TeacherCleanEpochs), TeacherCleanEpochs, "TeacherCleanEpochs must be >= 0.");
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 2.");
         if (!(TeacherLearningRate > 0) || !double.IsFinite(TeacherLearningRate)) throw new ArgumentOutOfRangeException(nameof(TeacherLearningRate), TeacherLearningRate, "TeacherLearningRate must be a finite number > 0.");
-        if (TeacherEpochs < 1) throw new ArgumentOutOfRangeException(nameof(TeacherEpochs), TeacherEpochs, "TeacherEpochs must be >= 1.");
-        if (TeacherPgdSteps < 1) throw new ArgumentOutOfRangeException(nameof(TeacherPgdSteps), TeacherPgdSteps, "TeacherPgdSteps must be >= 1.");
+        Require.AtLeast(TeacherEpochs, 1, nameof(TeacherEpochs));
+        Require.AtLeast(TeacherPgdSteps, 1, nameof(TeacherPgdSteps));
         Attacks.Budget.Check(Epsilon, nameof(Epsilon));
-        if (!(Sparsity >= 0 && Sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(Sparsity), Sparsity, "Sparsity must be in [0, 1).");
+        Require.Sparsity(Sparsity, nameof(Sparsity));
         return this;
     }
 }

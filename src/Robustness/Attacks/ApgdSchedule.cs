@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Attacks;
 
 /// <summary>
@@ -24,7 +25,7 @@ public static class ApgdSchedule
     /// </summary>
     public static IReadOnlyList<int> Checkpoints(int iterations)
     {
-        if (iterations < 1) throw new ArgumentOutOfRangeException(nameof(iterations), iterations, "iterations must be >= 1.");
+        Require.AtLeast(iterations, 1, nameof(iterations));
         var checkpoints = new List<int>();
         int interval = FirstLength(iterations), at = interval;
         while (at <= iterations)

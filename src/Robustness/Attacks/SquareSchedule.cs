@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Attacks;
 
 /// <summary>
@@ -13,7 +14,7 @@ public static class SquareSchedule
     public static double Fraction(int iteration, int budget, double pInit)
     {
         if (iteration < 0) throw new ArgumentOutOfRangeException(nameof(iteration), iteration, "iteration must be >= 0.");
-        if (budget < 1) throw new ArgumentOutOfRangeException(nameof(budget), budget, "budget must be >= 1.");
+        Require.AtLeast(budget, 1, nameof(budget));
         int scaled = (int)((long)iteration * 10000 / budget);
         int halvings = Halvings.Count(h => scaled > h);
         return pInit / (1 << halvings);

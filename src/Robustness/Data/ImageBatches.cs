@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using static TorchSharp.torch;
 
 namespace Robustness.Data;
@@ -42,7 +43,7 @@ public static class ImageBatches
     /// </summary>
     public static IEnumerable<int[]> Plan(int count, int batchSize, Random? random = null, bool dropLast = false)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        Require.BatchSize(batchSize, nameof(batchSize));
         var order = Enumerable.Range(0, count).ToArray();
         random?.Shuffle(order);
         for (int start = 0; start < count; start += batchSize)

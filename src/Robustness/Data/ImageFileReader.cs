@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
@@ -74,7 +75,7 @@ public static class ImageFileReader
 
     internal static void CheckMaxPixels(long maxPixels)
     {
-        if (maxPixels < 1) throw new ArgumentOutOfRangeException(nameof(maxPixels), maxPixels, "maxPixels must be >= 1.");
+        Require.AtLeast(maxPixels, 1, nameof(maxPixels));
     }
 
     /// <summary>Decodes <paramref name="fullPath"/>; errors name <paramref name="displayPath"/>.</summary>

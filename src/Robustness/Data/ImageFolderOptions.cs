@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Data;
 
 /// <summary>How a class-folder reader (<see cref="ImageFolderReader"/>, <see cref="StreamedImageFolder"/>) decodes its images.</summary>
@@ -23,7 +24,7 @@ public sealed record ImageFolderOptions
     public ImageFolderOptions Validate()
     {
         if (Size is null) throw new ArgumentOutOfRangeException(nameof(Size), "Size must be a SizePolicy (e.g. SizePolicy.MatchFirst).");
-        if (MaxPixels < 1) throw new ArgumentOutOfRangeException(nameof(MaxPixels), MaxPixels, "MaxPixels must be >= 1.");
+        Require.AtLeast(MaxPixels, 1, nameof(MaxPixels));
         if (MaxDegreeOfParallelism is 0 or < -1)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be -1 (all cores) or >= 1.");
         return this;

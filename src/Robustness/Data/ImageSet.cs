@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using static TorchSharp.torch;
 using TorchSharp;
 
@@ -22,9 +23,9 @@ public sealed class ImageSet : IImageCollection
         IReadOnlyList<string> classNames, IReadOnlyList<string?>? relativePaths = null)
     {
         ArgumentNullException.ThrowIfNull(classNames);
-        if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be >= 1.");
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "height must be >= 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
+        Require.AtLeast(channels, 1, nameof(channels));
+        Require.AtLeast(height, 1, nameof(height));
+        Require.AtLeast(width, 1, nameof(width));
         if (classNames.Count < 1) throw new ArgumentException("An image set needs at least one class name.", nameof(classNames));
         long imageBytes = (long)channels * height * width;
         if (pixels.Length != labels.Length * imageBytes)

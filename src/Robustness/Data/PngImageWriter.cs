@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.IO;
 using System.Globalization;
 using SixLabors.ImageSharp;
@@ -55,8 +56,8 @@ public static class PngImageWriter
         ArgumentException.ThrowIfNullOrEmpty(outputRoot);
         ArgumentException.ThrowIfNullOrEmpty(relativePath);
         CheckChannels(channels);
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "height must be >= 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
+        Require.AtLeast(height, 1, nameof(height));
+        Require.AtLeast(width, 1, nameof(width));
         if (pixels.Length != channels * height * width)
             throw new ArgumentException($"pixels has {pixels.Length} bytes; a {channels}x{height}x{width} image needs {channels * height * width}.", nameof(pixels));
         string full = SafeOutputPath.Resolve(outputRoot, ToPng(relativePath));

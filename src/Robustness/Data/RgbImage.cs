@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Data;
 
 /// <summary>One decoded RGB image: 8-bit pixels, channel-first (3 x H x W), as an <see cref="ImageSet"/> stores them.</summary>
@@ -7,8 +8,8 @@ public sealed class RgbImage
     public RgbImage(int height, int width, byte[] pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "height must be >= 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
+        Require.AtLeast(height, 1, nameof(height));
+        Require.AtLeast(width, 1, nameof(width));
         if (pixels.Length != 3L * height * width)
             throw new ArgumentException($"pixels has {pixels.Length} bytes; a 3x{height}x{width} image needs {3L * height * width}.", nameof(pixels));
         Height = height;

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IClassifierNetwork, IRepr
     /// <summary>Creates the network; <paramref name="width"/> is the first stage's channel count.</summary>
     public SmallCnn(int classes = 10, int width = 32, int inputChannels = 3) : base(nameof(SmallCnn))
     {
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
+        Require.AtLeast(width, 1, nameof(width));
         int w1 = width, w2 = 2 * width, w3 = 4 * width;
         features = Sequential(
             ("conv1", Conv2d(inputChannels, w1, 3, padding: 1, bias: false)), ("bn1", BatchNorm2d(w1)), ("relu1", ReLU()),

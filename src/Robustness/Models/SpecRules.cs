@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Models;
 
 /// <summary>
@@ -10,8 +11,8 @@ internal static class SpecRules
     public static void CheckShape(int classes, int width, int inputChannels)
     {
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+        Require.AtLeast(width, 1, nameof(width));
+        Require.AtLeast(inputChannels, 1, nameof(inputChannels));
     }
 
     /// <summary>The spec's width, or <paramref name="standard"/> when it is 0.</summary>

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,8 +42,8 @@ public sealed class Vgg : Module<Tensor, Tensor>, IClassifierNetwork, IReproduci
             _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "VGG depth must be 11 or 16."),
         };
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+        Require.AtLeast(width, 1, nameof(width));
+        Require.AtLeast(inputChannels, 1, nameof(inputChannels));
         if (imageSize < 32) throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "VGG needs images of at least 32x32 (it halves them five times).");
 
         var layers = new List<Module<Tensor, Tensor>>();

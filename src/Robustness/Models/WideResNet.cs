@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -42,10 +43,10 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
     {
         if (depth < 10 || (depth - 4) % 6 != 0)
             throw new ArgumentOutOfRangeException(nameof(depth), depth, "WideResNet depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 34, 40, ...).");
-        if (widenFactor < 1) throw new ArgumentOutOfRangeException(nameof(widenFactor), widenFactor, "widenFactor must be >= 1.");
+        Require.AtLeast(widenFactor, 1, nameof(widenFactor));
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be >= 1.");
-        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be >= 1.");
+        Require.AtLeast(width, 1, nameof(width));
+        Require.AtLeast(inputChannels, 1, nameof(inputChannels));
         int n = (depth - 4) / 6;
         int c1 = width * widenFactor, c2 = 2 * width * widenFactor, c3 = 4 * width * widenFactor;
         conv1 = Conv2d(inputChannels, width, 3, stride: 1, padding: 1, bias: false);

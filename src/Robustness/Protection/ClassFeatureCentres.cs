@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 using Robustness.Runtime;
 using TorchSharp;
@@ -37,7 +38,7 @@ public sealed class ClassFeatureCentres : IDisposable
     {
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(clean);
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        Require.BatchSize(batchSize, nameof(batchSize));
         int classes = classifier.Classes;
         var counts = new long[classes];
         for (int i = 0; i < clean.Count; i++)

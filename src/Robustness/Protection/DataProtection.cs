@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Diagnostics;
 using Robustness.Data;
 using static TorchSharp.torch;
@@ -23,7 +24,7 @@ public static class DataProtection
     {
         ArgumentNullException.ThrowIfNull(protector);
         ArgumentNullException.ThrowIfNull(clean);
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        Require.BatchSize(batchSize, nameof(batchSize));
         var source = clean as ImageSet ?? ImageSet.From(clean);
         using var session = protector.Prepare(source, progress, cancellationToken);
         var pixels = new byte[source.Count * source.ImageBytes];

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Models;
 using static TorchSharp.torch;
 
@@ -88,7 +89,7 @@ public sealed record ErrorMinimizingNoiseOptions : ProtectionOptions
         AtLeast(MaxRounds, 1, nameof(MaxRounds));
         AtLeast(BatchSize, 1, nameof(BatchSize));
         InRange(LearningRate, double.Epsilon, 10, nameof(LearningRate));
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        Require.Momentum(Momentum, nameof(Momentum));
         InRange(WeightDecay, 0, 1, nameof(WeightDecay));
         Surrogate?.Validate();
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Globalization;
 
 namespace Robustness.Pruning;
@@ -52,7 +53,7 @@ public sealed record AdmmSchedule(double InitialRho = 0.01, double RhoGrowth = 1
         if (!(InitialRho > 0) || !double.IsFinite(InitialRho)) throw new ArgumentOutOfRangeException(nameof(InitialRho), InitialRho, "InitialRho must be a finite number > 0.");
         if (!(RhoGrowth >= 1) || !double.IsFinite(RhoGrowth)) throw new ArgumentOutOfRangeException(nameof(RhoGrowth), RhoGrowth, "RhoGrowth must be a finite number >= 1.");
         if (!(MaxRho >= InitialRho) || !double.IsFinite(MaxRho)) throw new ArgumentOutOfRangeException(nameof(MaxRho), MaxRho, $"MaxRho must be a finite number >= InitialRho ({InitialRho}).");
-        if (CycleEpochs < 1) throw new ArgumentOutOfRangeException(nameof(CycleEpochs), CycleEpochs, "CycleEpochs must be >= 1.");
+        Require.AtLeast(CycleEpochs, 1, nameof(CycleEpochs));
         return this;
     }
 

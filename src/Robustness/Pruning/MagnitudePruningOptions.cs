@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 
 namespace Robustness.Pruning;
@@ -52,13 +53,13 @@ public sealed record MagnitudePruningOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public MagnitudePruningOptions Validate()
     {
-        if (!(Sparsity >= 0 && Sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(Sparsity), Sparsity, "Sparsity must be in [0, 1) (4x compression = 0.75).");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 1.");
+        Require.Sparsity(Sparsity, nameof(Sparsity));
+        Require.BatchSize(BatchSize, nameof(BatchSize));
         if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be >= 0.");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a finite number > 0.");
         if (!(FinalLearningRate >= 0 && FinalLearningRate <= LearningRate))
             throw new ArgumentOutOfRangeException(nameof(FinalLearningRate), FinalLearningRate, $"FinalLearningRate must be in [0, LearningRate ({LearningRate})].");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        Require.Momentum(Momentum, nameof(Momentum));
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be a finite number >= 0.");
         if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
         if (ProgressInterval < 1) throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must be >= 1 batch.");

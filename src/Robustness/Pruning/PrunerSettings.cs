@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using static TorchSharp.torch;
 
 namespace Robustness.Pruning;
@@ -46,11 +47,12 @@ public sealed record PrunerSettings
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first knob out of range; returns this.</summary>
     public PrunerSettings Validate()
     {
-        if (!(Sparsity >= 0 && Sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(Sparsity), Sparsity, "Sparsity must be in [0, 1) (4x compression = 0.75).");
+        Require.Sparsity(Sparsity, nameof(Sparsity));
         if (AdmmEpochs < 0) throw new ArgumentOutOfRangeException(nameof(AdmmEpochs), AdmmEpochs, "AdmmEpochs must be >= 0.");
         if (RetrainEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RetrainEpochs), RetrainEpochs, "RetrainEpochs must be >= 0.");
         if (!Enum.IsDefined(Profile)) throw new ArgumentOutOfRangeException(nameof(Profile), Profile, "Profile must be Paper or Fast.");
-        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 2 (HSIC compares the samples of a batch).");
+        // Only PwoA needs two samples a batch (HSIC); its own options check that, so magnitude pruning may use 1.
+        if (BatchSize is int batch) Require.BatchSize(batch, nameof(BatchSize));
         if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
         return this;
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 
 namespace Robustness.Pruning;
@@ -100,8 +101,8 @@ public sealed record PwoaOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentNullException"/>) naming the first bad option.</summary>
     public PwoaOptions Validate()
     {
-        if (!(Sparsity >= 0 && Sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(Sparsity), Sparsity, "Sparsity must be in [0, 1) (4x compression = 0.75).");
-        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 2 (HSIC compares the samples of a batch).");
+        Require.Sparsity(Sparsity, nameof(Sparsity));
+        Require.AtLeast(BatchSize, 2, nameof(BatchSize), "HSIC compares the samples of a batch");
         if (AdmmEpochs < 0) throw new ArgumentOutOfRangeException(nameof(AdmmEpochs), AdmmEpochs, "AdmmEpochs must be >= 0.");
         if (Admm is null) throw new ArgumentNullException(nameof(Admm), "Admm must be set (new AdmmSchedule() for the paper's).");
         Admm.Validate();
@@ -110,7 +111,7 @@ public sealed record PwoaOptions
         Positive(RetrainLearningRate, nameof(RetrainLearningRate));
         if (!(RetrainFinalLearningRate >= 0 && RetrainFinalLearningRate <= RetrainLearningRate))
             throw new ArgumentOutOfRangeException(nameof(RetrainFinalLearningRate), RetrainFinalLearningRate, $"RetrainFinalLearningRate must be in [0, RetrainLearningRate ({RetrainLearningRate})].");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        Require.Momentum(Momentum, nameof(Momentum));
         NonNegative(WeightDecay, nameof(WeightDecay));
         Positive(Temperature, nameof(Temperature));
         NonNegative(DistillationAlpha, nameof(DistillationAlpha));

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Training;
 
 /// <summary>
@@ -64,7 +65,7 @@ public sealed class CheckpointSchedule
     /// <summary>The epoch indices kept in a run of <paramref name="totalEpochs"/> epochs, ascending.</summary>
     public IReadOnlyList<int> EpochsFor(int totalEpochs)
     {
-        if (totalEpochs < 1) throw new ArgumentOutOfRangeException(nameof(totalEpochs), totalEpochs, "totalEpochs must be >= 1.");
+        Require.AtLeast(totalEpochs, 1, nameof(totalEpochs));
         return Enumerable.Range(0, totalEpochs).Where(e => ShouldSave(e, totalEpochs)).ToArray();
     }
 

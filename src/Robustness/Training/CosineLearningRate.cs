@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Globalization;
 
 namespace Robustness.Training;
@@ -13,7 +14,7 @@ public sealed class CosineLearningRate : ILearningRateSchedule
     /// <summary>Creates the schedule for a run of <paramref name="epochs"/> epochs.</summary>
     public CosineLearningRate(int epochs, double floorFactor = 0, int warmupEpochs = 0, double warmupStartFactor = 0.01)
     {
-        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be >= 1.");
+        Require.AtLeast(epochs, 1, nameof(epochs));
         if (!(floorFactor >= 0 && floorFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(floorFactor), floorFactor, "floorFactor must be in [0, 1].");
         ScheduleArguments.CheckWarmup(warmupEpochs, warmupStartFactor);
         if (warmupEpochs >= epochs)

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,7 +14,7 @@ public sealed class Evaluator
     /// <summary>Creates an evaluator that reads <paramref name="batchSize"/> images at a time.</summary>
     public Evaluator(int batchSize = 256)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        Require.BatchSize(batchSize, nameof(batchSize));
         BatchSize = batchSize;
     }
 

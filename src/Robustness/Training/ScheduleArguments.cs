@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Training;
 
 /// <summary>Shared argument checks and the linear warm-up used by the schedules.</summary>
@@ -8,7 +9,7 @@ internal static class ScheduleArguments
         if (!(baseLearningRate > 0) || !double.IsFinite(baseLearningRate))
             throw new ArgumentOutOfRangeException(nameof(baseLearningRate), baseLearningRate, "baseLearningRate must be a finite number > 0.");
         if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "epoch must be >= 0.");
-        if (batchesPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(batchesPerEpoch), batchesPerEpoch, "batchesPerEpoch must be >= 1.");
+        Require.AtLeast(batchesPerEpoch, 1, nameof(batchesPerEpoch));
         if (batchInEpoch < 0 || batchInEpoch >= batchesPerEpoch)
             throw new ArgumentOutOfRangeException(nameof(batchInEpoch), batchInEpoch, $"batchInEpoch must be in [0, {batchesPerEpoch - 1}].");
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Globalization;
 using Robustness.Attacks;
 using Robustness.Runtime;
@@ -39,7 +40,7 @@ public sealed record TradesOptions
         Budget.Check(Epsilon, nameof(Epsilon));
         if (double.IsNaN(StepSize) || double.IsInfinity(StepSize) || StepSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "StepSize must be a finite number > 0.");
-        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be >= 1.");
+        Require.AtLeast(Steps, 1, nameof(Steps));
         if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
         if (double.IsNaN(InitialNoise) || double.IsInfinity(InitialNoise) || InitialNoise < 0)
             throw new ArgumentOutOfRangeException(nameof(InitialNoise), InitialNoise, "InitialNoise must be a finite number >= 0.");

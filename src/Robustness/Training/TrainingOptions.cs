@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -79,11 +80,11 @@ public sealed record TrainingOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentNullException"/>) naming the first bad option.</summary>
     public TrainingOptions Validate()
     {
-        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be >= 1.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 1.");
+        Require.AtLeast(Epochs, 1, nameof(Epochs));
+        Require.BatchSize(BatchSize, nameof(BatchSize));
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a finite number > 0.");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        Require.Momentum(Momentum, nameof(Momentum));
         if (Nesterov && Momentum == 0)
             throw new ArgumentOutOfRangeException(nameof(Nesterov), Nesterov, "Nesterov needs Momentum in (0, 1); Momentum is 0.");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
@@ -95,7 +96,7 @@ public sealed record TrainingOptions
         Checkpoints.Validate(Epochs, nameof(Checkpoints));
         if (ProgressInterval < 1) throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must be >= 1 batch.");
         if (EvaluationInterval < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationInterval), EvaluationInterval, "EvaluationInterval must be >= 1 epoch.");
-        if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "EvaluationBatchSize must be >= 1.");
+        Require.BatchSize(EvaluationBatchSize, nameof(EvaluationBatchSize));
         return this;
     }
 }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Attacks.Evaluation;
 
 /// <summary>
@@ -51,7 +52,7 @@ public sealed record AutoAttackOptions
         Budget.Check(Epsilon, nameof(Epsilon));
         if (double.IsNaN(Tolerance) || double.IsInfinity(Tolerance) || Tolerance < 0)
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Tolerance must be a finite number >= 0.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 1.");
+        Require.BatchSize(BatchSize, nameof(BatchSize));
         if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
         if (StatePath is not null && string.IsNullOrWhiteSpace(StatePath))
             throw new ArgumentOutOfRangeException(nameof(StatePath), StatePath, "StatePath must be a file path or null.");

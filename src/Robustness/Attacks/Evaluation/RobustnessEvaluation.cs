@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,7 +25,7 @@ public sealed class RobustnessEvaluation
     /// <summary>An evaluation reading <paramref name="batchSize"/> images at a time.</summary>
     public RobustnessEvaluation(int batchSize = 256, ILogger<RobustnessEvaluation>? logger = null)
     {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
+        Require.BatchSize(batchSize, nameof(batchSize));
         BatchSize = batchSize;
         _logger = logger ?? NullLogger<RobustnessEvaluation>.Instance;
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Diagnostics;
 using Robustness.Data;
 using static TorchSharp.torch;
@@ -43,9 +44,9 @@ public sealed record FolderProtectionOptions
     {
         ArgumentException.ThrowIfNullOrEmpty(InputRoot);
         ArgumentException.ThrowIfNullOrEmpty(OutputRoot);
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 1.");
+        Require.BatchSize(BatchSize, nameof(BatchSize));
         Shard.Validate();
-        if (MaxPixels < 1) throw new ArgumentOutOfRangeException(nameof(MaxPixels), MaxPixels, "MaxPixels must be >= 1.");
+        Require.AtLeast(MaxPixels, 1, nameof(MaxPixels));
         if (ImageSize is { } s && (s.Height < 1 || s.Width < 1))
             throw new ArgumentOutOfRangeException(nameof(ImageSize), s, "ImageSize must be at least 1x1.");
         if (MaxDegreeOfParallelism is 0 or < -1)

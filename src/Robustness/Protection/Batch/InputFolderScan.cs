@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 
 namespace Robustness.Protection.Batch;
@@ -49,7 +50,7 @@ public sealed class InputFolderScan
     /// <param name="maxPixels">Largest decoded image, in pixels, as in the run.</param>
     public IImageCollection Readable(long maxPixels = ImageFileReader.DefaultMaxPixels)
     {
-        if (maxPixels < 1) throw new ArgumentOutOfRangeException(nameof(maxPixels), maxPixels, "maxPixels must be >= 1.");
+        Require.AtLeast(maxPixels, 1, nameof(maxPixels));
         return new ReadableImages(this, maxPixels);
     }
 
