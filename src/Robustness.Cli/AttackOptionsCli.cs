@@ -43,20 +43,14 @@ public sealed class AttackOptionsCli
     /// <summary>The settings; bad values are usage errors naming the option.</summary>
     public AttackSettings Read(ParseResult parse, int seed)
     {
-        var norm = Parse(() => Norms.Parse(parse.GetValue(Norm)!), Norm.Name);
-        double? eps = parse.GetValue(Epsilon) is string e ? Parse(() => Budget.Parse(e, Epsilon.Name), Epsilon.Name) : null;
-        double? step = parse.GetValue(StepSize) is string s ? Parse(() => Budget.Parse(s, StepSize.Name), StepSize.Name) : null;
+        var norm = CommonOptions.Usage(() => Norms.Parse(parse.GetValue(Norm)!), Norm.Name);
+        double? eps = parse.GetValue(Epsilon) is string e ? CommonOptions.Usage(() => Budget.Parse(e, Epsilon.Name), Epsilon.Name) : null;
+        double? step = parse.GetValue(StepSize) is string s ? CommonOptions.Usage(() => Budget.Parse(s, StepSize.Name), StepSize.Name) : null;
         int? steps = parse.GetValue(Steps), restarts = parse.GetValue(Restarts), queries = parse.GetValue(Queries);
         if (steps < 1) throw new UsageException($"--steps must be >= 1; got {steps}.");
         if (restarts < 1) throw new UsageException($"--restarts must be >= 1; got {restarts}.");
         if (queries < 1) throw new UsageException($"--queries must be >= 1; got {queries}.");
-        var target = Parse(() => TargetSelection.Parse(parse.GetValue(Targeted) ?? "none"), Targeted.Name);
+        var target = CommonOptions.Usage(() => TargetSelection.Parse(parse.GetValue(Targeted) ?? "none"), Targeted.Name);
         return new AttackSettings { Epsilon = eps, Norm = norm, Steps = steps, StepSize = step, Restarts = restarts, Queries = queries, Target = target, Seed = seed };
-    }
-
-    private static T Parse<T>(Func<T> parse, string option)
-    {
-        try { return parse(); }
-        catch (ArgumentException e) { throw new UsageException($"{option}: {e.Message.Split(" (Parameter")[0]}"); }
     }
 }

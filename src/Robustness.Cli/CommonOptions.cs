@@ -7,6 +7,22 @@ namespace Robustness.Cli;
 /// <summary>Options shared by several commands, defined once so they read and validate the same everywhere.</summary>
 public static class CommonOptions
 {
+    /// <summary>
+    /// Runs <paramref name="build"/> (a library call that validates its arguments) and turns an
+    /// <see cref="ArgumentException"/> into a usage error: one line, prefixed with <paramref name="option"/> unless the
+    /// message names it already, without .NET's "(Parameter ...)" tail. The one place the tool does this.
+    /// </summary>
+    public static T Usage<T>(Func<T> build, string? option = null)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        try { return build(); }
+        catch (ArgumentException e)
+        {
+            string message = e.Message.Split(" (Parameter", 2)[0];
+            throw new UsageException(option is null || message.Contains(option, StringComparison.Ordinal) ? message : $"{option}: {message}");
+        }
+    }
+
     /// <summary><c>--device cpu|cuda|cuda:N|auto</c>.</summary>
     public static Option<string> Device() => new("--device")
     {

@@ -36,9 +36,9 @@ public static class AttackCommand
         {
             string modelPath = parse.GetValue(model)!;
             if (!File.Exists(modelPath)) throw new UsageException($"--model file '{modelPath}' does not exist.");
-            var definition = Parse(() => catalog.Create(TechniqueFamily.Attacks, parse.GetValue(attack)!), "--attack");
+            var definition = CommonOptions.Usage(() => catalog.Create(TechniqueFamily.Attacks, parse.GetValue(attack)!), "--attack");
             var settings = knobs.Read(parse, CommonOptions.InRange(parse, seed, 0));
-            var instance = Parse(() => definition.Build(settings), "--attack");
+            var instance = CommonOptions.Usage(() => definition.Build(settings), "--attack");
             int batchSize = CommonOptions.InRange(parse, batch, 1);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
 
@@ -88,12 +88,6 @@ public static class AttackCommand
         for (int i = 0; i < indices.Length; i++)
             PngImageWriter.WriteImage(pixels.AsSpan(i * bytes, bytes), images.Channels, images.Height, images.Width, root,
                 PngImageWriter.OutputPathOf(images, indices[i]));
-    }
-
-    private static T Parse<T>(Func<T> build, string option)
-    {
-        try { return build(); }
-        catch (ArgumentException e) { throw new UsageException($"{option}: {e.Message.Split(" (Parameter")[0]}"); }
     }
 
     /// <summary>The JSON report of <c>attack</c>.</summary>

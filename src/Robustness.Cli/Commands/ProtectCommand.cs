@@ -150,17 +150,7 @@ public static class ProtectCommand
     }
 
     /// <summary>Parses a budget option, turning a bad value into a usage error naming <paramref name="option"/>.</summary>
-    public static double ParseBudget(string text, string option)
-    {
-        try
-        {
-            return Budget.Parse(text, option);
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"{option}: {e.Message.Split(" (Parameter", 2)[0]}");
-        }
-    }
+    public static double ParseBudget(string text, string option) => CommonOptions.Usage(() => Budget.Parse(text, option), option);
 
     private static ProtectorDefinition Lookup(IReadOnlyList<ProtectorDefinition> catalogue, string name) =>
         catalogue.FirstOrDefault(d => string.Equals(d.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))

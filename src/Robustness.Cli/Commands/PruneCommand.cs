@@ -57,13 +57,13 @@ public static class PruneCommand
             if (!Directory.Exists(dataDir)) throw new UsageException($"--data folder '{dataDir}' does not exist.");
             string? testDir = parse.GetValue(test);
             if (testDir is not null && !Directory.Exists(testDir)) throw new UsageException($"--test folder '{testDir}' does not exist.");
-            double target = Usage(() => PrunerSettings.ParseSparsity(parse.GetValue(sparsity)!, "--sparsity"));
-            var definition = Usage(() => catalog.Create(TechniqueFamily.Pruners, parse.GetValue(method)!), "--method");
+            double target = CommonOptions.Usage(() => PrunerSettings.ParseSparsity(parse.GetValue(sparsity)!, "--sparsity"));
+            var definition = CommonOptions.Usage(() => catalog.Create(TechniqueFamily.Pruners, parse.GetValue(method)!), "--method");
             int? admm = parse.GetValue(admmEpochs), retrain = parse.GetValue(retrainEpochs), batchSize = parse.GetValue(batch);
             if (admm < 0) throw new UsageException($"--admm-epochs must be >= 0; got {admm}.");
             if (retrain < 0) throw new UsageException($"--retrain-epochs must be >= 0; got {retrain}.");
             if (batchSize < 2) throw new UsageException($"--batch-size must be >= 2; got {batchSize}.");
-            double epsilon = Usage(() => Budget.Parse(parse.GetValue(eps)!, "--eps"), "--eps");
+            double epsilon = CommonOptions.Usage(() => Budget.Parse(parse.GetValue(eps)!, "--eps"), "--eps");
             int attackCap = CommonOptions.InRange(parse, attackImages, 1);
             int seedValue = CommonOptions.InRange(parse, seed, 0);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
@@ -72,7 +72,7 @@ public static class PruneCommand
                 Sparsity = target, AdmmEpochs = admm, RetrainEpochs = retrain, BatchSize = batchSize, Seed = seedValue, Device = deviceValue,
                 Profile = parse.GetValue(profile) == "fast" ? PruningProfile.Fast : PruningProfile.Paper,
             };
-            var pruner = Usage(() => definition.Build(settings), "--method");
+            var pruner = CommonOptions.Usage(() => definition.Build(settings), "--method");
             string outFile = parse.GetValue(outPath)!;
             string? reportPath = parse.GetValue(report);
             var phases = new List<PhaseSeconds>();
@@ -145,16 +145,6 @@ public static class PruneCommand
         var order = Enumerable.Range(0, all.Count).ToArray();
         new Random(seed).Shuffle(order);
         return (all.Subset(order.Skip(testCount).Order().ToArray()), all.Subset(order.Take(testCount).Order().ToArray()));
-    }
-
-    private static T Usage<T>(Func<T> build, string? option = null)
-    {
-        try { return build(); }
-        catch (ArgumentException e)
-        {
-            string message = e.Message.Split(" (Parameter")[0];
-            throw new UsageException(option is null || message.Contains(option, StringComparison.Ordinal) ? message : $"{option}: {message}");
-        }
     }
 
     /// <summary>Wall time of one phase of the command.</summary>
