@@ -91,6 +91,7 @@ public static class DoctorCommand
         KernelGuardState.Capped => "on",
         KernelGuardState.UserSetting => "user setting",
         KernelGuardState.TurnedOff => "OFF",
+        KernelGuardState.Unavailable => "NOT SET",
         _ => "not needed",
     };
 

@@ -14,6 +14,9 @@ public enum KernelGuardState
 
     /// <summary>The CPU has no AVX-512, so oneDNN cannot reach the affected kernels.</summary>
     NotNeeded,
+
+    /// <summary>The CPU has AVX-512 but the cap could not be set here (no C library to call); set it before start-up.</summary>
+    Unavailable,
 }
 
 /// <summary>The guard's decision for this process.</summary>
@@ -78,11 +81,23 @@ public static class KernelGuard
             $"The CPU has AVX-512; oneDNN is capped at {CappedIsa} ({IsaVariable}={CappedIsa}) because its AVX-512 kernels give NaN and run-to-run differences on some CPUs." + note);
     }
 
+    // Runs from the module initializer: it must not throw, or no type of the library could be used at all.
     private static KernelGuardStatus Apply()
     {
-        var status = Decide(CpuFeatures.Current, Environment.GetEnvironmentVariable(GuardVariable),
-            NativeEnvironment.Get(IsaVariable), NativeEnvironment.Get(LegacyIsaVariable));
-        if (status.State == KernelGuardState.Capped) NativeEnvironment.SetIfUnset(IsaVariable, CappedIsa);
-        return status;
+        var cpu = CpuFeatures.Current;
+        try
+        {
+            var status = Decide(cpu, Environment.GetEnvironmentVariable(GuardVariable),
+                NativeEnvironment.Get(IsaVariable), NativeEnvironment.Get(LegacyIsaVariable));
+            if (status.State == KernelGuardState.Capped) NativeEnvironment.SetIfUnset(IsaVariable, CappedIsa);
+            return status;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+        {
+            return cpu.Avx512F
+                ? new KernelGuardStatus(KernelGuardState.Unavailable, null,
+                    $"The CPU has AVX-512 but the oneDNN cap could not be set in this process ({e.Message}); start it with {IsaVariable}={CappedIsa}.")
+                : new KernelGuardStatus(KernelGuardState.NotNeeded, null, "The CPU has no AVX-512; oneDNN runs its AVX2 (or older) kernels as shipped.");
+        }
     }
 }
