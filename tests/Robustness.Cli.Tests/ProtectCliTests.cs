@@ -171,6 +171,7 @@ public sealed class ProtectCliTests : IDisposable
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "needs-checkpoints"], "--checkpoints" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "needs-checkpoints", "--train-epochs", "2", "--shard", "0/2"], "--train-epochs" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--iterations", "0"], "--iterations" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "1.5"], "--eps must be in [0, 1]" },
         { ["verify", "--input", "IN"], "--output" },
         { ["verify", "--input", "IN", "--output", "NOWHERE"], "--output" },
     };

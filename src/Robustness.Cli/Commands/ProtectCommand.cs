@@ -51,8 +51,7 @@ public static class ProtectCommand
         command.SetAction((parse, cancel) =>
         {
             string inputRoot = parse.GetValue(input)!, outputRoot = Path.GetFullPath(parse.GetValue(outputDir)!);
-            double epsilon = ParseBudget(parse.GetValue(eps)!, "--eps");
-            if (epsilon > 1) throw new UsageException($"--eps must be at most 1 (the [0,1] image scale); got {parse.GetValue(eps)}.");
+            double epsilon = CommonOptions.Usage(() => Budget.CheckImageLinf(ParseBudget(parse.GetValue(eps)!, "--eps"), "--eps"), "--eps");
             var definition = Lookup(protectors, parse.GetValue(method)!);
             Shard part;
             try { part = Shard.Parse(parse.GetValue(shard)!); }

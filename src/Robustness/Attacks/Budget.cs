@@ -47,6 +47,17 @@ public static class Budget
         return value;
     }
 
+    /// <summary>
+    /// An l-inf budget on images: <see cref="Check"/> and at most 1 (the whole [0,1] pixel range). Data protection and
+    /// the tool's <c>--eps</c> use this one check.
+    /// </summary>
+    public static double CheckImageLinf(double value, string name = "eps")
+    {
+        Check(value, name);
+        return value <= 1 ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1] (an l-inf budget on the [0,1] image scale).");
+    }
+
     /// <summary>A budget as a readable string: <c>8/255</c> when it is a whole number of pixel levels, else the number.</summary>
     public static string Format(double value)
     {

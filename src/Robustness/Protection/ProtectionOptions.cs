@@ -17,8 +17,7 @@ public abstract record ProtectionOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public virtual void Validate()
     {
-        Budget.Check(Epsilon, nameof(Epsilon));
-        if (Epsilon > 1) throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "Epsilon must be in [0, 1].");
+        Budget.CheckImageLinf(Epsilon, nameof(Epsilon));
         if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
     }
 

@@ -18,8 +18,7 @@ public static class ProtectionQuantizer
     /// </summary>
     public static int Levels(double epsilon)
     {
-        Attacks.Budget.Check(epsilon, nameof(epsilon));
-        if (epsilon > 1) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be in [0, 1] for l-inf image protection.");
+        Attacks.Budget.CheckImageLinf(epsilon, nameof(epsilon));
         return (int)Math.Floor(epsilon * 255.0 + 1e-6);
     }
 
