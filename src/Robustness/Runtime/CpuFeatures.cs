@@ -13,9 +13,6 @@ public sealed record CpuFeatures
     /// <summary>The processor's brand string (e.g. "AMD EPYC 9R14"), or the architecture where there is none.</summary>
     public required string Model { get; init; }
 
-    /// <summary>AVX2 and FMA: oneDNN's and ATen's 256-bit kernels.</summary>
-    public bool Avx2 { get; init; }
-
     /// <summary>AVX-512 Foundation: oneDNN's and ATen's 512-bit kernels.</summary>
     public bool Avx512F { get; init; }
 
@@ -56,7 +53,6 @@ public sealed record CpuFeatures
         return new CpuFeatures
         {
             Model = BrandString(),
-            Avx2 = Bit(ebx7, 5) && fma,
             Avx512F = Bit(ebx7, 16),
             Extensions = found,
         };

@@ -97,7 +97,7 @@ public static class KernelGuard
             return cpu.Avx512F
                 ? new KernelGuardStatus(KernelGuardState.Unavailable, null,
                     $"The CPU has AVX-512 but the oneDNN cap could not be set in this process ({e.Message}); start it with {IsaVariable}={CappedIsa}.")
-                : new KernelGuardStatus(KernelGuardState.NotNeeded, null, "The CPU has no AVX-512; oneDNN runs its AVX2 (or older) kernels as shipped.");
+                : Decide(cpu, null, null, null);
         }
     }
 }

@@ -6,8 +6,8 @@ namespace Robustness.Tests.Runtime;
 
 public class KernelGuardTests
 {
-    private static readonly CpuFeatures Avx512 = new() { Model = "test", Avx2 = true, Avx512F = true };
-    private static readonly CpuFeatures Avx2Only = new() { Model = "test", Avx2 = true };
+    private static readonly CpuFeatures Avx512 = new() { Model = "test", Avx512F = true, Extensions = ["avx2", "fma", "avx512f"] };
+    private static readonly CpuFeatures Avx2Only = new() { Model = "test", Extensions = ["avx2", "fma"] };
 
     [Theory]
     [InlineData(true, null, null, null, KernelGuardState.Capped, "AVX2")]
