@@ -1,3 +1,4 @@
+using Robustness.Models;
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Robustness.Hosting;
@@ -12,6 +13,9 @@ public sealed record CommandContext(TextWriter Output, TextWriter Error, IServic
 {
     /// <summary>The technique catalogue: the one way a command finds an attack, protector, pruner or a module's technique.</summary>
     public ITechniqueCatalog Catalog => Services.GetRequiredService<ITechniqueCatalog>();
+
+    /// <summary>The model families of the host (built-in and the modules'): what <c>--arch</c> accepts and model files load with.</summary>
+    public ModelFamilyRegistry Models => Services.GetRequiredService<ModelFamilyRegistry>();
 }
 
 /// <summary>

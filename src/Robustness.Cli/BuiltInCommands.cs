@@ -1,3 +1,4 @@
+using Robustness.Models;
 using System.CommandLine;
 using Robustness.Cli.Abstractions;
 using Robustness.Cli.Commands;
@@ -12,15 +13,15 @@ public sealed class BuiltInCommands : ICommandContributor
     public IEnumerable<Command> CreateCommands(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var (output, error, catalog) = (context.Output, context.Error, context.Catalog);
+        var (output, error, catalog, models) = (context.Output, context.Error, context.Catalog, context.Models);
         return
         [
-            TrainCommand.Create(output, error),
-            EvaluateCommand.Create(output, error, catalog),
-            AttackCommand.Create(output, error, catalog),
-            ProtectCommand.Create(output, error, catalog.All(TechniqueFamily.Protectors)),
+            TrainCommand.Create(output, error, models),
+            EvaluateCommand.Create(output, error, catalog, models),
+            AttackCommand.Create(output, error, catalog, models),
+            ProtectCommand.Create(output, error, catalog.All(TechniqueFamily.Protectors), models),
             VerifyCommand.Create(output, error),
-            PruneCommand.Create(output, error, catalog),
+            PruneCommand.Create(output, error, catalog, models),
             DemoCommand.Create(output, error),
             DoctorCommand.Create(output, error),
         ];

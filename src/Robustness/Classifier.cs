@@ -22,14 +22,20 @@ public sealed class Classifier : IDisposable
     private Tensor _std;
     private bool _disposed;
 
-    /// <summary>Wraps an existing network (moved to <paramref name="device"/>, CPU by default).</summary>
+    /// <summary>
+    /// Wraps an existing network (moved to <paramref name="device"/>, CPU by default). <paramref name="family"/> is what
+    /// <see cref="Clone"/>, pruning's defaults and <see cref="Macs"/> use; null looks <c>spec.Architecture</c> up among
+    /// the built-in families, and a network of no known family still classifies, attacks and trains but cannot be cloned.
+    /// </summary>
     public Classifier(Module<Tensor, Tensor> network, ModelSpec spec, Normalization normalization,
-        IReadOnlyList<string>? classNames = null, Device? device = null)
+        IReadOnlyList<string>? classNames = null, Device? device = null, ModelFamily? family = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(normalization);
         spec.Validate();
+        if (family is not null && !string.Equals(family.Name, spec.Architecture, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"family is '{family.Name}' but the spec names architecture '{spec.Architecture}'.", nameof(family));
         if (normalization.Channels != spec.InputChannels)
             throw new ArgumentException($"normalization has {normalization.Channels} channels but the model takes {spec.InputChannels}.", nameof(normalization));
         classNames ??= Enumerable.Range(0, spec.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
@@ -37,6 +43,7 @@ public sealed class Classifier : IDisposable
             throw new ArgumentException($"classNames has {classNames.Count} entries but the model has {spec.Classes} classes.", nameof(classNames));
         Network = network;
         Spec = spec;
+        Family = family ?? ModelFamilyRegistry.BuiltIn.TryGet(spec.Architecture);
         Normalization = normalization;
         ClassNames = classNames.ToArray();
         Device = device ?? torch.CPU;
@@ -50,12 +57,16 @@ public sealed class Classifier : IDisposable
     /// <see cref="IReproducibleInitialisation"/>, which every built-in zoo network does). A seed also seeds the
     /// global generator, as before.
     /// </summary>
+    /// <remarks><paramref name="families"/> is where the architecture is looked up: the host's registry
+    /// (<c>AddRobustness()</c> with its modules) or, when null, the built-in families.</remarks>
     public static Classifier Create(ModelSpec spec, Normalization? normalization = null, IReadOnlyList<string>? classNames = null,
-        Device? device = null, long? seed = null)
+        Device? device = null, long? seed = null, ModelFamilyRegistry? families = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        var family = (families ?? ModelFamilyRegistry.BuiltIn).Get(spec.Architecture);
         if (seed is long s) torch.random.manual_seed(s);
-        var network = ModelZoo.Create(spec);
+        var network = family.Build(spec);
         // Building draws from the process-wide generator, which other threads may use at the same moment; zoo
         // networks redraw their weights from a private generator so that a seed alone fixes them.
         if (seed is long fixedSeed && network is IReproducibleInitialisation reproducible)
@@ -63,7 +74,7 @@ public sealed class Classifier : IDisposable
             using var generator = new Generator(unchecked((ulong)fixedSeed));
             reproducible.ResetParameters(generator);
         }
-        return new Classifier(network, spec, normalization ?? Normalization.Identity(spec.InputChannels), classNames, device);
+        return new Classifier(network, spec, normalization ?? Normalization.Identity(spec.InputChannels), classNames, device, family);
     }
 
     /// <summary>The wrapped network; it takes normalised inputs. Prefer <see cref="Forward"/>.</summary>
@@ -71,6 +82,12 @@ public sealed class Classifier : IDisposable
 
     /// <summary>What the network is.</summary>
     public ModelSpec Spec { get; }
+
+    /// <summary>The family that built the network, or null for a network wrapped without one (see the constructor).</summary>
+    public ModelFamily? Family { get; }
+
+    /// <summary>Multiply-accumulates of one forward pass on one image (<see cref="ModelFamily.Macs"/>).</summary>
+    public long Macs => RequireFamily("count its MACs").Macs(Network, Spec);
 
     /// <summary>The normalisation applied to [0,1] inputs before the network.</summary>
     public Normalization Normalization { get; }
@@ -99,6 +116,14 @@ public sealed class Classifier : IDisposable
 
     /// <summary>Logits [N, Classes] for float32 images [N, C, H, W] in [0,1] on <see cref="Device"/>.</summary>
     public Tensor Forward(Tensor images) => Network.forward(Normalize(images));
+
+    /// <summary>
+    /// Every output of one forward pass: the logits and, for an <see cref="IMultiOutputNetwork"/>, its auxiliary
+    /// outputs (early exits, token decisions); a single-output network gives its logits and no auxiliary output.
+    /// </summary>
+    public NetworkOutputs ForwardOutputs(Tensor images) => Network is IMultiOutputNetwork multi
+        ? multi.ForwardOutputs(Normalize(images))
+        : NetworkOutputs.LogitsOnly(Forward(images));
 
     /// <summary>The penultimate features [N, F] for images in [0,1] (zoo networks implement <see cref="IClassifierNetwork"/>).</summary>
     public Tensor Features(Tensor images) => FeatureNetwork.Features(Normalize(images));
@@ -129,8 +154,9 @@ public sealed class Classifier : IDisposable
     /// <summary>A deep copy (weights, buffers, mode) on <paramref name="device"/> (default: the same device).</summary>
     public Classifier Clone(Device? device = null)
     {
-        var network = ModelZoo.Create(Spec);
-        var copy = new Classifier(network, Spec, Normalization, ClassNames, device ?? Device);
+        var family = RequireFamily("clone it");
+        var network = family.Build(Spec);
+        var copy = new Classifier(network, Spec, Normalization, ClassNames, device ?? Device, family);
         copy.CopyWeightsFrom(this);
         if (IsTraining) copy.Train(); else copy.Eval();
         return copy;
@@ -190,11 +216,17 @@ public sealed class Classifier : IDisposable
             [MetadataPrefix + "std"] = JsonSerializer.Serialize(Normalization.Std),
             [MetadataPrefix + "class_names"] = JsonSerializer.Serialize(ClassNames),
         };
+        // Written only when there are any, so files of the built-in CNNs stay as they were.
+        if (Spec.Parameters.Count > 0) metadata[MetadataPrefix + "parameters"] = Spec.Parameters.ToJson();
         SafeTensors.Save(path, Network.state_dict(), metadata);
     }
 
-    /// <summary>Loads a classifier saved by <see cref="Save"/> (or any safetensors file with the same metadata).</summary>
-    public static Classifier Load(string path, Device? device = null)
+    /// <summary>
+    /// Loads a classifier saved by <see cref="Save"/> (or any safetensors file with the same metadata). The
+    /// architecture is looked up in <paramref name="families"/>: the host's registry, which knows its modules'
+    /// families, or, when null, the built-in ones.
+    /// </summary>
+    public static Classifier Load(string path, Device? device = null, ModelFamilyRegistry? families = null)
     {
         var metadata = SafeTensors.ReadMetadata(path);
         string Get(string key) => metadata.TryGetValue(MetadataPrefix + key, out var v)
@@ -209,11 +241,22 @@ public sealed class Classifier : IDisposable
             catch (JsonException e) { throw new InvalidDataException($"'{path}' metadata '{MetadataPrefix}{key}' is not valid JSON.", e); }
         }
 
-        var spec = new ModelSpec(Get("architecture"), Int("classes"), Int("width"), Int("depth"), Int("widen_factor"), Int("input_channels"), Int("image_size"));
+        var parameters = metadata.TryGetValue(MetadataPrefix + "parameters", out var parametersJson)
+            ? Checked(() =>
+            {
+                try { return ModelParameters.Parse(parametersJson); }
+                catch (JsonException e) { throw new ArgumentException(e.Message, "parameters", e); }
+            })
+            : ModelParameters.Empty;
+        var spec = new ModelSpec(Get("architecture"), Int("classes"), Int("width"), Int("depth"), Int("widen_factor"), Int("input_channels"), Int("image_size"))
+        {
+            Parameters = parameters,
+        };
         float[] mean = Json<float[]>("mean"), std = Json<float[]>("std");
         var normalization = Checked(() => new Normalization(mean, std));
         var classNames = Json<string[]>("class_names");
-        var classifier = Checked(() => new Classifier(ModelZoo.Create(spec), spec, normalization, classNames));
+        var family = Checked(() => (families ?? ModelFamilyRegistry.BuiltIn).Get(spec.Architecture));
+        var classifier = Checked(() => new Classifier(family.Build(spec.Validate()), spec, normalization, classNames, family: family));
 
         // Metadata that parses but describes no valid model (unknown architecture, bad depth, mismatched
         // channels) is a problem of the file, not of the caller's arguments.
@@ -275,6 +318,9 @@ public sealed class Classifier : IDisposable
         _std.Dispose();
         Network.Dispose();
     }
+
+    private ModelFamily RequireFamily(string purpose) => Family ?? throw new NotSupportedException(
+        $"This classifier wraps a {Network.GetType().Name} of no registered family ('{Spec.Architecture}'); pass its ModelFamily to the constructor to {purpose}.");
 
     private void CheckImages(Tensor images)
     {

@@ -3,6 +3,7 @@ using FluentAssertions;
 using Robustness.Attacks;
 using Robustness.Cli.Abstractions;
 using Robustness.Hosting;
+using Robustness.Models;
 using Robustness.Protection;
 using Xunit;
 
@@ -86,5 +87,36 @@ public sealed class HostTests
         var evaluator = catalog.StandardAutoAttack(Norm.Linf, 8.0 / 255);
 
         evaluator.Attacks.Select(a => a.Name).Should().Equal("apgd-ce", "apgd-t", "fab-t", "square");
+    }
+
+    [Fact]
+    public async Task A_model_family_registered_by_another_assembly_trains_and_loads_through_the_tool()
+    {
+        // A module's network: here a SmallCnn under its own name, with a parameter of its own that must survive the file.
+        static void WithFamily(RobustnessBuilder builder) => builder.AddModelFamily(new DelegateModelFamily("test-cnn", "test: a module's network",
+            spec => new SmallCnn(spec.Classes, spec.Width == 0 ? 4 : spec.Width, spec.InputChannels)));
+        string folder = Path.Combine(Path.GetTempPath(), "robustness-host-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string model = Path.Combine(folder, "m.safetensors"), data = Path.Combine(folder, "data");
+            Robustness.Data.PngImageWriter.Write(Robustness.Data.SyntheticImageSet.Generate(32, seed: 1, size: 16, classes: 4), data);
+            (await Run(WithFamily, "train", "--help")).Out.Should().Contain("test-cnn");
+
+            var train = await Run(WithFamily, "train", "--data", data, "--arch", "test-cnn", "--width", "4", "--epochs", "1", "--out", model);
+            train.Code.Should().Be(0, train.Err);
+            using (var loaded = Classifier.Load(model, families: ModelFamilyRegistry.BuiltIn.With(new DelegateModelFamily("test-cnn", "t", s => new SmallCnn(s.Classes, s.Width, s.InputChannels)))))
+                loaded.Spec.Architecture.Should().Be("test-cnn");
+
+            var withModule = await Run(WithFamily, "evaluate", "--model", model, "--data", data);
+            withModule.Code.Should().Be(0, withModule.Err);
+            var withoutModule = await Run(null, "evaluate", "--model", model, "--data", data);
+            withoutModule.Code.Should().NotBe(0);
+            withoutModule.Err.Should().Contain("Unknown architecture 'test-cnn'");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

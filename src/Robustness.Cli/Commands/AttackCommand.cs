@@ -1,3 +1,4 @@
+using Robustness.Models;
 using Robustness.Hosting;
 using System.CommandLine;
 using System.Globalization;
@@ -18,7 +19,7 @@ namespace Robustness.Cli.Commands;
 public static class AttackCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog)
+    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog, ModelFamilyRegistry models)
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train'.", Required = true };
         var data = new Option<string>("--data") { Description = "Images in class folders (DIR/<class>/<image>).", Required = true };
@@ -42,7 +43,7 @@ public static class AttackCommand
             int batchSize = CommonOptions.InRange(parse, batch, 1);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
 
-            using var classifier = Classifier.Load(modelPath, deviceValue);
+            using var classifier = Classifier.Load(modelPath, deviceValue, models);
             var images = DataSources.ReadFolder(parse.GetValue(data)!, error, size: classifier.Spec.ImageSize).AlignClasses(classifier.ClassNames);
             string? saveDir = parse.GetValue(save);
             output.WriteLine($"Attacking {images.Count} images with {instance}, device {deviceValue.type}.");

@@ -1,3 +1,4 @@
+using Robustness.Models;
 using Robustness.Hosting;
 using Robustness.IO;
 using System.CommandLine;
@@ -14,7 +15,7 @@ namespace Robustness.Cli.Commands;
 public static class EvaluateCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog)
+    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog, ModelFamilyRegistry models)
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train' (safetensors with metadata).", Required = true };
         var data = new Option<string>("--data") { Description = "Test images in class folders (DIR/<class>/<image>).", Required = true };
@@ -38,7 +39,7 @@ public static class EvaluateCommand
             int batchSize = CommonOptions.InRange(parse, batch, 1);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
 
-            using var classifier = Classifier.Load(modelPath, deviceValue);
+            using var classifier = Classifier.Load(modelPath, deviceValue, models);
             // Folder classes are matched to the model's by name, whatever their order.
             var images = DataSources.ReadFolder(parse.GetValue(data)!, error, size: classifier.Spec.ImageSize)
                 .AlignClasses(classifier.ClassNames);

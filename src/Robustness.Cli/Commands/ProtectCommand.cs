@@ -21,7 +21,7 @@ public static class ProtectCommand
     public const string DefaultMethod = "sep";
 
     /// <summary>Builds the command over <paramref name="protectors"/> (the catalogue's protector family).</summary>
-    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors)
+    public static Command Create(TextWriter output, TextWriter error, IReadOnlyList<ProtectorDefinition> protectors, ModelFamilyRegistry models)
     {
         ArgumentNullException.ThrowIfNull(protectors);
         var input = new Option<string>("--input") { Description = "Clean images in class folders (DIR/<class>/.../<image>); never written to.", Required = true };
@@ -30,7 +30,7 @@ public static class ProtectCommand
         var method = new Option<string>("--method") { Description = $"Protection method: {string.Join(", ", protectors.Select(d => d.Name))} (default {DefaultMethod}).", DefaultValueFactory = _ => DefaultMethod };
         var checkpoints = new Option<string?>("--checkpoints") { Description = "The source model's checkpoints, a folder written by 'robustness train --checkpoints' (methods that need checkpoints)." };
         var trainEpochs = new Option<int?>("--train-epochs") { Description = "Train the source model first (SEP recipe, a checkpoint every epoch) into <output>/.robustness/checkpoints; reused when complete. Not with --shard n>1." };
-        var arch = new Option<string?>("--arch") { Description = $"Architecture of the model trained here: {string.Join(", ", ModelZoo.Architectures)} (default small-cnn)." };
+        var arch = new Option<string?>("--arch") { Description = $"Architecture of the model trained here: {string.Join(", ", models.Names)} (default small-cnn)." };
         var width = new Option<int?>("--width") { Description = "Base width of the model trained here (0 = the architecture's standard width)." };
         var checkpointCount = new Option<int?>("--checkpoint-count") { Description = "Checkpoints K taken by SEP's selection rule (default: the method's)." };
         var iterations = new Option<int?>("--iterations") { Description = "Iterations T (default: the method's, 30 for SEP)." };
@@ -91,7 +91,7 @@ public static class ProtectCommand
                 if (checkpointDir is not null)
                 {
                     if (!Directory.Exists(checkpointDir)) throw new UsageException($"--checkpoints folder '{checkpointDir}' does not exist.");
-                    checkpointSet = CheckpointSet.Open(checkpointDir);
+                    checkpointSet = CheckpointSet.Open(checkpointDir, models);
                     epochList = checkpointSet.Epochs;
                 }
                 // --arch and --width describe the model the run trains: the source model (--train-epochs) or, for a
@@ -113,7 +113,7 @@ public static class ProtectCommand
                 catch (InvalidOperationException e) { throw new UsageException(e.Message); }
 
                 if (epochs is int count)
-                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count, architecture, widthValue, seedValue, deviceValue, output, error, cancel);
+                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count, architecture, widthValue, seedValue, deviceValue, output, error, cancel, models);
 
                 (int, int)? imageSize = null;
                 if (checkpointSet is not null)
@@ -179,12 +179,12 @@ public static class SourceTraining
     /// scan: files it refuses, such as links out of the input, are not trained on either).
     /// </summary>
     public static CheckpointSet TrainOrReuse(string inputRoot, string outputRoot, int epochs, string architecture, int width, int seed,
-        TorchSharp.torch.Device device, TextWriter output, TextWriter error, CancellationToken cancel)
+        TorchSharp.torch.Device device, TextWriter output, TextWriter error, CancellationToken cancel, ModelFamilyRegistry? models = null)
     {
         string folder = OutputLayout.CheckpointFolder(outputRoot);
         if (File.Exists(Path.Combine(folder, DiskCheckpointSet.IndexFileName)))
         {
-            var existing = CheckpointSet.Open(folder);
+            var existing = CheckpointSet.Open(folder, models);
             if (existing.Epochs.SequenceEqual(Enumerable.Range(0, epochs)))
             {
                 output.WriteLine($"Reusing the {epochs} checkpoints in {folder}.");
@@ -208,8 +208,8 @@ public static class SourceTraining
         if (images.Height != images.Width) throw new UsageException($"--train-epochs needs square images; the input's are {images.Height}x{images.Width}.");
         var spec = new ModelSpec(architecture, images.ClassNames.Count, width, InputChannels: images.Channels, ImageSize: images.Height);
         var options = TrainingOptions.ForSep(epochs) with { Augmentation = ComposedAugmentation.Cifar(), Seed = seed, Device = device };
-        using var classifier = Classifier.Create(spec, ChannelStatistics.Of(images), images.ClassNames, device, seed);
-        var set = CheckpointSet.Create(folder);
+        using var classifier = Classifier.Create(spec, ChannelStatistics.Of(images), images.ClassNames, device, seed, models);
+        var set = CheckpointSet.Create(folder, models);
         try
         {
             new TrainingProgressDisplay(output).Run(

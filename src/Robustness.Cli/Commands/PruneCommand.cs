@@ -1,3 +1,4 @@
+using Robustness.Models;
 using Robustness.Hosting;
 using System.CommandLine;
 using System.Diagnostics;
@@ -23,7 +24,7 @@ public static class PruneCommand
     public const double DefaultHoldout = 0.1;
 
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog)
+    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog, ModelFamilyRegistry models)
     {
         var model = new Option<string>("--model") { Description = "The robust model to prune (safetensors saved by 'robustness train').", Required = true };
         var data = new Option<string>("--data") { Description = "Training images in class folders (DIR/<class>/<image>); clean images only are used.", Required = true };
@@ -78,7 +79,7 @@ public static class PruneCommand
             var phases = new List<PhaseSeconds>();
 
             var clock = Stopwatch.StartNew();
-            using var teacher = Classifier.Load(modelPath, deviceValue);
+            using var teacher = Classifier.Load(modelPath, deviceValue, models);
             var all = DataSources.ReadFolder(dataDir, error, size: teacher.Spec.ImageSize).AlignClasses(teacher.ClassNames);
             ImageSet train, testSet;
             string testSource;

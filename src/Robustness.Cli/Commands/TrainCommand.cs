@@ -11,7 +11,7 @@ namespace Robustness.Cli.Commands;
 public static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error)
+    public static Command Create(TextWriter output, TextWriter error, ModelFamilyRegistry models)
     {
         var data = new Option<string?>("--data") { Description = "Training images in class folders (DIR/<class>/<image>)." };
         var test = new Option<string?>("--test") { Description = "Optional test images in class folders, evaluated after each epoch." };
@@ -20,7 +20,7 @@ public static class TrainCommand
             Description = "Train on the embedded synthetic set instead of --data, with this many training images (default 5000).",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", ModelZoo.Architectures)}.", DefaultValueFactory = _ => "small-cnn" };
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", models.Names)}.", DefaultValueFactory = _ => "small-cnn" };
         var width = new Option<int>("--width") { Description = "Base width (0 = the architecture's standard width).", DefaultValueFactory = _ => 0 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 128 };
@@ -99,9 +99,9 @@ public static class TrainCommand
             }.Validate();
 
             var objective = AdversarialObjective(parse.GetValue(adversarial)!, knobs.Read(parse, seedValue), parse.GetValue(advSteps));
-            using var classifier = Classifier.Create(spec, norm, trainSet.ClassNames, deviceValue, seedValue);
+            using var classifier = Classifier.Create(spec, norm, trainSet.ClassNames, deviceValue, seedValue, models);
             string? checkpointDir = parse.GetValue(checkpoints);
-            using var checkpointSet = checkpointDir is null ? CheckpointSet.InMemory() : CheckpointSet.Create(checkpointDir);
+            using var checkpointSet = checkpointDir is null ? CheckpointSet.InMemory() : CheckpointSet.Create(checkpointDir, models);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Training {spec.Architecture} ({classifier.ParameterCount:N0} parameters) on {trainSet.Count} images of {trainSet.ClassNames.Count} classes, {epochCount} epochs, objective {objective?.ToString() ?? "cross-entropy"}, device {deviceValue.type}."));
             var result = new TrainingProgressDisplay(output).Run("train", progress =>

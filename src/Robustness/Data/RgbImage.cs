@@ -17,8 +17,11 @@ public sealed class RgbImage
         Pixels = pixels;
     }
 
-    /// <summary>Always 3 (red, green, blue).</summary>
-    public int Channels => 3;
+    /// <summary>Channels of every RGB image: 3 (red, green, blue).</summary>
+    public const int ChannelCount = 3;
+
+    /// <summary>Always <see cref="ChannelCount"/>.</summary>
+    public int Channels => ChannelCount;
 
     /// <summary>Height in pixels.</summary>
     public int Height { get; }

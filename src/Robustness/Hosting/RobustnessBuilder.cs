@@ -13,6 +13,18 @@ public sealed class RobustnessBuilder
     /// <summary>The underlying service collection.</summary>
     public IServiceCollection Services { get; }
 
+    /// <summary>
+    /// Registers a model family (a network the host can build, save and load by name, e.g. a module's ViT). A
+    /// later family of the same name replaces an earlier one, built-in ones included. The host's
+    /// <see cref="Models.ModelFamilyRegistry"/> holds them all.
+    /// </summary>
+    public RobustnessBuilder AddModelFamily(Models.ModelFamily family)
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        Services.AddSingleton(family);
+        return this;
+    }
+
     /// <summary>Makes a new family known to the catalogue (a module that brings its own kind of technique).</summary>
     public RobustnessBuilder AddFamily(TechniqueFamily family)
     {

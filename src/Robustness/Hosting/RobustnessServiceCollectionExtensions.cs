@@ -8,7 +8,8 @@ public static class RobustnessServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the technique catalogue (<see cref="ITechniqueCatalog"/>) with the built-in families (attacks,
-    /// protectors, pruners) and logging. Safe to call more than once.
+    /// protectors, pruners), the model families (<see cref="Models.ModelFamilyRegistry"/>: the built-in networks and
+    /// those added with <see cref="RobustnessBuilder.AddModelFamily"/>) and logging. Safe to call more than once.
     /// </summary>
     public static RobustnessBuilder AddRobustness(this IServiceCollection services)
     {
@@ -19,6 +20,9 @@ public static class RobustnessServiceCollectionExtensions
             foreach (var family in TechniqueFamily.BuiltIn) services.AddSingleton(family);
             services.TryAddSingleton<ITechniqueCatalog>(sp => new TechniqueCatalog(
                 sp, sp.GetServices<TechniqueFamily>(), sp.GetServices<TechniqueDescriptor>()));
+            // Registered families come after the built-in ones, so a module may replace a built-in network by name.
+            services.TryAddSingleton(sp => new Models.ModelFamilyRegistry(
+                Models.ModelFamilyRegistry.BuiltIn.Families.Concat(sp.GetServices<Models.ModelFamily>())));
         }
         return new RobustnessBuilder(services);
     }

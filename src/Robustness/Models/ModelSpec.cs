@@ -11,6 +11,11 @@ namespace Robustness.Models;
 /// <param name="WidenFactor">WideResNet widen factor; 0 means the standard one.</param>
 /// <param name="InputChannels">Image channels (3 for RGB, 1 for grayscale).</param>
 /// <param name="ImageSize">Input height and width in pixels.</param>
+/// <remarks>
+/// The positional fields are the shape knobs most families read; each family rejects those it does not use. A
+/// family's own further parameters (a ViT's patch size, an architecture spec's stages) go in <see cref="Parameters"/>,
+/// which is saved in the model file with the rest.
+/// </remarks>
 public sealed record ModelSpec(
     string Architecture,
     int Classes = 10,
@@ -20,6 +25,9 @@ public sealed record ModelSpec(
     int InputChannels = 3,
     int ImageSize = 32)
 {
+    /// <summary>The family's own parameters beyond the positional fields (none for the built-in CNNs).</summary>
+    public ModelParameters Parameters { get; init; } = ModelParameters.Empty;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first field out of range.</summary>
     public ModelSpec Validate()
     {
@@ -30,6 +38,7 @@ public sealed record ModelSpec(
         if (Depth < 0) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Depth must be >= 0 (0 = the architecture's standard depth).");
         if (WidenFactor < 0) throw new ArgumentOutOfRangeException(nameof(WidenFactor), WidenFactor, "WidenFactor must be >= 0 (0 = standard).");
         if (InputChannels is < 1 or > 4) throw new ArgumentOutOfRangeException(nameof(InputChannels), InputChannels, "InputChannels must be between 1 and 4.");
+        if (Parameters is null) throw new ArgumentNullException(nameof(Parameters));
         if (ImageSize is < 8 or > 1024) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be between 8 and 1024.");
         return this;
     }

@@ -24,11 +24,14 @@ public sealed record PrunableParameter(string Name, Parameter Weight, string Lay
 /// </summary>
 public static class PrunableParameters
 {
-    /// <summary>The prunable weights of <paramref name="classifier"/>'s network, in <c>named_parameters()</c> order.</summary>
+    /// <summary>
+    /// The prunable weights of <paramref name="classifier"/>'s network as its family defines them
+    /// (<see cref="Models.ModelFamily.PrunableParameters"/>; by default the rule below), in <c>named_parameters()</c> order.
+    /// </summary>
     public static IReadOnlyList<PrunableParameter> Select(Classifier classifier)
     {
         ArgumentNullException.ThrowIfNull(classifier);
-        return Select(classifier.Network);
+        return classifier.Family?.PrunableParameters(classifier.Network) ?? Select(classifier.Network);
     }
 
     /// <summary>The prunable weights of <paramref name="network"/>, in <c>named_parameters()</c> order.</summary>

@@ -1,5 +1,4 @@
 using Robustness.Models;
-using TorchSharp.Modules;
 
 namespace Robustness.Pruning;
 
@@ -30,67 +29,15 @@ public enum RepresentationTransform
 public sealed record RepresentationLayer(string Name, string Module, RepresentationTransform Transform = RepresentationTransform.None)
 {
     /// <summary>
-    /// PwoA's representations for a zoo network: LeNet, each ReLU output (conv1, conv2, fc1); WideResNet, the stem
-    /// conv, each residual block output and the pooled feature (as in the PwoA code); ResNet-18 and
-    /// PreActResNet-18 likewise (stem, blocks, pooled); SmallCnn and VGG, the analogue of LeNet (each ReLU output)
-    /// plus the pooled penultimate feature. Other architectures need explicit layers.
+    /// PwoA's representations for <paramref name="classifier"/>'s network, as its family defines them
+    /// (<see cref="ModelFamily.RepresentationLayers"/>); a network without a family, or a family without defaults,
+    /// needs explicit layers.
     /// </summary>
     public static IReadOnlyList<RepresentationLayer> Defaults(Classifier classifier)
     {
         ArgumentNullException.ThrowIfNull(classifier);
-        var modules = classifier.Network.named_modules().ToArray();
-        var names = modules.Select(m => m.name).ToArray();
-        string architecture = classifier.Spec.Architecture.ToLowerInvariant();
-        var layers = new List<RepresentationLayer>();
-        switch (architecture)
-        {
-            case LeNet.Name:
-                layers.Add(new("conv1.relu", "conv1", RepresentationTransform.Relu));
-                layers.Add(new("conv2.relu", "conv2", RepresentationTransform.Relu));
-                layers.Add(new("fc1.relu", "fc1", RepresentationTransform.Relu));
-                break;
-            case ResNet18.Name:
-            {
-                layers.Add(new("stem", "bn1", RepresentationTransform.Relu));
-                var blocks = Blocks(names, "layer", depth: 2);
-                layers.AddRange(blocks.Select(b => new RepresentationLayer(b, b)));
-                layers.Add(new("pooled", blocks[^1], RepresentationTransform.GlobalAveragePool));
-                break;
-            }
-            case PreActResNet18.Name:
-            {
-                layers.Add(new("stem", "conv1"));
-                layers.AddRange(Blocks(names, "layer", depth: 2).Select(b => new RepresentationLayer(b, b)));
-                layers.Add(new("pooled", "bn", RepresentationTransform.ReluGlobalAveragePool));
-                break;
-            }
-            case WideResNet.Name:
-            {
-                layers.Add(new("stem", "conv1"));
-                layers.AddRange(Blocks(names, "block", depth: 3).Select(b => new RepresentationLayer(b, b)));
-                layers.Add(new("pooled", "bn1", RepresentationTransform.ReluGlobalAveragePool));
-                break;
-            }
-            case "small-cnn":
-            case Vgg.Vgg11Name:
-            case Vgg.Vgg16Name:
-            {
-                layers.AddRange(modules.Where(m => m.name.StartsWith("features.", StringComparison.Ordinal) && m.module is ReLU)
-                    .Select(m => new RepresentationLayer(m.name, m.name)));
-                // The penultimate feature: SmallCnn's flatten after global pooling, VGG's final (1x1) average pool.
-                var last = names.Where(n => n.StartsWith("features.", StringComparison.Ordinal) && n.Count(c => c == '.') == 1).Last();
-                layers.Add(new("pooled", last));
-                break;
-            }
-            default:
-                throw new NotSupportedException($"No default representation layers for architecture '{classifier.Spec.Architecture}'; pass the layers explicitly.");
-        }
-        return layers;
+        var family = classifier.Family ?? throw new NotSupportedException(
+            $"No default representation layers for architecture '{classifier.Spec.Architecture}' (no registered family); pass the layers explicitly.");
+        return family.RepresentationLayers(classifier.Network, classifier.Spec);
     }
-
-    // Residual blocks are the modules named <prefix>N.i (ResNet: layer2.1) or <prefix>N.layer.i (WRN: block2.layer.3).
-    private static string[] Blocks(IEnumerable<string> names, string prefix, int depth) =>
-        names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.Split('.').Length == depth
-                && char.IsDigit(n[prefix.Length]) && char.IsDigit(n[^1]))
-            .ToArray();
 }

@@ -1,3 +1,4 @@
+using Robustness.Models;
 using System.Collections;
 using static TorchSharp.torch;
 
@@ -19,10 +20,12 @@ public abstract class CheckpointSet : IEnumerable<Checkpoint>, IDisposable
     /// atomically by <see cref="Classifier.Save"/> and an index <c>checkpoints.json</c>. A folder that already holds
     /// an index is refused; use <see cref="Open"/> to add to it.
     /// </summary>
-    public static CheckpointSet Create(string folder) => DiskCheckpointSet.CreateNew(folder);
+    /// <remarks><paramref name="families"/>: where loading looks architectures up (default: the built-in families).</remarks>
+    public static CheckpointSet Create(string folder, ModelFamilyRegistry? families = null) => DiskCheckpointSet.CreateNew(folder, families);
 
     /// <summary>Re-opens a disk set written by <see cref="Create"/>; checks the index and that every file it lists exists.</summary>
-    public static CheckpointSet Open(string folder) => DiskCheckpointSet.OpenExisting(folder);
+    /// <remarks><paramref name="families"/>: where loading looks architectures up (the host's registry for a module's networks).</remarks>
+    public static CheckpointSet Open(string folder, ModelFamilyRegistry? families = null) => DiskCheckpointSet.OpenExisting(folder, families);
 
     /// <summary>The folder of a disk set; null for an in-memory set.</summary>
     public abstract string? Folder { get; }

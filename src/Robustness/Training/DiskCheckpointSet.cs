@@ -1,3 +1,4 @@
+using Robustness.Models;
 using Robustness.IO;
 using System.Globalization;
 using System.Text.Json;
@@ -21,11 +22,13 @@ public sealed class DiskCheckpointSet : CheckpointSet
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
     private readonly SortedDictionary<int, string> _files;
+    private ModelFamilyRegistry _families;
 
-    private DiskCheckpointSet(string folder, SortedDictionary<int, string> files)
+    private DiskCheckpointSet(string folder, SortedDictionary<int, string> files, ModelFamilyRegistry? families)
     {
         Folder = folder;
         _files = files;
+        _families = families ?? ModelFamilyRegistry.BuiltIn;
     }
 
     /// <inheritdoc />
@@ -40,19 +43,19 @@ public sealed class DiskCheckpointSet : CheckpointSet
     /// <summary>The file name used for epoch <paramref name="epochIndex"/>.</summary>
     public static string FileNameFor(int epochIndex) => string.Create(CultureInfo.InvariantCulture, $"epoch-{epochIndex:D4}.safetensors");
 
-    internal static DiskCheckpointSet CreateNew(string folder)
+    internal static DiskCheckpointSet CreateNew(string folder, ModelFamilyRegistry? families = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string full = Path.GetFullPath(folder);
         Directory.CreateDirectory(full);
-        var set = new DiskCheckpointSet(full, new SortedDictionary<int, string>());
+        var set = new DiskCheckpointSet(full, new SortedDictionary<int, string>(), families);
         if (File.Exists(set.IndexPath))
             throw new IOException($"'{full}' already holds a checkpoint set ({IndexFileName}); open it with CheckpointSet.Open or choose an empty folder.");
         set.WriteIndex(); // an empty set can be re-opened too
         return set;
     }
 
-    internal static DiskCheckpointSet OpenExisting(string folder)
+    internal static DiskCheckpointSet OpenExisting(string folder, ModelFamilyRegistry? families = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string full = Path.GetFullPath(folder);
@@ -84,7 +87,7 @@ public sealed class DiskCheckpointSet : CheckpointSet
             if (!File.Exists(Path.Combine(full, entry.File)))
                 throw new InvalidDataException($"'{indexPath}' lists '{entry.File}' for epoch {entry.Epoch}, but that file is missing.");
         }
-        return new DiskCheckpointSet(full, files);
+        return new DiskCheckpointSet(full, files, families);
     }
 
     /// <inheritdoc />
@@ -101,6 +104,8 @@ public sealed class DiskCheckpointSet : CheckpointSet
         CheckNewEpoch(epochIndex);
         string file = FileNameFor(epochIndex);
         classifier.Save(Path.Combine(Folder, file)); // atomic: temporary file, then rename
+        // A module's network saved here must load back here, whichever registry the set was opened with.
+        if (classifier.Family is { } family) _families = _families.With(family);
         _files[epochIndex] = file;
         try
         {
@@ -114,7 +119,7 @@ public sealed class DiskCheckpointSet : CheckpointSet
     }
 
     /// <inheritdoc />
-    public override Classifier Load(int epochIndex, Device? device = null) => Classifier.Load(PathOf(epochIndex)!, device);
+    public override Classifier Load(int epochIndex, Device? device = null) => Classifier.Load(PathOf(epochIndex)!, device, _families);
 
     private void WriteIndex()
     {

@@ -12,6 +12,7 @@ public sealed class MemoryCheckpointSet : CheckpointSet
 {
     private readonly SortedDictionary<int, Dictionary<string, Tensor>> _snapshots = new();
     private ModelSpec? _spec;
+    private ModelFamily? _family;
     private Normalization? _normalization;
     private IReadOnlyList<string>? _classNames;
     private bool _disposed;
@@ -47,6 +48,7 @@ public sealed class MemoryCheckpointSet : CheckpointSet
         }
         _snapshots[epochIndex] = copies;
         _spec ??= classifier.Spec;
+        _family ??= classifier.Family;
         _normalization ??= classifier.Normalization;
         _classNames ??= classifier.ClassNames.ToArray();
     }
@@ -56,7 +58,9 @@ public sealed class MemoryCheckpointSet : CheckpointSet
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckHeld(epochIndex);
-        var classifier = new Classifier(ModelZoo.Create(_spec!), _spec!, _normalization!, _classNames);
+        var family = _family ?? throw new NotSupportedException(
+            $"The snapshots are of a network with no registered family ('{_spec!.Architecture}'), which cannot be rebuilt.");
+        var classifier = new Classifier(family.Build(_spec!), _spec!, _normalization!, _classNames, family: family);
         try
         {
             using (torch.no_grad())

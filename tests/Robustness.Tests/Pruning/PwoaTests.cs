@@ -74,10 +74,9 @@ public class PwoaTests
     {
         // A zoo architecture that logs every input its network receives. If PwoA ran any attack (or perturbed its
         // inputs in any way), a logged input would differ from every training image or would require a gradient.
-        RecordingNetwork.Register();
         var spec = Spec with { Architecture = RecordingNetwork.Architecture };
         var train = SyntheticImageSet.Generate(48, seed: 5, size: 8, classes: 4);
-        using var teacher = Classifier.Create(spec, seed: 2);
+        using var teacher = Classifier.Create(spec, seed: 2, families: ModelFamilyRegistry.BuiltIn.With(RecordingNetwork.Family));
         int teacherId = ((RecordingNetwork)teacher.Network).Id;
         var options = Tiny() with
         {
@@ -130,7 +129,7 @@ public class PwoaTests
 
         public int Id { get; }
 
-        public static void Register() => ModelZoo.Register(new ArchitectureInfo(Architecture, "SmallCnn that logs its inputs (tests).", 4, s => new RecordingNetwork(s)));
+        public static ModelFamily Family { get; } = new DelegateModelFamily(Architecture, "SmallCnn that logs its inputs (tests).", s => new RecordingNetwork(s), 4);
 
         public static void Clear()
         {

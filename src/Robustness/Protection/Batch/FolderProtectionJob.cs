@@ -200,7 +200,10 @@ public sealed class FolderProtectionJob
     {
         var records = new List<ManifestRecord>();
         var wanted = todo.ToHashSet();
-        int imageBytes = 3 * scan.Height * scan.Width;
+        // The channel count is the collection's (the reader's RGB today), never a literal here, so a reader of other
+        // layouts changes one place; a source model that takes another count rejects the first batch by name.
+        int channels = readable.Channels;
+        int imageBytes = channels * scan.Height * scan.Width;
         var policy = SizePolicy.Require(scan.Height, scan.Width);
         var members = new List<(int File, byte[] Pixels)>();
         foreach (int i in batch)
@@ -232,7 +235,7 @@ public sealed class FolderProtectionJob
             var indices = members.Select(m => readable.PositionOf[files[m.File].Entry.RelativePath]).ToArray();
             var labels = members.Select(m => (long)files[m.File].Entry.Label).ToArray();
             var device = _options.Device ?? CPU;
-            using var imageBatch = new ImageBatch(ImageTensors.FromBytes(all, members.Count, 3, scan.Height, scan.Width, device), tensor(labels, device: device), indices);
+            using var imageBatch = new ImageBatch(ImageTensors.FromBytes(all, members.Count, channels, scan.Height, scan.Width, device), tensor(labels, device: device), indices);
             var result = session.Protect(imageBatch, cancellationToken);
             DataProtection.CheckStored(result, imageBatch, _protector.Name);
             stored = result.cpu().contiguous().bytes.ToArray();
@@ -250,7 +253,7 @@ public sealed class FolderProtectionJob
             if (maxDelta > levels)
                 throw new InvalidOperationException($"Protector '{_protector.Name}' changed '{file.Entry.RelativePath}' by {maxDelta} levels, more than the budget's {levels}; nothing was written for it.");
             string inputSha = FileHash.Sha256(file.Entry.FullPath);
-            string full = PngImageWriter.WriteImage(protectedPixels, 3, scan.Height, scan.Width, outputRoot, file.OutputPath);
+            string full = PngImageWriter.WriteImage(protectedPixels, channels, scan.Height, scan.Width, outputRoot, file.OutputPath);
             records.Add(new ManifestRecord
             {
                 Input = file.Entry.RelativePath,

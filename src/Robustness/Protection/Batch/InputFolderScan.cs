@@ -191,7 +191,7 @@ internal sealed class ReadableImages : IImageCollection
 
     public int Count => _files.Count;
 
-    public int Channels => 3;
+    public int Channels => RgbImage.ChannelCount;
 
     public int Height { get; }
 
