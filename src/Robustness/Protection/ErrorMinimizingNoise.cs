@@ -1,3 +1,4 @@
+using Robustness.Training;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -134,6 +135,9 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         using var optimizer = torch.optim.SGD(surrogate.Network.parameters(), o.LearningRate, o.Momentum, 0, o.WeightDecay, false);
         // One pass after another, continuing across rounds, as the paper's code draws from its data loader.
         using var trainingBatches = EndlessBatches(set.Count, o.BatchSize, o.ShuffleBatches ? new Random(o.Seed) : null).GetEnumerator();
+        // The surrogate's steps are the shared training loop's, on the images with their current noise.
+        using var loop = new TrainingLoop(surrogate, optimizer, CrossEntropyObjective.Instance, new PerturbedImages(set, noise, surrogate.Device));
+        var stepRandom = new Random(o.Seed); // the objective draws nothing; TrainingStep carries a source all the same
         long total = (long)o.MaxRounds * set.Count, done = 0;
         double accuracy = 0;
         for (int round = 1; round <= o.MaxRounds; round++)
@@ -143,7 +147,7 @@ public sealed class ErrorMinimizingNoise : IDataProtector
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     trainingBatches.MoveNext();
-                    TrainStep(set, surrogate, noise, optimizer, trainingBatches.Current);
+                    loop.Step(trainingBatches.Current, new TrainingStep(round - 1, step, o.TrainSteps, o.MaxRounds, stepRandom));
                 }
 
             using (surrogate.EvalMode())
@@ -162,16 +166,6 @@ public sealed class ErrorMinimizingNoise : IDataProtector
             if (accuracy > o.StopAccuracy) return (round, accuracy);
         }
         return (o.MaxRounds, accuracy);
-    }
-
-    private void TrainStep(ImageSet set, Classifier surrogate, Tensor noise, torch.optim.Optimizer optimizer, int[] indices)
-    {
-        using var scope = torch.NewDisposeScope();
-        var (images, labels) = Perturbed(set, noise, indices, surrogate.Device);
-        optimizer.zero_grad();
-        var loss = torch.nn.functional.cross_entropy(surrogate.Forward(images), labels);
-        loss.backward();
-        optimizer.step();
     }
 
     // PGD that descends the true label's cross-entropy, from the image's current noise; writes the new noise back.
@@ -215,6 +209,12 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         var index = torch.tensor(indices.Select(i => (long)i).ToArray());
         var images = set.ToTensor(indices, device).add(noise.index_select(0, index).to(device)).clamp_(Scalars.Zero, Scalars.One);
         return (images, set.LabelsTensor(indices, device));
+    }
+
+    /// <summary>Training batches of the clean images plus their current noise, clamped to [0,1].</summary>
+    private sealed class PerturbedImages(ImageSet set, Tensor noise, Device device) : ITrainingBatchReader
+    {
+        public (Tensor Images, Tensor Labels) Read(int[] indices) => Perturbed(set, noise, indices, device);
     }
 
     // Batch norm cannot train on a batch of one, so a final batch of a single image is left out of training.

@@ -69,40 +69,25 @@ public sealed class MagnitudePruner : IPruner
             {
                 var clock = Stopwatch.StartNew();
                 var schedule = new CosineLearningRate(o.Epochs, o.FinalLearningRate / o.LearningRate);
+                var sampler = new ShuffledBatches(o.BatchSize);
                 using var generator = new Generator((ulong)o.Seed);
                 using var source = new TrainingBatchSource(train, student.Device);
                 using var optimizer = optim.SGD(student.Network.parameters(), o.LearningRate, o.Momentum, 0, o.WeightDecay);
-                using var lossSum = torch.zeros(1, ScalarType.Float64, student.Device).DetachFromDisposeScope();
+                using var loop = new TrainingLoop(student, optimizer, Objective, source, masks, o.Augmentation, o.Augmentation is null ? null : generator);
                 for (int epoch = 0; epoch < o.Epochs; epoch++)
                 {
                     var epochClock = Stopwatch.StartNew();
                     student.Train();
-                    lossSum.zero_();
-                    int batch = 0, seen = 0;
-                    double lr = double.NaN;
-                    foreach (int[] indices in ImageBatches.Plan(train.Count, o.BatchSize, rng))
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        lr = schedule.LearningRate(o.LearningRate, epoch, batch, batchesPerEpoch);
-                        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                        using (var scope = torch.NewDisposeScope())
+                    int e = epoch;
+                    var totals = loop.RunEpoch(sampler, train.Count, epoch, o.Epochs, rng,
+                        batch => schedule.LearningRate(o.LearningRate, e, batch, batchesPerEpoch),
+                        batch =>
                         {
-                            var (images, labels) = source.Read(indices);
-                            if (o.Augmentation is not null) images = o.Augmentation.Apply(images, generator);
-                            optimizer.zero_grad();
-                            var output = Objective.Compute(student, images, labels, new TrainingStep(epoch, batch, batchesPerEpoch, o.Epochs, rng));
-                            output.Loss.backward();
-                            masks.Step(student, optimizer);
-                            using var weight = ((double)indices.Length).ToScalar();
-                            using (torch.no_grad()) lossSum.add_(output.Loss.detach().to_type(ScalarType.Float64), weight);
-                        }
-                        seen += indices.Length;
-                        batch++;
-                        if (progress is not null && (batch % o.ProgressInterval == 0 || batch == batchesPerEpoch))
-                            progress.Report(new PruningProgress(PruningPhase.Retrain, epoch, o.Epochs, batch, batchesPerEpoch, lossSum.item<double>() / seen, lr, wall.Elapsed));
-                    }
-                    double loss = lossSum.item<double>() / seen;
-                    history.Add(new PruningEpoch(PruningPhase.Retrain, epoch, loss, 0, 0, 0, lr, null, epochClock.Elapsed));
+                            if (progress is not null && (batch % o.ProgressInterval == 0 || batch == batchesPerEpoch))
+                                progress.Report(new PruningProgress(PruningPhase.Retrain, e, o.Epochs, batch, batchesPerEpoch, loop.MeanLoss, loop.LearningRate, wall.Elapsed));
+                        },
+                        cancellationToken);
+                    history.Add(new PruningEpoch(PruningPhase.Retrain, epoch, totals.MeanLoss, 0, 0, 0, totals.LearningRate, null, epochClock.Elapsed));
                 }
                 phases.Add(new PhaseTiming(PruningPhase.Retrain, o.Epochs, clock.Elapsed));
             }

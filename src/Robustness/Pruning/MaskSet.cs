@@ -10,7 +10,7 @@ namespace Robustness.Pruning;
 /// <c>optimizer.step()</c> and the pruned weights re-zeroed after it, so neither momentum, weight decay nor Adam's
 /// moment estimates can bring a pruned weight back. Owns its masks.
 /// </summary>
-public sealed class MaskSet : IDisposable
+public sealed class MaskSet : Training.IParameterUpdate, IDisposable
 {
     private readonly Dictionary<string, PruningMask> _byName;
     private readonly List<PruningMask> _masks;
@@ -107,6 +107,9 @@ public sealed class MaskSet : IDisposable
         optimizer.step();
         Apply(classifier);
     }
+
+    /// <summary>The training loop's weight update: <see cref="Step"/>.</summary>
+    void Training.IParameterUpdate.Apply(Classifier model, optim.Optimizer optimizer) => Step(model, optimizer);
 
     /// <inheritdoc />
     public void Dispose()

@@ -87,6 +87,7 @@ public sealed class Pwoa : IPruner
         private readonly Stopwatch _wall;
         private readonly CancellationToken _cancellationToken;
         private readonly Random _rng;
+        private readonly ShuffledBatches _sampler;
         private readonly SelfDistillationLoss _distillation;
         private readonly HsicBottleneckLoss? _hsic;
         private readonly List<PruningEpoch> _history = [];
@@ -105,6 +106,7 @@ public sealed class Pwoa : IPruner
             _wall = wall;
             _cancellationToken = cancellationToken;
             _rng = new Random(_o.Seed);
+            _sampler = new ShuffledBatches(_o.BatchSize, dropLast: true);
             _distillation = new SelfDistillationLoss(_o.Temperature, _o.DistillationAlpha);
             _hsic = _o.UsesHsic ? new HsicBottleneckLoss(student.Classes, _o.LambdaX, _o.LambdaY, _o.HsicSigma, _o.HsicEpsilon, _o.HsicFloat64) : null;
         }
@@ -125,12 +127,13 @@ public sealed class Pwoa : IPruner
                 using var admm = new AdmmState(parameters, _o.Sparsity);
                 using var optimizer = optim.SGD(_student.Network.parameters(), _o.AdmmLearningRate, _o.Momentum, 0, _o.WeightDecay);
                 using var capture = _o.HsicInAdmm && _hsic is not null ? new RepresentationCapture(_student, _o.RepresentationLayers) : null;
+                var objective = new PwoaObjective(_teacher, _o.DistillationAlpha > 0 ? _distillation : null, _hsic, capture, admm);
+                using var loop = new TrainingLoop(_student, optimizer, objective, source, OptimizerStep.Instance, _o.Augmentation, augmentationGenerator);
                 for (int epoch = 0; epoch < _o.AdmmEpochs; epoch++)
                 {
                     admm.BeginEpoch(epoch, _o.Admm);
                     double lr = _o.AdmmLearningRate * _o.Admm.LearningRateFactor(epoch);
-                    RunEpoch(PruningPhase.Admm, epoch, _o.AdmmEpochs, source, augmentationGenerator, optimizer, capture, admm,
-                        masks: null, _ => lr, admm.Rho);
+                    RunEpoch(PruningPhase.Admm, epoch, _o.AdmmEpochs, loop, _ => lr, admm.Rho);
                 }
                 _phases.Add(new PhaseTiming(PruningPhase.Admm, _o.AdmmEpochs, clock.Elapsed));
             }
@@ -148,11 +151,13 @@ public sealed class Pwoa : IPruner
                     var schedule = new CosineLearningRate(_o.RetrainEpochs, _o.RetrainFinalLearningRate / _o.RetrainLearningRate);
                     using var optimizer = optim.SGD(_student.Network.parameters(), _o.RetrainLearningRate, _o.Momentum, 0, _o.WeightDecay);
                     using var capture = _hsic is not null ? new RepresentationCapture(_student, _o.RepresentationLayers) : null;
+                    var objective = new PwoaObjective(_teacher, _o.DistillationAlpha > 0 ? _distillation : null, _hsic, capture, admm: null);
+                    using var loop = new TrainingLoop(_student, optimizer, objective, source, masks, _o.Augmentation, augmentationGenerator);
                     for (int epoch = 0; epoch < _o.RetrainEpochs; epoch++)
                     {
                         int e = epoch;
-                        RunEpoch(PruningPhase.Retrain, epoch, _o.RetrainEpochs, source, augmentationGenerator, optimizer, capture, admm: null,
-                            masks, batch => schedule.LearningRate(_o.RetrainLearningRate, e, batch, _batchesPerEpoch), rho: null);
+                        RunEpoch(PruningPhase.Retrain, epoch, _o.RetrainEpochs, loop,
+                            batch => schedule.LearningRate(_o.RetrainLearningRate, e, batch, _batchesPerEpoch), rho: null);
                     }
                     _phases.Add(new PhaseTiming(PruningPhase.Retrain, _o.RetrainEpochs, clock.Elapsed));
                 }
@@ -168,71 +173,52 @@ public sealed class Pwoa : IPruner
             }
         }
 
-        private void RunEpoch(PruningPhase phase, int epoch, int epochs, TrainingBatchSource source, Generator augmentationGenerator,
-            optim.Optimizer optimizer, RepresentationCapture? capture, AdmmState? admm, MaskSet? masks, Func<int, double> learningRate, double? rho)
+        private void RunEpoch(PruningPhase phase, int epoch, int epochs, TrainingLoop loop, Func<int, double> learningRate, double? rho)
         {
             var clock = Stopwatch.StartNew();
             _student.Train();
-            // Epoch sums (total, distillation, hsic, admm) stay on the device; read at reports and at the end.
-            using var sums = torch.zeros(4, ScalarType.Float64, _student.Device).DetachFromDisposeScope();
-            double lr = double.NaN;
-            int batch = 0, seen = 0;
-            foreach (int[] indices in ImageBatches.Plan(_train.Count, _o.BatchSize, _rng, dropLast: true))
-            {
-                _cancellationToken.ThrowIfCancellationRequested();
-                double stepRate = learningRate(batch);
-                if (stepRate != lr)
+            var totals = loop.RunEpoch(_sampler, _train.Count, epoch, epochs, _rng, learningRate,
+                batch =>
                 {
-                    lr = stepRate;
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                }
-
-                using (var scope = torch.NewDisposeScope())
-                {
-                    var (images, labels) = source.Read(indices);
-                    if (_o.Augmentation is not null) images = _o.Augmentation.Apply(images, augmentationGenerator);
-                    optimizer.zero_grad();
-
-                    var studentLogits = _student.Forward(images);
-                    var zero = torch.zeros(Array.Empty<long>(), ScalarType.Float32, _student.Device);
-                    var distillation = zero;
-                    if (_o.DistillationAlpha > 0)
-                    {
-                        Tensor teacherLogits;
-                        using (torch.no_grad()) teacherLogits = _teacher.Forward(images);
-                        distillation = _distillation.Compute(studentLogits, teacherLogits);
-                    }
-                    var hsic = capture is not null ? _hsic!.Compute(images, labels, capture.Take()) : zero;
-                    var penalty = admm is not null ? admm.Penalty() : zero;
-                    var loss = distillation + hsic + penalty;
-                    loss.backward();
-                    if (masks is not null) masks.Step(_student, optimizer);
-                    else optimizer.step();
-
-                    using (torch.no_grad())
-                    {
-                        var terms = torch.stack([loss.detach(), distillation.detach(), hsic.detach(), penalty.detach()]).to_type(ScalarType.Float64);
-                        using var weight = ((double)indices.Length).ToScalar();
-                        sums.add_(terms, weight);
-                    }
-                }
-
-                seen += indices.Length;
-                batch++;
-                if (_progress is not null && (batch % _o.ProgressInterval == 0 || batch == _batchesPerEpoch))
-                {
-                    using var total = sums[0];
-                    _progress.Report(new PruningProgress(phase, epoch, epochs, batch, _batchesPerEpoch, total.item<double>() / seen, lr, _wall.Elapsed));
-                }
-            }
-
-            double[] mean;
-            using (var count = seen.ToScalar())
-            using (var means = sums.div(count))
-                mean = means.data<double>().ToArray();
+                    if (_progress is not null && (batch % _o.ProgressInterval == 0 || batch == _batchesPerEpoch))
+                        _progress.Report(new PruningProgress(phase, epoch, epochs, batch, _batchesPerEpoch, loop.MeanLoss, loop.LearningRate, _wall.Elapsed));
+                },
+                _cancellationToken);
+            // The objective reports [total, distillation, hsic, admm] per batch; the loop averages them over the epoch.
+            var mean = totals.MeanTerms;
+            double lr = totals.LearningRate;
             _history.Add(new PruningEpoch(phase, epoch, mean[0], mean[1], mean[2], mean[3], lr, rho, clock.Elapsed));
             _owner._logger.LogInformation("PwoA {Phase} epoch {Epoch}/{Epochs}: loss {Loss:G5} (distillation {Distillation:G5}, hsic {Hsic:G5}, admm {Admm:G5}), lr {LearningRate:G4}{Rho}.",
                 phase, epoch + 1, epochs, mean[0], mean[1], mean[2], mean[3], lr, rho is double r ? $", rho {r:G4}" : "");
         }
+    }
+
+    /// <summary>
+    /// PwoA's loss on one batch: self-distillation from the frozen teacher (forwarded under no_grad), the HSIC
+    /// bottleneck on the captured representations, and the ADMM penalty (during the ADMM phase); it reports the
+    /// four as terms [total, distillation, hsic, admm]. No adversarial example is ever made.
+    /// </summary>
+    private sealed class PwoaObjective(Classifier teacher, SelfDistillationLoss? distillation, HsicBottleneckLoss? hsic,
+        RepresentationCapture? capture, AdmmState? admm) : ITrainingObjective
+    {
+        public ObjectiveOutput Compute(Classifier classifier, Tensor images, Tensor labels, TrainingStep step)
+        {
+            var studentLogits = classifier.Forward(images);
+            var zero = torch.zeros(Array.Empty<long>(), ScalarType.Float32, classifier.Device);
+            var distillationLoss = zero;
+            if (distillation is not null)
+            {
+                Tensor teacherLogits;
+                using (torch.no_grad()) teacherLogits = teacher.Forward(images);
+                distillationLoss = distillation.Compute(studentLogits, teacherLogits);
+            }
+            var hsicLoss = capture is not null ? hsic!.Compute(images, labels, capture.Take()) : zero;
+            var penalty = admm is not null ? admm.Penalty() : zero;
+            var loss = distillationLoss + hsicLoss + penalty;
+            var terms = torch.stack([loss.detach(), distillationLoss.detach(), hsicLoss.detach(), penalty.detach()]);
+            return new ObjectiveOutput(loss, studentLogits, terms);
+        }
+
+        public override string ToString() => "PwoA (self-distillation + HSIC + ADMM)";
     }
 }

@@ -25,7 +25,8 @@ public interface ITrainingObjective
 /// <summary>The loss of one batch (a scalar, mean over the batch) and the logits used for training accuracy.</summary>
 /// <param name="Loss">Scalar loss with a gradient.</param>
 /// <param name="Logits">[N, Classes]; their argmax counts toward training accuracy.</param>
-public readonly record struct ObjectiveOutput(Tensor Loss, Tensor Logits);
+/// <param name="Terms">Optional parts of the loss to report, [K] (e.g. PwoA's distillation, HSIC and ADMM terms); averaged per epoch.</param>
+public readonly record struct ObjectiveOutput(Tensor Loss, Tensor Logits, Tensor? Terms = null);
 
 /// <summary>Where in training a batch is.</summary>
 /// <param name="Epoch">0-based epoch.</param>

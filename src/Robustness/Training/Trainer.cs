@@ -11,20 +11,35 @@ namespace Robustness.Training;
 /// Trains a <see cref="Classifier"/> with SGD (momentum, Nesterov, weight decay) on a labelled image collection:
 /// seeded shuffling and augmentation, a per-batch learning-rate schedule, a pluggable loss
 /// (<see cref="ITrainingObjective"/>, cross-entropy by default), snapshots by a <see cref="CheckpointSchedule"/>
-/// and optional evaluation after each epoch. The running loss stays on the device and is read only for progress
-/// reports and at the end of each epoch, so the GPU is never stalled per batch.
+/// and optional evaluation after each epoch. The batches run through <see cref="TrainingLoop"/>, the one loop every
+/// training procedure shares; a technique changes the weight update (<see cref="IParameterUpdate"/>: pruning masks)
+/// or which examples each epoch sees (<see cref="IBatchSampler"/>) through the constructor. The running loss stays
+/// on the device and is read only for progress reports and at the end of each epoch, so the GPU is never stalled per batch.
 /// </summary>
 public sealed class Trainer
 {
     private readonly ILogger<Trainer> _logger;
 
-    /// <summary>Creates a trainer; the options are validated here.</summary>
-    public Trainer(TrainingOptions? options = null, ITrainingObjective? objective = null, ILogger<Trainer>? logger = null)
+    /// <summary>
+    /// Creates a trainer; the options are validated here. <paramref name="update"/> replaces the optimizer's step
+    /// (e.g. a <see cref="Pruning.MaskSet"/>), <paramref name="sampler"/> the shuffled batches of
+    /// <see cref="TrainingOptions.BatchSize"/> (honouring <see cref="TrainingOptions.DropLast"/>).
+    /// </summary>
+    public Trainer(TrainingOptions? options = null, ITrainingObjective? objective = null, ILogger<Trainer>? logger = null,
+        IParameterUpdate? update = null, IBatchSampler? sampler = null)
     {
         Options = (options ?? new TrainingOptions()).Validate();
         Objective = objective ?? CrossEntropyObjective.Instance;
         _logger = logger ?? NullLogger<Trainer>.Instance;
+        Update = update ?? OptimizerStep.Instance;
+        Sampler = sampler ?? new ShuffledBatches(Options.BatchSize, Options.DropLast);
     }
+
+    /// <summary>How the weights move after each backward pass.</summary>
+    public IParameterUpdate Update { get; }
+
+    /// <summary>Which examples each epoch trains on.</summary>
+    public IBatchSampler Sampler { get; }
 
     /// <summary>How this trainer trains.</summary>
     public TrainingOptions Options { get; }
@@ -47,9 +62,11 @@ public sealed class Trainer
         Evaluator.CheckCompatible(classifier, train, nameof(train));
         if (test is not null) Evaluator.CheckCompatible(classifier, test, nameof(test));
         var o = Options;
-        int batchesPerEpoch = o.DropLast ? train.Count / o.BatchSize : (train.Count + o.BatchSize - 1) / o.BatchSize;
+        int batchesPerEpoch = Sampler.BatchesPerEpoch(train.Count);
         if (batchesPerEpoch == 0)
-            throw new ArgumentException($"With DropLast, {train.Count} images give no batch of {o.BatchSize}; lower BatchSize or turn DropLast off.", nameof(train));
+            throw new ArgumentException(Sampler is ShuffledBatches
+                ? $"With DropLast, {train.Count} images give no batch of {o.BatchSize}; lower BatchSize or turn DropLast off."
+                : $"The batch sampler {Sampler} gives no batch of {train.Count} images.", nameof(train));
 
         var keptEpochs = o.Checkpoints.EpochsFor(o.Epochs);
         bool ownsCheckpoints = checkpoints is null && keptEpochs.Count > 0;
@@ -83,59 +100,29 @@ public sealed class Trainer
         using var mode = classifier.TrainMode();
         using var optimizer = torch.optim.SGD(classifier.Network.parameters(), o.LearningRate, o.Momentum, 0, o.WeightDecay, o.Nesterov);
         using var source = new TrainingBatchSource(train, o.Device);
-        // Epoch sums live outside the batch scopes and are only ever updated in place.
-        using var lossSum = torch.zeros(1, ScalarType.Float64, o.Device).DetachFromDisposeScope();
-        using var correctSum = torch.zeros(1, ScalarType.Int64, o.Device).DetachFromDisposeScope();
+        using var loop = new TrainingLoop(classifier, optimizer, Objective, source, Update, o.Augmentation, augmentationGenerator);
         var evaluator = new Evaluator(o.EvaluationBatchSize);
         var history = new List<EpochSummary>(o.Epochs);
 
         _logger.LogInformation("Training {Architecture} on {Images} images for {Epochs} epochs ({Batches} batches of {BatchSize}), {Objective}, schedule {Schedule}, device {Device}, seed {Seed}.",
             classifier.Spec.Architecture, train.Count, o.Epochs, batchesPerEpoch, o.BatchSize, Objective, o.Schedule, o.Device, o.Seed);
 
-        double lr = double.NaN;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
-            lossSum.zero_();
-            correctSum.zero_();
             classifier.Train(); // evaluation after the previous epoch left eval mode behind it only temporarily
             var epochClock = Stopwatch.StartNew();
-            int seen = 0, batch = 0;
-            foreach (int[] indices in ImageBatches.Plan(train.Count, o.BatchSize, rng, o.DropLast))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                double stepRate = o.Schedule.LearningRate(o.LearningRate, epoch, batch, batchesPerEpoch);
-                if (stepRate != lr)
+            int e = epoch;
+            var totals = loop.RunEpoch(Sampler, train.Count, epoch, o.Epochs, rng,
+                batch => o.Schedule.LearningRate(o.LearningRate, e, batch, batchesPerEpoch),
+                batch =>
                 {
-                    lr = stepRate;
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                }
-
-                using (var scope = torch.NewDisposeScope())
-                {
-                    var (images, labels) = source.Read(indices);
-                    if (o.Augmentation is not null) images = o.Augmentation.Apply(images, augmentationGenerator);
-                    optimizer.zero_grad();
-                    var output = Objective.Compute(classifier, images, labels, new TrainingStep(epoch, batch, batchesPerEpoch, o.Epochs, rng));
-                    output.Loss.backward();
-                    optimizer.step();
-                    using (torch.no_grad())
-                    {
-                        using var weight = ((double)indices.Length).ToScalar(); // the mean loss times the batch size
-                        lossSum.add_(output.Loss.detach(), weight);
-                        correctSum.add_(output.Logits.detach().argmax(1).eq(labels).sum());
-                    }
-                }
-
-                seen += indices.Length;
-                batch++;
-                if (progress is not null && (batch % o.ProgressInterval == 0 || batch == batchesPerEpoch))
-                    progress.Report(new TrainingProgress(epoch, o.Epochs, batch, batchesPerEpoch, lossSum.item<double>() / seen, lr,
-                        seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9), wall.Elapsed));
-            }
-
-            double trainLoss = lossSum.item<double>() / seen;
-            double trainAccuracy = (double)correctSum.item<long>() / seen;
-            double imagesPerSecond = seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
+                    if (progress is not null && (batch % o.ProgressInterval == 0 || batch == batchesPerEpoch))
+                        progress.Report(new TrainingProgress(e, o.Epochs, batch, batchesPerEpoch, loop.MeanLoss, loop.LearningRate,
+                            loop.Seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9), wall.Elapsed));
+                },
+                cancellationToken);
+            double lr = totals.LearningRate;
+            double imagesPerSecond = totals.Seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
 
             bool checkpointed = o.Checkpoints.ShouldSave(epoch, o.Epochs);
             if (checkpointed) checkpoints!.Add(epoch, classifier);
@@ -144,9 +131,9 @@ public sealed class Trainer
             if (test is not null && ((epoch + 1) % o.EvaluationInterval == 0 || epoch == o.Epochs - 1))
                 report = evaluator.Evaluate(classifier, test, cancellationToken);
 
-            history.Add(new EpochSummary(epoch, trainLoss, trainAccuracy, lr, imagesPerSecond, report, checkpointed));
+            history.Add(new EpochSummary(epoch, totals.MeanLoss, totals.Accuracy, lr, imagesPerSecond, report, checkpointed));
             _logger.LogInformation("Epoch {Epoch}/{Epochs}: loss {Loss:F4}, train accuracy {TrainAccuracy:P2}, test accuracy {TestAccuracy}, lr {LearningRate:G4}, {ImagesPerSecond:F0} img/s{Checkpoint}.",
-                epoch + 1, o.Epochs, trainLoss, trainAccuracy, report is null ? "-" : report.Accuracy.ToString("P2", System.Globalization.CultureInfo.InvariantCulture),
+                epoch + 1, o.Epochs, totals.MeanLoss, totals.Accuracy, report is null ? "-" : report.Accuracy.ToString("P2", System.Globalization.CultureInfo.InvariantCulture),
                 lr, imagesPerSecond, checkpointed ? ", checkpoint kept" : "");
         }
 

@@ -10,7 +10,7 @@ namespace Robustness.Training;
 /// quarter of its float32 size; CIFAR-10 is 150 MB), so each batch is one index_select and one conversion on the
 /// device instead of a host copy per batch. Other collections are read batch by batch.
 /// </summary>
-internal sealed class TrainingBatchSource : IDisposable
+public sealed class TrainingBatchSource : ITrainingBatchReader, IDisposable
 {
     /// <summary>Larger in-memory sets are read per batch rather than held on the device.</summary>
     private const long MaxResidentBytes = 2L * 1024 * 1024 * 1024;
@@ -20,8 +20,11 @@ internal sealed class TrainingBatchSource : IDisposable
     private readonly Tensor? _pixels;
     private readonly Tensor? _labels;
 
+    /// <summary>Reads <paramref name="source"/> onto <paramref name="device"/> (an in-memory set is uploaded once).</summary>
     public TrainingBatchSource(IImageCollection source, Device device)
     {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(device);
         _source = source;
         _device = device;
         if (source is ImageSet set && (long)set.Count * set.ImageBytes <= MaxResidentBytes)
@@ -48,6 +51,7 @@ internal sealed class TrainingBatchSource : IDisposable
         return (images, _labels!.index_select(0, index));
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         _pixels?.Dispose();
