@@ -152,14 +152,16 @@ public static class SepTable
         }
 
         var set = CheckpointSet.Create(folder);
-        using var source = Classifier.Create(new ModelSpec(s.Architecture, 10, s.Width), Normalization.Cifar10, train.ClassNames, device, seed: s.SourceSeed);
-        var options = TrainingOptions.ForSep(s.Epochs) with
+        var sep = SourceModelRecipe.ForSep(new ModelSpec(s.Architecture, 10, s.Width), s.Epochs);
+        var recipe = sep with
         {
-            Augmentation = ComposedAugmentation.Cifar(), Seed = s.SourceSeed, Device = device,
-            EvaluationInterval = s.Epochs, ProgressInterval = int.MaxValue,
+            Training = sep.Training with { EvaluationInterval = s.Epochs, ProgressInterval = int.MaxValue },
+            Normalization = Normalization.Cifar10, Seed = s.SourceSeed, Device = device,
         };
+        using var source = recipe.CreateModel(train);
+        var options = recipe.EffectiveTraining;
         Log($"source: training {s.Architecture} w{s.Width} ({source.ParameterCount:N0} parameters) on {train.Count} images for {s.Epochs} epochs, schedule {options.Schedule}, one checkpoint per epoch");
-        var result = new Trainer(options).Train(source, train, test, set, EpochLogger("source"));
+        var result = recipe.Train(source, train, test, set, EpochLogger("source"));
         state.Source = new SepTableSource
         {
             TestAccuracy = result.Final.Test!.Accuracy,

@@ -79,18 +79,13 @@ public static class DemoCommand
 
             // Step 2: the source model and its checkpoints (SEP's step 1, at demo scale).
             var spec = new ModelSpec("small-cnn", sets.Train.ClassNames.Count, widthValue);
-            using var source = Classifier.Create(spec, ChannelStatistics.Of(sets.Train), sets.Train.ClassNames, deviceValue, seedValue);
-            var options = TrainingOptions.ForSep(epochCount) with
-            {
-                Augmentation = ComposedAugmentation.Cifar(),
-                Seed = seedValue,
-                Device = deviceValue,
-            };
+            var recipe = SourceModelRecipe.ForSep(spec, epochCount) with { Seed = seedValue, Device = deviceValue };
+            using var source = recipe.CreateModel(sets.Train);
             string checkpointFolder = Path.Combine(folder, "checkpoints");
             using var checkpoints = CheckpointSet.Create(checkpointFolder);
             var training = new TrainingProgressDisplay(output).Run(
                 $"Step 2/4: train the source model ({source.ParameterCount:N0} parameters, {epochCount} epochs, a checkpoint each)",
-                progress => new Trainer(options).Train(source, sets.Train, sets.Test, checkpoints, progress, cancel));
+                progress => recipe.Train(source, sets.Train, sets.Test, checkpoints, progress, cancel));
             string modelPath = Path.Combine(folder, "source-model.safetensors");
             source.Save(modelPath);
 

@@ -207,14 +207,14 @@ public static class SourceTraining
         var images = ImageSet.From(readable);
         if (images.Height != images.Width) throw new UsageException($"--train-epochs needs square images; the input's are {images.Height}x{images.Width}.");
         var spec = new ModelSpec(architecture, images.ClassNames.Count, width, InputChannels: images.Channels, ImageSize: images.Height);
-        var options = TrainingOptions.ForSep(epochs) with { Augmentation = ComposedAugmentation.Cifar(), Seed = seed, Device = device };
-        using var classifier = Classifier.Create(spec, ChannelStatistics.Of(images), images.ClassNames, device, seed, models);
+        var recipe = SourceModelRecipe.ForSep(spec, epochs) with { Seed = seed, Device = device };
+        using var classifier = recipe.CreateModel(images, models);
         var set = CheckpointSet.Create(folder, models);
         try
         {
             new TrainingProgressDisplay(output).Run(
                 $"Training the source model ({spec.Architecture}, {classifier.ParameterCount:N0} parameters, {epochs} epochs, a checkpoint each) on {images.Count} images",
-                progress => new Trainer(options).Train(classifier, images, null, set, progress, cancel));
+                progress => recipe.Train(classifier, images, null, set, progress, cancel));
         }
         catch
         {

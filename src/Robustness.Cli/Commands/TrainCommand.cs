@@ -126,12 +126,12 @@ public static class TrainCommand
             "pgd" => new PgdAdversarialObjective(new PgdTrainingOptions
             {
                 Epsilon = settings.EpsilonOrDefault, Norm = settings.Norm, Steps = steps ?? 7,
-                StepSize = settings.Norm == Attacks.Norm.Linf ? 2.0 / 255.0 : settings.EpsilonOrDefault / 4,
+                StepSize = Attacks.PgdOptions.DefaultStepSize(settings.Norm, settings.EpsilonOrDefault),
             }),
             "trades" => new TradesObjective(new TradesOptions
             {
                 Epsilon = settings.EpsilonOrDefault, Norm = settings.Norm, Steps = steps ?? 10,
-                StepSize = settings.Norm == Attacks.Norm.Linf ? 2.0 / 255.0 : settings.EpsilonOrDefault / 4,
+                StepSize = Attacks.PgdOptions.DefaultStepSize(settings.Norm, settings.EpsilonOrDefault),
             }),
             _ => null,
         };

@@ -35,7 +35,13 @@ public sealed record PgdOptions : BoundedAttackOptions
     public bool StopOnSuccess { get; init; }
 
     /// <summary><see cref="StepSize"/> or the norm's default.</summary>
-    public double StepSizeOrDefault => StepSize ?? (Norm == Norm.Linf ? 2.0 / 255.0 : Epsilon / 4);
+    public double StepSizeOrDefault => StepSize ?? DefaultStepSize(Norm, Epsilon);
+
+    /// <summary>
+    /// PGD's default step for <paramref name="norm"/> and budget <paramref name="epsilon"/>: 2/255 for l-inf (Madry et
+    /// al.), eps / 4 for l2 and l1. The one place the rule is written; adversarial training's CLI options use it too.
+    /// </summary>
+    public static double DefaultStepSize(Norm norm, double epsilon) => norm == Norm.Linf ? 2.0 / 255.0 : epsilon / 4;
 
     /// <inheritdoc />
     public override void Validate()
