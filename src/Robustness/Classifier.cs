@@ -151,6 +151,15 @@ public sealed class Classifier : IDisposable
     /// <summary>Switches to training mode and restores the previous mode when disposed.</summary>
     public IDisposable TrainMode() => new ModeRestorer(this, training: true);
 
+    /// <summary>Switches to <paramref name="mode"/> and restores the previous mode when disposed (<see cref="ModelMode.Unchanged"/> switches nothing).</summary>
+    public IDisposable Mode(ModelMode mode) => mode switch
+    {
+        ModelMode.Eval => EvalMode(),
+        ModelMode.Train => TrainMode(),
+        ModelMode.Unchanged => new ModeRestorer(this, IsTraining),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "mode must be Eval, Train or Unchanged."),
+    };
+
     /// <summary>A deep copy (weights, buffers, mode) on <paramref name="device"/> (default: the same device).</summary>
     public Classifier Clone(Device? device = null)
     {

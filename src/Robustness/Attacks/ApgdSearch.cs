@@ -1,3 +1,4 @@
+using Robustness.Optimization;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -167,8 +168,8 @@ internal sealed class ApgdSearch
         return f.Select(f.Reached.logical_not().nonzero().squeeze(1));
     }
 
-    private Tensor Project(Tensor clean, Tensor point) =>
-        (clean + AttackMath.Project(point - clean, _options.Norm, _options.Epsilon)).clamp(Scalars.Zero, Scalars.One);
+    // APGD's per-image step sizes and momentum are its own; its feasible set is the engine's norm ball.
+    private Tensor Project(Tensor clean, Tensor point) => new NormBall(clean, _options.Norm, _options.Epsilon).Project(point);
 
     /// <summary>
     /// The images still searched, with their state; immutable, replaced each step. <see cref="Probe"/> is the point

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Robustness.Attacks;
 
 /// <summary>
-/// Base class of the attacks: checks the inputs, puts the model in eval mode (and restores the mode it found),
+/// Base class of the attacks: checks the inputs, puts the model in the options' mode (eval by default; restores the mode it found),
 /// resolves targets, seeds the randomness, calls <see cref="Perturb"/>, and guarantees the contract on the result
 /// (clamped to [0,1], projected onto the budget when there is one, detached). Subclasses write only the method.
 /// </summary>
@@ -43,7 +43,7 @@ public abstract class Attack<TOptions> : IAttack where TOptions : AttackOptions
     {
         ArgumentNullException.ThrowIfNull(classifier);
         AttackInputs.Check(classifier, images, labels);
-        using var mode = classifier.EvalMode();
+        using var mode = classifier.Mode(Options.Mode);
         using var scope = torch.NewDisposeScope();
         var x = images.detach().to(classifier.Device);
         var y = labels.to(classifier.Device);
@@ -51,7 +51,8 @@ public abstract class Attack<TOptions> : IAttack where TOptions : AttackOptions
 
         using var generator = new Generator((ulong)Options.Seed);
         var targets = Options.Target.Resolve(classifier, x, y, generator);
-        var adversarial = Perturb(new AttackContext(classifier, x, y, targets, generator, cancellationToken)).detach();
+        var criterion = Options is GradientAttackOptions gradient ? gradient.Criterion : AttackCriterion.Misclassification;
+        var adversarial = Perturb(new AttackContext(classifier, x, y, targets, generator, cancellationToken) { Criterion = criterion }).detach();
         if (!adversarial.shape.SequenceEqual(x.shape))
             throw new InvalidOperationException($"{Name} returned shape [{string.Join(", ", adversarial.shape)}] for input [{string.Join(", ", x.shape)}].");
         return (Epsilon is double eps ? AttackMath.ClampToBudget(x, adversarial, Norm, eps) : adversarial.clamp(Scalars.Zero, Scalars.One))

@@ -13,6 +13,13 @@ public abstract record AttackOptions
     public TargetSelection Target { get; init; } = TargetSelection.None;
 
     /// <summary>
+    /// The model's mode while the attack runs: evaluation (default; batch norm's running statistics, as every
+    /// robustness evaluation uses), training (torchattacks' <c>set_model_training_mode(True)</c>), or unchanged. The
+    /// mode the attack found is restored afterwards.
+    /// </summary>
+    public ModelMode Mode { get; init; } = ModelMode.Eval;
+
+    /// <summary>
     /// Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range (negative, NaN or
     /// infinite budgets, steps &lt; 1, ...). Derived records call the base and add their own checks.
     /// </summary>
@@ -20,6 +27,7 @@ public abstract record AttackOptions
     {
         if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
         ArgumentNullException.ThrowIfNull(Target, nameof(Target));
+        if (!Enum.IsDefined(Mode)) throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Mode must be Eval, Train or Unchanged.");
     }
 
     /// <summary>Checks a positive whole-number option.</summary>
@@ -52,5 +60,22 @@ public abstract record BoundedAttackOptions : AttackOptions
         base.Validate();
         Budget.Check(Epsilon, nameof(Epsilon));
         if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
+    }
+}
+
+/// <summary>
+/// Options of the gradient attacks built on a loss of the logits (FGSM, R-FGSM, BIM, PGD, MI-FGSM, DI-FGSM): the
+/// budget, and the <see cref="Criterion"/> they ascend and test success with.
+/// </summary>
+public abstract record GradientAttackOptions : BoundedAttackOptions
+{
+    /// <summary>The loss ascended and the success test; <see cref="AttackCriterion.Misclassification"/> (cross-entropy) by default.</summary>
+    public AttackCriterion Criterion { get; init; } = AttackCriterion.Misclassification;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        ArgumentNullException.ThrowIfNull(Criterion, nameof(Criterion));
     }
 }

@@ -1,3 +1,4 @@
+using Robustness.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace Robustness.Attacks;
 /// min(eps * 255 + 4, 1.25 * eps * 255) steps (10 steps for eps = 8/255); no random start. l-inf only (for an l2
 /// iterative attack use <see cref="Pgd"/> with <see cref="PgdOptions.RandomStart"/> = false).
 /// </summary>
-public sealed record BimOptions : BoundedAttackOptions
+public sealed record BimOptions : GradientAttackOptions
 {
     /// <summary>Number of iterations (>= 1); null = min(eps * 255 + 4, 1.25 * eps * 255), at least 1.</summary>
     public int? Steps { get; init; }
@@ -53,7 +54,9 @@ public sealed class Bim : Attack<BimOptions>
     protected override Tensor Perturb(AttackContext context)
     {
         var x = context.Images;
-        var objective = GradientObjective.CrossEntropy(context.Labels, context.Targets);
+        var objective = context.Criterion.LossOf(context.Labels, context.Targets);
+        var engine = new ProjectedGradientMethod(new SteepestStep(Norm.Linf, Options.StepSize), StepDirection.Ascend);
+        var ball = new NormBall(x, Norm.Linf, Options.Epsilon);
         var adversarial = x.clone();
         for (int i = 0; i < Options.StepsOrDefault; i++)
         {
@@ -61,7 +64,7 @@ public sealed class Bim : Attack<BimOptions>
             using var step = torch.NewDisposeScope();
             var gradient = AttackMath.InputGradient(context.Classifier, adversarial, objective);
             // In place, so the iterate stays one tensor of the caller's scope and memory is flat over the steps.
-            adversarial.copy_(GradientObjective.Step(x, adversarial, gradient.sign(), Options.StepSize, Norm.Linf, Options.Epsilon));
+            adversarial.copy_(engine.Step(adversarial, gradient, ball));
         }
         return adversarial;
     }

@@ -9,7 +9,7 @@ namespace Robustness.Attacks;
 /// decay 0 (DI2-FGSM; set <see cref="Decay"/> = 1 for M-DI2-FGSM), diversity probability 0.5, no random start. The
 /// resize rate is Xie et al.'s 1.1 (299 -> [299, 330)), growing the image, where torchattacks shrinks it (0.9).
 /// </summary>
-public sealed record DiFgsmOptions : BoundedAttackOptions
+public sealed record DiFgsmOptions : GradientAttackOptions
 {
     /// <summary>Number of iterations (>= 1).</summary>
     public int Steps { get; init; } = 10;

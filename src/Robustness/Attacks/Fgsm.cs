@@ -8,7 +8,7 @@ namespace Robustness.Attacks;
 /// Options of <see cref="Fgsm"/>. Defaults: l-inf, eps = 8/255 (the CIFAR-10 budget of torchattacks and RobustBench;
 /// Goodfellow et al. 2015 used 0.25 on MNIST and 0.1 on CIFAR-10 preprocessed images).
 /// </summary>
-public sealed record FgsmOptions : BoundedAttackOptions;
+public sealed record FgsmOptions : GradientAttackOptions;
 
 /// <summary>
 /// Fast Gradient Sign Method (Goodfellow, Shlens and Szegedy, "Explaining and Harnessing Adversarial Examples",
@@ -33,7 +33,7 @@ public sealed class Fgsm : Attack<FgsmOptions>
     {
         context.CancellationToken.ThrowIfCancellationRequested();
         var gradient = AttackMath.InputGradient(context.Classifier, context.Images,
-            GradientObjective.CrossEntropy(context.Labels, context.Targets));
+            context.Criterion.LossOf(context.Labels, context.Targets));
         using var epsilon = Options.Epsilon.ToScalar();
         var step = AttackMath.SteepestDirection(gradient, Options.Norm) * epsilon;
         return (context.Images + step).clamp(Scalars.Zero, Scalars.One);

@@ -1,3 +1,4 @@
+using Robustness.Optimization;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace Robustness.Attacks;
 /// Options of <see cref="MiFgsm"/>, with torchattacks' MIFGSM defaults: eps = 8/255, step size 2/255, 10 steps,
 /// decay 1.0 (the decay of Dong et al. 2018, who used step size eps / steps).
 /// </summary>
-public sealed record MiFgsmOptions : BoundedAttackOptions
+public sealed record MiFgsmOptions : GradientAttackOptions
 {
     /// <summary>Number of iterations (>= 1).</summary>
     public int Steps { get; init; } = 10;
@@ -78,7 +79,10 @@ public sealed class MiFgsm : Attack<MiFgsmOptions>
         Func<Tensor, Tensor>? transform, bool randomStart)
     {
         var x = context.Images;
-        var objective = GradientObjective.CrossEntropy(context.Labels, context.Targets);
+        var objective = context.Criterion.LossOf(context.Labels, context.Targets);
+        // The engine's step follows the momentum rather than the raw gradient.
+        var engine = new ProjectedGradientMethod(new SteepestStep(norm, stepSize), StepDirection.Ascend);
+        var ball = new NormBall(x, norm, epsilon);
         var adversarial = randomStart
             ? (x + AttackMath.RandomInBall(x.shape, norm, epsilon, context.Generator, x.device)).clamp(Scalars.Zero, Scalars.One)
             : x.clone();
@@ -93,7 +97,7 @@ public sealed class MiFgsm : Attack<MiFgsmOptions>
                 : AttackMath.LossAndGradientThrough(context.Classifier, adversarial, transform, objective).Gradient;
             // Iterate and momentum are updated in place: two tensors of the caller's scope, memory flat over the steps.
             momentum.copy_(momentum * decayFactor + NormalizeGradient(gradient));
-            adversarial.copy_(GradientObjective.Step(x, adversarial, AttackMath.SteepestDirection(momentum, norm), stepSize, norm, epsilon));
+            adversarial.copy_(engine.Step(adversarial, momentum, ball));
         }
         return adversarial;
     }

@@ -1,3 +1,4 @@
+using Robustness.Optimization;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace Robustness.Attacks;
 /// l-inf, eps = 8/255, step size 2/255, 10 steps, random start, one run. For l2 and l1 the default step size is
 /// eps / 4, the same ratio to the budget (torchattacks' PGDL2 uses 0.2 for eps = 1.0, i.e. eps / 5).
 /// </summary>
-public sealed record PgdOptions : BoundedAttackOptions
+public sealed record PgdOptions : GradientAttackOptions
 {
     /// <summary>Number of iterations per run (>= 1).</summary>
     public int Steps { get; init; } = 10;
@@ -97,7 +98,7 @@ public sealed class Pgd : Attack<PgdOptions>
                 continue;
             }
             Tensor fooled;
-            using (torch.no_grad()) fooled = GradientObjective.Succeeded(context.Classifier.Forward(adversarial), y, t);
+            using (torch.no_grad()) fooled = context.Criterion.Succeeded(context.Classifier.Forward(adversarial), y, t);
             if (run == 0)
             {
                 best.copy_(adversarial);
@@ -118,6 +119,7 @@ public sealed class Pgd : Attack<PgdOptions>
     {
         Norm norm = Options.Norm;
         double eps = Options.Epsilon, alpha = Options.StepSizeOrDefault;
+        var engine = new ProjectedGradientMethod(new SteepestStep(norm, alpha), StepDirection.Ascend);
         var adversarial = Options.RandomStart
             ? (x + AttackMath.RandomInBall(x.shape, norm, eps, context.Generator, x.device)).clamp(Scalars.Zero, Scalars.One)
             : x.clone();
@@ -130,10 +132,10 @@ public sealed class Pgd : Attack<PgdOptions>
             var ys = active is null ? y : y.index_select(0, active);
             var ts = active is null ? t : t?.index_select(0, active);
             var current = active is null ? adversarial : adversarial.index_select(0, active);
-            var (_, gradient, logits) = AttackMath.LossAndGradient(context.Classifier, current, GradientObjective.CrossEntropy(ys, ts));
+            var (_, gradient, logits) = AttackMath.LossAndGradient(context.Classifier, current, context.Criterion.LossOf(ys, ts));
             if (Options.StopOnSuccess)
             {
-                var keep = GradientObjective.Succeeded(logits, ys, ts).logical_not().nonzero().squeeze(1);
+                var keep = context.Criterion.Succeeded(logits, ys, ts).logical_not().nonzero().squeeze(1);
                 if (keep.numel() == 0) break;
                 if (keep.numel() < current.shape[0])
                 {
@@ -143,7 +145,7 @@ public sealed class Pgd : Attack<PgdOptions>
                     gradient = gradient.index_select(0, keep);
                 }
             }
-            var next = GradientObjective.Step(xs, current, AttackMath.SteepestDirection(gradient, norm), alpha, norm, eps);
+            var next = engine.Step(current, gradient, new NormBall(xs, norm, eps));
             // In place: the iterate stays one tensor of the run's scope, so memory is flat over the steps.
             if (active is null) adversarial.copy_(next);
             else adversarial.index_copy_(0, active, next);

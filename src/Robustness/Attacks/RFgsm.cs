@@ -8,7 +8,7 @@ namespace Robustness.Attacks;
 /// Options of <see cref="RFgsm"/>. Defaults: l-inf, eps = 8/255, Alpha = eps/2 (Tramèr et al. 2018 used
 /// eps = 16/255, alpha = 8/255 on ImageNet, i.e. alpha = eps/2).
 /// </summary>
-public sealed record RFgsmOptions : BoundedAttackOptions
+public sealed record RFgsmOptions : GradientAttackOptions
 {
     /// <summary>Size of the random first step, in [0, Epsilon]; null = Epsilon / 2 (the paper's ratio).</summary>
     public double? Alpha { get; init; }
@@ -54,7 +54,7 @@ public sealed class RFgsm : Attack<RFgsmOptions>
         using Scalar randomStep = alpha.ToScalar(), gradientStep = (eps - alpha).ToScalar();
         var start = (x + AttackMath.SteepestDirection(noise, Options.Norm) * randomStep).clamp(Scalars.Zero, Scalars.One);
         var gradient = AttackMath.InputGradient(context.Classifier, start,
-            GradientObjective.CrossEntropy(context.Labels, context.Targets));
+            context.Criterion.LossOf(context.Labels, context.Targets));
         return (start + AttackMath.SteepestDirection(gradient, Options.Norm) * gradientStep).clamp(Scalars.Zero, Scalars.One);
     }
 }

@@ -1,3 +1,4 @@
+using Robustness.Optimization;
 using Robustness.Training;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -168,24 +169,25 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         return (o.MaxRounds, accuracy);
     }
 
-    // PGD that descends the true label's cross-entropy, from the image's current noise; writes the new noise back.
+    // The engine descending the true label's cross-entropy in the eps ball around the clean images, from each image's
+    // current noise; writes the new noise back. The iterate is kept as the noise (x = clamp(clean + noise) each step),
+    // as the paper's code keeps it.
     private void MinimiseError(ImageSet set, Classifier surrogate, Tensor noise, int[] indices)
     {
         var o = Options;
-        using Scalar step = o.EffectiveStepSize.ToScalar(), lowest = (-o.Epsilon).ToScalar(), highest = o.Epsilon.ToScalar();
+        var engine = new ProjectedGradientMethod(new SteepestStep(Attacks.Norm.Linf, o.EffectiveStepSize), StepDirection.Descend);
         using var scope = torch.NewDisposeScope();
         var index = torch.tensor(indices.Select(i => (long)i).ToArray());
         var clean = set.ToTensor(indices, surrogate.Device);
         var labels = set.LabelsTensor(indices, surrogate.Device);
+        var ball = new NormBall(clean, Attacks.Norm.Linf, o.Epsilon);
+        var objective = new ClassifierLoss(surrogate, logits => AttackMath.CrossEntropy(logits, labels));
         var delta = noise.index_select(0, index).to(surrogate.Device);
         for (int k = 0; k < o.PgdSteps; k++)
         {
             using var stepScope = torch.NewDisposeScope();
             var x = clean.add(delta).clamp_(Scalars.Zero, Scalars.One);
-            var gradient = AttackMath.InputGradient(surrogate, x, logits => AttackMath.CrossEntropy(logits, labels));
-            var moved = x.sub(gradient.sign().mul_(step));
-            // Project onto the eps ball around the clean image, then onto [0,1]; the noise is what remains.
-            delta = moved.sub(clean).clamp_(lowest, highest).add_(clean).clamp_(Scalars.Zero, Scalars.One).sub_(clean).MoveToOuterDisposeScope();
+            delta = engine.Step(x, objective.Gradient(x), ball).sub_(clean).MoveToOuterDisposeScope();
         }
         noise.index_copy_(0, index, delta.cpu());
     }

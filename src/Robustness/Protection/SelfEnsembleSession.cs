@@ -1,3 +1,4 @@
+using Robustness.Optimization;
 using Robustness.Data;
 using Robustness.Runtime;
 using TorchSharp;
@@ -77,21 +78,16 @@ public sealed class SelfEnsembleSession : IProtectionSession
             foreach (var c in _centres) c.Dispose();
     }
 
-    // SEP and SEP-FA: T signed steps on the mean of the K checkpoints' gradients.
+    // SEP and SEP-FA: the engine descends the mean of the K checkpoints' losses, T signed steps in the l-inf box.
     private Tensor EnsembleDescent(CheckpointObjective objective, Tensor clean, Tensor targets, CancellationToken cancellationToken)
     {
-        var box = new LinfBox(clean, _owner.Options.Epsilon);
-        using var step = _owner.Options.StepSize.ToScalar();
-        var x = clean;
-        for (int iteration = 0; iteration < _owner.Options.Iterations; iteration++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var g = objective.MeanGradient(x, targets);
-            x = Replace(x, clean, box.Project(x - step * g.sign()).MoveToOuterDisposeScope());
-        }
-        return x;
+        using var box = new LinfBox(clean, _owner.Options.Epsilon);
+        return Engine().Run(clean, box, new EnsembleObjective(objective, targets), _owner.Options.Iterations, cancellationToken);
     }
+
+    // Signed descent steps of SEP's step size (the paper's 1/255 by default).
+    private ProjectedGradientMethod Engine() =>
+        new(new SteepestStep(Attacks.Norm.Linf, _owner.Options.StepSize), StepDirection.Descend);
 
     // SEP-FA-VR: the SVRE loop. The accumulated G (not the latest inner gradient) drives both the inner and the
     // outer step, as in SVRE and the public SEP code.
@@ -104,8 +100,9 @@ public sealed class SelfEnsembleSession : IProtectionSession
         using (var drawn = randint(0, k, [(long)t * m], generator: generator, dtype: int64))
             draws = drawn.data<long>().ToArray();
 
-        var box = new LinfBox(clean, options.Epsilon);
-        using Scalar step = options.StepSize.ToScalar(), count = k.ToScalar();
+        using var box = new LinfBox(clean, options.Epsilon);
+        var engine = Engine();
+        using Scalar count = k.ToScalar();
         var x = clean;
         for (int iteration = 0; iteration < t; iteration++)
         {
@@ -125,9 +122,9 @@ public sealed class SelfEnsembleSession : IProtectionSession
                 int r = (int)draws[iteration * m + j];
                 var g = objective.Gradient(r, inner, targets);
                 accumulated.add_(g.sub(gradients[r].sub(mean)));
-                inner = Replace(inner, x, box.Project(inner - step * accumulated.sign()).MoveToOuterDisposeScope());
+                inner = Replace(inner, x, engine.Step(inner, accumulated, box).MoveToOuterDisposeScope());
             }
-            var next = box.Project(x - step * accumulated.sign()).MoveToOuterDisposeScope();
+            var next = engine.Step(x, accumulated, box).MoveToOuterDisposeScope();
             x = Replace(x, clean, next);
         }
         return x;
@@ -147,19 +144,19 @@ public sealed class SelfEnsembleSession : IProtectionSession
             throw new ArgumentException($"Batch labels must be in [0, {classes - 1}] (the checkpoints' classes); found [{min}, {max}].", "batch");
     }
 
-    // The l-inf ball around the clean images intersected with [0,1].
-    private sealed class LinfBox
+    // The mean loss of the K checkpoints towards the targets, as the engine's objective. The session holds the
+    // checkpoints in eval mode for the whole batch, so a run changes no mode.
+    private sealed class EnsembleObjective(CheckpointObjective objective, Tensor targets) : IGradientObjective
     {
-        private readonly Tensor _lower;
-        private readonly Tensor _upper;
+        public IDisposable Begin() => NoMode.Instance;
 
-        public LinfBox(Tensor clean, double epsilon)
-        {
-            using var radius = epsilon.ToScalar();
-            _lower = clean.sub(radius).clamp_min(Scalars.Zero);
-            _upper = clean.add(radius).clamp_max(Scalars.One);
-        }
+        public Tensor Gradient(Tensor x) => objective.MeanGradient(x, targets);
+    }
 
-        public Tensor Project(Tensor x) => x.maximum(_lower).minimum(_upper);
+    private sealed class NoMode : IDisposable
+    {
+        public static NoMode Instance { get; } = new();
+
+        public void Dispose() { }
     }
 }

@@ -7,16 +7,6 @@ using static TorchSharp.torch;
 
 namespace Robustness.Training;
 
-/// <summary>The mode the model is in while an adversarial-training objective crafts its examples.</summary>
-public enum CraftingMode
-{
-    /// <summary>Training mode: batch norm uses (and updates) batch statistics, as in Madry et al.'s and Rice et al.'s code.</summary>
-    Train,
-
-    /// <summary>Evaluation mode: batch norm uses its running statistics, as in the TRADES code; training mode is restored afterwards.</summary>
-    Eval,
-}
-
 /// <summary>
 /// Options of PGD adversarial training with the objective's own inner PGD. Defaults are Madry et al. (2018)'s
 /// CIFAR-10 recipe: l-inf, eps 8/255, 7 steps of 2/255 from a uniform random start, crafted in training mode.
@@ -40,7 +30,7 @@ public sealed record PgdTrainingOptions
     public bool RandomStart { get; init; } = true;
 
     /// <summary>The model's mode while crafting; training mode by default, as in Madry et al.'s code.</summary>
-    public CraftingMode Crafting { get; init; } = CraftingMode.Train;
+    public ModelMode Crafting { get; init; } = ModelMode.Train;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range; returns this.</summary>
     public PgdTrainingOptions Validate()
@@ -50,7 +40,7 @@ public sealed record PgdTrainingOptions
             throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "StepSize must be a finite number > 0.");
         Require.AtLeast(Steps, 1, nameof(Steps));
         if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
-        if (!Enum.IsDefined(Crafting)) throw new ArgumentOutOfRangeException(nameof(Crafting), Crafting, "Crafting must be Train or Eval.");
+        if (!Enum.IsDefined(Crafting)) throw new ArgumentOutOfRangeException(nameof(Crafting), Crafting, "Crafting must be Train, Eval or Unchanged.");
         return this;
     }
 }
@@ -122,7 +112,6 @@ public sealed class PgdAdversarialObjective : ITrainingObjective
     private Tensor Craft(Classifier classifier, Tensor images, Tensor labels, TrainingStep step)
     {
         var o = Options!;
-        using var mode = o.Crafting == CraftingMode.Train ? classifier.TrainMode() : classifier.EvalMode();
         var clean = images.detach();
         var start = clean;
         if (o.RandomStart)
@@ -131,7 +120,7 @@ public sealed class PgdAdversarialObjective : ITrainingObjective
             start = (clean + AttackMath.RandomInBall(clean.shape, o.Norm, o.Epsilon, generator, clean.device)).clamp(Scalars.Zero, Scalars.One);
         }
         return InnerMaximisation.Ascend(classifier, clean, start, logits => AttackMath.CrossEntropy(logits, labels),
-            o.Norm, o.Epsilon, o.StepSize, o.Steps);
+            o.Norm, o.Epsilon, o.StepSize, o.Steps, o.Crafting);
     }
 
     /// <inheritdoc />

@@ -113,7 +113,7 @@ public sealed class TradesObjective : ITrainingObjective
             noise = (torch.randn(clean.shape, generator: generator) * initialNoise).to(clean.device);
         var start = (clean + AttackMath.Project(noise, o.Norm, o.Epsilon)).clamp(Scalars.Zero, Scalars.One);
         return InnerMaximisation.Ascend(classifier, clean, start, logits => KlDivergence(reference, logits),
-            o.Norm, o.Epsilon, o.StepSize, o.Steps);
+            o.Norm, o.Epsilon, o.StepSize, o.Steps, ModelMode.Eval);
     }
 
     /// <inheritdoc />

@@ -101,7 +101,7 @@ public sealed class AdversarialObjectiveTests(ITestOutputHelper output)
         using (var scope = torch.NewDisposeScope())
         {
             float ce = CrossEntropy(model, images, labels);
-            foreach (var crafting in new[] { CraftingMode.Train, CraftingMode.Eval })
+            foreach (var crafting in new[] { ModelMode.Train, ModelMode.Eval })
             {
                 var objective = new PgdAdversarialObjective(new PgdTrainingOptions { Epsilon = 16.0 / 255.0, StepSize = 4.0 / 255.0, Crafting = crafting });
                 var first = objective.Compute(model, images, labels, Step(7)).Loss.item<float>();
@@ -109,7 +109,7 @@ public sealed class AdversarialObjectiveTests(ITestOutputHelper output)
                 model.IsTraining.Should().BeTrue();
                 // In training mode batch norm uses batch statistics only, so the running statistics that every
                 // training-mode forward updates cannot change the result: same seed, same examples.
-                if (crafting == CraftingMode.Train)
+                if (crafting == ModelMode.Train)
                     objective.Compute(model, images, labels, Step(7)).Loss.item<float>().Should().Be(first, "same seed, same examples");
             }
         }
