@@ -62,13 +62,13 @@ public sealed record PruningDemoOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first size out of range; returns this.</summary>
     public PruningDemoOptions Validate()
     {
-        if (TrainImages < 100) throw new ArgumentOutOfRangeException(nameof(TrainImages), TrainImages, "TrainImages must be >= 100.");
-        if (TestImages < 10) throw new ArgumentOutOfRangeException(nameof(TestImages), TestImages, "TestImages must be >= 10.");
+        Require.AtLeast(TrainImages, 100, nameof(TrainImages));
+        Require.AtLeast(TestImages, 10, nameof(TestImages));
         if (ImageSize is < 8 or > 64) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be between 8 and 64.");
         if (Width is < 1 or > 256) throw new ArgumentOutOfRangeException(nameof(Width), Width, "Width must be between 1 and 256.");
-        if (TeacherCleanEpochs < 0) throw new ArgumentOutOfRangeException(nameof(TeacherCleanEpochs), TeacherCleanEpochs, "TeacherCleanEpochs must be >= 0.");
-        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 2.");
-        if (!(TeacherLearningRate > 0) || !double.IsFinite(TeacherLearningRate)) throw new ArgumentOutOfRangeException(nameof(TeacherLearningRate), TeacherLearningRate, "TeacherLearningRate must be a finite number > 0.");
+        Require.AtLeast(TeacherCleanEpochs, 0, nameof(TeacherCleanEpochs));
+        Require.AtLeast(BatchSize, 2, nameof(BatchSize));
+        Require.Positive(TeacherLearningRate, nameof(TeacherLearningRate));
         Require.AtLeast(TeacherEpochs, 1, nameof(TeacherEpochs));
         Require.AtLeast(TeacherPgdSteps, 1, nameof(TeacherPgdSteps));
         Attacks.Budget.Check(Epsilon, nameof(Epsilon));
@@ -113,7 +113,7 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(output);
-        if (seed < 0) throw new ArgumentOutOfRangeException(nameof(seed), seed, "seed must be >= 0.");
+        Require.AtLeast(seed, 0, nameof(seed));
         var o = Options;
         var c = CultureInfo.InvariantCulture;
         var total = Stopwatch.StartNew();

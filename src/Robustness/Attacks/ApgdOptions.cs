@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Attacks;
 
 /// <summary>
@@ -49,8 +50,8 @@ public abstract record ApgdOptions : BoundedAttackOptions
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Auto-PGD here supports the Linf and L2 norms.");
-        AtLeast(Steps, 1, nameof(Steps));
-        AtLeast(Restarts, 1, nameof(Restarts));
+        Require.AtLeast(Steps, 1, nameof(Steps));
+        Require.AtLeast(Restarts, 1, nameof(Restarts));
         if (!(Rho > 0 && Rho <= 1)) throw new ArgumentOutOfRangeException(nameof(Rho), Rho, "Rho must be a number in (0, 1].");
         if (!(Momentum > 0 && Momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be a number in (0, 1].");
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public sealed record ApgdTOptions : ApgdOptions
     public override void Validate()
     {
         base.Validate();
-        AtLeast(TargetClasses, 1, nameof(TargetClasses));
+        Require.AtLeast(TargetClasses, 1, nameof(TargetClasses));
         if (Target.IsTargeted)
             throw new ArgumentOutOfRangeException(nameof(Target), Target, "APGD-T chooses its own targets (the top TargetClasses wrong classes); Target must be none. Use apgd-ce or apgd-dlr for a targeted attack.");
     }

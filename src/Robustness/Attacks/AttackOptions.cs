@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Attacks;
 
 /// <summary>
@@ -25,23 +26,9 @@ public abstract record AttackOptions
     /// </summary>
     public virtual void Validate()
     {
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         ArgumentNullException.ThrowIfNull(Target, nameof(Target));
         if (!Enum.IsDefined(Mode)) throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Mode must be Eval, Train or Unchanged.");
-    }
-
-    /// <summary>Checks a positive whole-number option.</summary>
-    protected static void AtLeast(int value, int min, string name)
-    {
-        if (value < min) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= {min}.");
-    }
-
-    /// <summary>Checks a finite number option in [min, max] (either end may be open by passing infinity).</summary>
-    protected static void InRange(double value, double min, double max, string name)
-    {
-        if (double.IsNaN(value) || double.IsInfinity(value) || value < min || value > max)
-            throw new ArgumentOutOfRangeException(name, value,
-                double.IsPositiveInfinity(max) ? $"{name} must be a finite number >= {min}." : $"{name} must be a finite number in [{min}, {max}].");
     }
 }
 

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -25,8 +26,8 @@ public sealed record BimOptions : GradientAttackOptions
     {
         base.Validate();
         if (Norm != Norm.Linf) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "BIM supports Linf only; use PGD without random start for l2.");
-        if (Steps is int steps) AtLeast(steps, 1, nameof(Steps));
-        OptionCheck.Positive(StepSize, nameof(StepSize));
+        if (Steps is int steps) Require.AtLeast(steps, 1, nameof(Steps));
+        Require.Positive(StepSize, nameof(StepSize));
     }
 }
 

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -41,11 +42,11 @@ public sealed record CwL2Options : AttackOptions
     public override void Validate()
     {
         base.Validate();
-        AtLeast(Steps, 1, nameof(Steps));
-        AtLeast(SearchSteps, 1, nameof(SearchSteps));
-        InRange(InitialConstant, double.Epsilon, double.PositiveInfinity, nameof(InitialConstant));
-        InRange(Confidence, 0, double.PositiveInfinity, nameof(Confidence));
-        InRange(LearningRate, double.Epsilon, double.PositiveInfinity, nameof(LearningRate));
+        Require.AtLeast(Steps, 1, nameof(Steps));
+        Require.AtLeast(SearchSteps, 1, nameof(SearchSteps));
+        Require.InRange(InitialConstant, double.Epsilon, double.PositiveInfinity, nameof(InitialConstant));
+        Require.InRange(Confidence, 0, double.PositiveInfinity, nameof(Confidence));
+        Require.InRange(LearningRate, double.Epsilon, double.PositiveInfinity, nameof(LearningRate));
     }
 }
 

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -32,9 +33,9 @@ public sealed record DeepFoolOptions : AttackOptions
         base.Validate();
         if (Norm is not (Norm.L2 or Norm.Linf))
             throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "DeepFool's Norm must be L2 or Linf.");
-        AtLeast(MaxIterations, 1, nameof(MaxIterations));
-        InRange(Overshoot, 0, double.PositiveInfinity, nameof(Overshoot));
-        AtLeast(Candidates, 2, nameof(Candidates));
+        Require.AtLeast(MaxIterations, 1, nameof(MaxIterations));
+        Require.InRange(Overshoot, 0, double.PositiveInfinity, nameof(Overshoot));
+        Require.AtLeast(Candidates, 2, nameof(Candidates));
         if (Target.IsTargeted)
             throw new ArgumentOutOfRangeException(nameof(Target), Target, "DeepFool is untargeted: Target must be TargetSelection.None.");
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -34,12 +35,12 @@ public sealed record DiFgsmOptions : GradientAttackOptions
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "DI-FGSM supports Linf and L2.");
-        AtLeast(Steps, 1, nameof(Steps));
-        OptionCheck.Positive(StepSize, nameof(StepSize));
-        InRange(Decay, 0, double.PositiveInfinity, nameof(Decay));
+        Require.AtLeast(Steps, 1, nameof(Steps));
+        Require.Positive(StepSize, nameof(StepSize));
+        Require.InRange(Decay, 0, double.PositiveInfinity, nameof(Decay));
         if (double.IsNaN(ResizeRate) || ResizeRate <= 1 || ResizeRate > 2)
             throw new ArgumentOutOfRangeException(nameof(ResizeRate), ResizeRate, "ResizeRate must be a number in (1, 2].");
-        InRange(DiversityProbability, 0, 1, nameof(DiversityProbability));
+        Require.InRange(DiversityProbability, 0, 1, nameof(DiversityProbability));
     }
 }
 

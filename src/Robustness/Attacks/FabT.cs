@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -50,11 +51,11 @@ public sealed record FabTOptions : AttackOptions
         if (Norm is not (Norm.Linf or Norm.L2))
             throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "FAB-T's Norm must be Linf or L2.");
         if (Epsilon is double eps) Budget.Check(eps, nameof(Epsilon));
-        AtLeast(Steps, 1, nameof(Steps));
-        AtLeast(Restarts, 1, nameof(Restarts));
-        AtLeast(TargetClasses, 1, nameof(TargetClasses));
-        InRange(AlphaMax, 0, 1, nameof(AlphaMax));
-        InRange(Eta, 1, double.PositiveInfinity, nameof(Eta));
+        Require.AtLeast(Steps, 1, nameof(Steps));
+        Require.AtLeast(Restarts, 1, nameof(Restarts));
+        Require.AtLeast(TargetClasses, 1, nameof(TargetClasses));
+        Require.InRange(AlphaMax, 0, 1, nameof(AlphaMax));
+        Require.InRange(Eta, 1, double.PositiveInfinity, nameof(Eta));
         if (double.IsNaN(Beta) || Beta <= 0 || Beta > 1)
             throw new ArgumentOutOfRangeException(nameof(Beta), Beta, "Beta must be a finite number in (0, 1].");
     }

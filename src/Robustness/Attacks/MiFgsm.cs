@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Optimization;
 using Robustness.Runtime;
 using TorchSharp;
@@ -25,9 +26,9 @@ public sealed record MiFgsmOptions : GradientAttackOptions
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "MI-FGSM supports Linf and L2.");
-        AtLeast(Steps, 1, nameof(Steps));
-        OptionCheck.Positive(StepSize, nameof(StepSize));
-        InRange(Decay, 0, double.PositiveInfinity, nameof(Decay));
+        Require.AtLeast(Steps, 1, nameof(Steps));
+        Require.Positive(StepSize, nameof(StepSize));
+        Require.InRange(Decay, 0, double.PositiveInfinity, nameof(Decay));
     }
 }
 

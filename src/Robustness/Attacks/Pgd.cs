@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Optimization;
 using Robustness.Runtime;
 using TorchSharp;
@@ -48,9 +49,9 @@ public sealed record PgdOptions : GradientAttackOptions
     public override void Validate()
     {
         base.Validate();
-        AtLeast(Steps, 1, nameof(Steps));
-        if (StepSize is double s) OptionCheck.Positive(s, nameof(StepSize));
-        AtLeast(Restarts, 1, nameof(Restarts));
+        Require.AtLeast(Steps, 1, nameof(Steps));
+        if (StepSize is double s) Require.Positive(s, nameof(StepSize));
+        Require.AtLeast(Restarts, 1, nameof(Restarts));
     }
 }
 

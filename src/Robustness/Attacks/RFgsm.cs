@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ public sealed record RFgsmOptions : GradientAttackOptions
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "R-FGSM supports Linf and L2.");
-        if (Alpha is double a) InRange(a, 0, Epsilon, nameof(Alpha));
+        if (Alpha is double a) Require.InRange(a, 0, Epsilon, nameof(Alpha));
     }
 }
 

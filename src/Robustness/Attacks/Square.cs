@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -25,7 +26,7 @@ public sealed record SquareOptions : BoundedAttackOptions
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Square supports the Linf and L2 norms.");
-        AtLeast(Queries, 1, nameof(Queries));
+        Require.AtLeast(Queries, 1, nameof(Queries));
         if (!(PInit > 0 && PInit <= 1)) throw new ArgumentOutOfRangeException(nameof(PInit), PInit, "PInit must be a number in (0, 1].");
     }
 }

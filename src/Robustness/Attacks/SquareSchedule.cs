@@ -13,7 +13,7 @@ public static class SquareSchedule
     /// <summary>p at <paramref name="iteration"/> (0-based) of a run of <paramref name="budget"/> queries.</summary>
     public static double Fraction(int iteration, int budget, double pInit)
     {
-        if (iteration < 0) throw new ArgumentOutOfRangeException(nameof(iteration), iteration, "iteration must be >= 0.");
+        Require.AtLeast(iteration, 0, nameof(iteration));
         Require.AtLeast(budget, 1, nameof(budget));
         int scaled = (int)((long)iteration * 10000 / budget);
         int halvings = Halvings.Count(h => scaled > h);

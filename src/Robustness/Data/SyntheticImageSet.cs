@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Data;
 
 /// <summary>A training set and a test set drawn independently (different seeds), e.g. by <see cref="SyntheticImageSet.TrainTest"/>.</summary>
@@ -72,7 +73,7 @@ public static class SyntheticImageSet
     /// </param>
     public static ImageSet Generate(int count, int seed, int size = 32, int classes = 10, double contrast = 1.0)
     {
-        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be >= 0.");
+        Require.AtLeast(count, 0, nameof(count));
         if (size is < 8 or > 512) throw new ArgumentOutOfRangeException(nameof(size), size, "size must be between 8 and 512 pixels.");
         if (classes < 2 || classes > AllClassNames.Count)
             throw new ArgumentOutOfRangeException(nameof(classes), classes, $"classes must be between 2 and {AllClassNames.Count}.");
@@ -99,8 +100,8 @@ public static class SyntheticImageSet
     /// <param name="contrast">Foreground-background contrast in (0, 1] (see <see cref="Generate"/>).</param>
     public static TrainTestSets TrainTest(int trainCount, int testCount, int seed, int size = 32, int classes = 10, double contrast = 1.0)
     {
-        if (trainCount < 0) throw new ArgumentOutOfRangeException(nameof(trainCount), trainCount, "trainCount must be >= 0.");
-        if (testCount < 0) throw new ArgumentOutOfRangeException(nameof(testCount), testCount, "testCount must be >= 0.");
+        Require.AtLeast(trainCount, 0, nameof(trainCount));
+        Require.AtLeast(testCount, 0, nameof(testCount));
         return new TrainTestSets(
             Generate(trainCount, ImageSeed(seed, -1), size, classes, contrast),
             Generate(testCount, ImageSeed(seed, -2), size, classes, contrast));

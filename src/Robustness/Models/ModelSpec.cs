@@ -1,3 +1,4 @@
+using Robustness.Validation;
 namespace Robustness.Models;
 
 /// <summary>
@@ -33,7 +34,7 @@ public sealed record ModelSpec(
     {
         if (string.IsNullOrWhiteSpace(Architecture))
             throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, $"Architecture must be one of: {string.Join(", ", ModelZoo.Architectures)}.");
-        if (Classes < 2) throw new ArgumentOutOfRangeException(nameof(Classes), Classes, "Classes must be >= 2.");
+        Require.AtLeast(Classes, 2, nameof(Classes));
         if (Width < 0) throw new ArgumentOutOfRangeException(nameof(Width), Width, "Width must be >= 0 (0 = the architecture's standard width).");
         if (Depth < 0) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Depth must be >= 0 (0 = the architecture's standard depth).");
         if (WidenFactor < 0) throw new ArgumentOutOfRangeException(nameof(WidenFactor), WidenFactor, "WidenFactor must be >= 0 (0 = standard).");

@@ -10,7 +10,7 @@ internal static class SpecRules
     /// <summary>The constructor checks every zoo network shares: classes >= 2, width >= 1, inputChannels >= 1.</summary>
     public static void CheckShape(int classes, int width, int inputChannels)
     {
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
+        Require.AtLeast(classes, 2, nameof(classes));
         Require.AtLeast(width, 1, nameof(width));
         Require.AtLeast(inputChannels, 1, nameof(inputChannels));
     }

@@ -41,7 +41,7 @@ public sealed class Vgg : Module<Tensor, Tensor>, IClassifierNetwork, IReproduci
             16 => Vgg16Config,
             _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "VGG depth must be 11 or 16."),
         };
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
+        Require.AtLeast(classes, 2, nameof(classes));
         Require.AtLeast(width, 1, nameof(width));
         Require.AtLeast(inputChannels, 1, nameof(inputChannels));
         if (imageSize < 32) throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "VGG needs images of at least 32x32 (it halves them five times).");

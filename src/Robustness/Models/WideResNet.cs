@@ -44,7 +44,7 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
         if (depth < 10 || (depth - 4) % 6 != 0)
             throw new ArgumentOutOfRangeException(nameof(depth), depth, "WideResNet depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 34, 40, ...).");
         Require.AtLeast(widenFactor, 1, nameof(widenFactor));
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
+        Require.AtLeast(classes, 2, nameof(classes));
         Require.AtLeast(width, 1, nameof(width));
         Require.AtLeast(inputChannels, 1, nameof(inputChannels));
         int n = (depth - 4) / 6;

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,7 +46,7 @@ public sealed class ProjectedGradientMethod
         ArgumentNullException.ThrowIfNull(start);
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(objective);
-        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be >= 0.");
+        Require.AtLeast(steps, 0, nameof(steps));
         using var mode = objective.Begin();
         var current = start.detach();
         for (int s = 0; s < steps; s++)

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Attacks;
 
 namespace Robustness.Protection;
@@ -18,7 +19,7 @@ public abstract record ProtectionOptions
     public virtual void Validate()
     {
         Budget.CheckImageLinf(Epsilon, nameof(Epsilon));
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
     }
 
     /// <summary>Checks a whole-number option against a lower bound.</summary>

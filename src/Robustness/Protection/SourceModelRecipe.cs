@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 using Robustness.Models;
 using Robustness.Training;
@@ -45,7 +46,7 @@ public sealed record SourceModelRecipe(ModelSpec Spec, TrainingOptions Training)
     public Classifier CreateModel(IImageCollection train, ModelFamilyRegistry? families = null)
     {
         ArgumentNullException.ThrowIfNull(train);
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         var options = EffectiveTraining;
         return Classifier.Create(Spec, Normalization ?? ChannelStatistics.Of(train), train.ClassNames, options.Device, Seed, families);
     }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Data;
 using Robustness.Models;
 using Robustness.Training;
@@ -57,7 +58,7 @@ public sealed record VictimRecipe(ModelSpec Spec, TrainingOptions Training)
         if (Spec is null) throw new ArgumentNullException(nameof(Spec), "Spec must be set (the victim's architecture).");
         if (Training is null) throw new ArgumentNullException(nameof(Training), "Training must be set (e.g. TrainingOptions.ForSep(30)).");
         Spec.Validate();
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         if (Normalization is not null && Normalization.Channels != Spec.InputChannels)
             throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization.Channels, $"Normalization has {Normalization.Channels} channels; the victim takes {Spec.InputChannels}.");
         EffectiveTraining.Validate();

@@ -50,7 +50,7 @@ public sealed record AdmmSchedule(double InitialRho = 0.01, double RhoGrowth = 1
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first value out of range.</summary>
     public AdmmSchedule Validate()
     {
-        if (!(InitialRho > 0) || !double.IsFinite(InitialRho)) throw new ArgumentOutOfRangeException(nameof(InitialRho), InitialRho, "InitialRho must be a finite number > 0.");
+        Require.Positive(InitialRho, nameof(InitialRho));
         if (!(RhoGrowth >= 1) || !double.IsFinite(RhoGrowth)) throw new ArgumentOutOfRangeException(nameof(RhoGrowth), RhoGrowth, "RhoGrowth must be a finite number >= 1.");
         if (!(MaxRho >= InitialRho) || !double.IsFinite(MaxRho)) throw new ArgumentOutOfRangeException(nameof(MaxRho), MaxRho, $"MaxRho must be a finite number >= InitialRho ({InitialRho}).");
         Require.AtLeast(CycleEpochs, 1, nameof(CycleEpochs));

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -36,8 +37,7 @@ public static class Hsic
     public static Tensor GaussianKernel(Tensor samples, double sigma = DefaultSigma)
     {
         CheckSamples(samples);
-        if (!(sigma > 0) || !double.IsFinite(sigma))
-            throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be a finite number > 0.");
+        Require.Positive(sigma, nameof(sigma));
         using var scope = torch.NewDisposeScope();
         var x = samples.reshape(samples.shape[0], -1);
         long d = x.shape[1];
@@ -73,8 +73,7 @@ public static class Hsic
         ArgumentNullException.ThrowIfNull(kernel);
         if (kernel.dim() < 2 || kernel.shape[^1] != kernel.shape[^2])
             throw new ArgumentException($"kernel must be a square matrix [..., m, m]; got [{string.Join(", ", kernel.shape)}].", nameof(kernel));
-        if (!(epsilon > 0) || !double.IsFinite(epsilon))
-            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be a finite number > 0.");
+        Require.Positive(epsilon, nameof(epsilon));
         using var scope = torch.NewDisposeScope();
         long m = kernel.shape[^1];
         // K H subtracts each row's mean: (K H)_ij = K_ij - (1/m) sum_k K_ik.

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,11 +16,11 @@ public sealed class HsicBottleneckLoss
     public HsicBottleneckLoss(int classes, double lambdaX, double lambdaY, double sigma = Hsic.DefaultSigma,
         double epsilon = Hsic.DefaultEpsilon, bool float64 = false)
     {
-        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be >= 2.");
+        Require.AtLeast(classes, 2, nameof(classes));
         if (!(lambdaX >= 0) || !double.IsFinite(lambdaX)) throw new ArgumentOutOfRangeException(nameof(lambdaX), lambdaX, "lambdaX must be a finite number >= 0.");
         if (!(lambdaY >= 0) || !double.IsFinite(lambdaY)) throw new ArgumentOutOfRangeException(nameof(lambdaY), lambdaY, "lambdaY must be a finite number >= 0.");
-        if (!(sigma > 0) || !double.IsFinite(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be a finite number > 0.");
-        if (!(epsilon > 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be a finite number > 0.");
+        Require.Positive(sigma, nameof(sigma));
+        Require.Positive(epsilon, nameof(epsilon));
         Classes = classes;
         LambdaX = lambdaX;
         LambdaY = lambdaY;

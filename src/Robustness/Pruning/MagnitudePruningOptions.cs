@@ -55,13 +55,13 @@ public sealed record MagnitudePruningOptions
     {
         Require.Sparsity(Sparsity, nameof(Sparsity));
         Require.BatchSize(BatchSize, nameof(BatchSize));
-        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be >= 0.");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a finite number > 0.");
+        Require.AtLeast(Epochs, 0, nameof(Epochs));
+        Require.Positive(LearningRate, nameof(LearningRate));
         if (!(FinalLearningRate >= 0 && FinalLearningRate <= LearningRate))
             throw new ArgumentOutOfRangeException(nameof(FinalLearningRate), FinalLearningRate, $"FinalLearningRate must be in [0, LearningRate ({LearningRate})].");
         Require.Momentum(Momentum, nameof(Momentum));
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be a finite number >= 0.");
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         if (ProgressInterval < 1) throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must be >= 1 batch.");
         return this;
     }

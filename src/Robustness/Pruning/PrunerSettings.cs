@@ -48,12 +48,12 @@ public sealed record PrunerSettings
     public PrunerSettings Validate()
     {
         Require.Sparsity(Sparsity, nameof(Sparsity));
-        if (AdmmEpochs < 0) throw new ArgumentOutOfRangeException(nameof(AdmmEpochs), AdmmEpochs, "AdmmEpochs must be >= 0.");
-        if (RetrainEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RetrainEpochs), RetrainEpochs, "RetrainEpochs must be >= 0.");
+        if (AdmmEpochs is int admm) Require.AtLeast(admm, 0, nameof(AdmmEpochs));
+        if (RetrainEpochs is int retrain) Require.AtLeast(retrain, 0, nameof(RetrainEpochs));
         if (!Enum.IsDefined(Profile)) throw new ArgumentOutOfRangeException(nameof(Profile), Profile, "Profile must be Paper or Fast.");
         // Only PwoA needs two samples a batch (HSIC); its own options check that, so magnitude pruning may use 1.
         if (BatchSize is int batch) Require.BatchSize(batch, nameof(BatchSize));
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         return this;
     }
 

@@ -103,41 +103,31 @@ public sealed record PwoaOptions
     {
         Require.Sparsity(Sparsity, nameof(Sparsity));
         Require.AtLeast(BatchSize, 2, nameof(BatchSize), "HSIC compares the samples of a batch");
-        if (AdmmEpochs < 0) throw new ArgumentOutOfRangeException(nameof(AdmmEpochs), AdmmEpochs, "AdmmEpochs must be >= 0.");
+        Require.AtLeast(AdmmEpochs, 0, nameof(AdmmEpochs));
         if (Admm is null) throw new ArgumentNullException(nameof(Admm), "Admm must be set (new AdmmSchedule() for the paper's).");
         Admm.Validate();
-        Positive(AdmmLearningRate, nameof(AdmmLearningRate));
-        if (RetrainEpochs < 0) throw new ArgumentOutOfRangeException(nameof(RetrainEpochs), RetrainEpochs, "RetrainEpochs must be >= 0.");
-        Positive(RetrainLearningRate, nameof(RetrainLearningRate));
+        Require.Positive(AdmmLearningRate, nameof(AdmmLearningRate));
+        Require.AtLeast(RetrainEpochs, 0, nameof(RetrainEpochs));
+        Require.Positive(RetrainLearningRate, nameof(RetrainLearningRate));
         if (!(RetrainFinalLearningRate >= 0 && RetrainFinalLearningRate <= RetrainLearningRate))
             throw new ArgumentOutOfRangeException(nameof(RetrainFinalLearningRate), RetrainFinalLearningRate, $"RetrainFinalLearningRate must be in [0, RetrainLearningRate ({RetrainLearningRate})].");
         Require.Momentum(Momentum, nameof(Momentum));
-        NonNegative(WeightDecay, nameof(WeightDecay));
-        Positive(Temperature, nameof(Temperature));
-        NonNegative(DistillationAlpha, nameof(DistillationAlpha));
-        NonNegative(LambdaX, nameof(LambdaX));
-        NonNegative(LambdaY, nameof(LambdaY));
+        Require.NonNegative(WeightDecay, nameof(WeightDecay));
+        Require.Positive(Temperature, nameof(Temperature));
+        Require.NonNegative(DistillationAlpha, nameof(DistillationAlpha));
+        Require.NonNegative(LambdaX, nameof(LambdaX));
+        Require.NonNegative(LambdaY, nameof(LambdaY));
         if (DistillationAlpha == 0 && !UsesHsic)
             throw new ArgumentOutOfRangeException(nameof(DistillationAlpha), DistillationAlpha, "DistillationAlpha is 0 and so are LambdaX and LambdaY: retraining would have no loss; make at least one > 0.");
-        Positive(HsicSigma, nameof(HsicSigma));
-        Positive(HsicEpsilon, nameof(HsicEpsilon));
+        Require.Positive(HsicSigma, nameof(HsicSigma));
+        Require.Positive(HsicEpsilon, nameof(HsicEpsilon));
         if (RepresentationLayers is { Count: 0 })
             throw new ArgumentOutOfRangeException(nameof(RepresentationLayers), 0, "RepresentationLayers must be null (the architecture's defaults) or name at least one layer.");
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         if (ProgressInterval < 1) throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must be >= 1 batch.");
         return this;
     }
 
     /// <summary>True when the HSIC term is active (some lambda is non-zero).</summary>
     public bool UsesHsic => LambdaX > 0 || LambdaY > 0;
-
-    private static void Positive(double value, string name)
-    {
-        if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number > 0.");
-    }
-
-    private static void NonNegative(double value, string name)
-    {
-        if (!(value >= 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number >= 0.");
-    }
 }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -21,8 +22,7 @@ public sealed class SelfDistillationLoss
     /// <summary>Creates the loss; temperature must be &gt; 0 and alpha &gt;= 0.</summary>
     public SelfDistillationLoss(double temperature = DefaultTemperature, double alpha = DefaultAlpha)
     {
-        if (!(temperature > 0) || !double.IsFinite(temperature))
-            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be a finite number > 0.");
+        Require.Positive(temperature, nameof(temperature));
         if (!(alpha >= 0) || !double.IsFinite(alpha))
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be a finite number >= 0.");
         Temperature = temperature;

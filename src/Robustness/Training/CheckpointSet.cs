@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using Robustness.Models;
 using System.Collections;
 using static TorchSharp.torch;
@@ -69,7 +70,7 @@ public abstract class CheckpointSet : IEnumerable<Checkpoint>, IDisposable
     /// <summary>Throws when <paramref name="epochIndex"/> is negative or already held.</summary>
     protected void CheckNewEpoch(int epochIndex)
     {
-        if (epochIndex < 0) throw new ArgumentOutOfRangeException(nameof(epochIndex), epochIndex, "epochIndex must be >= 0.");
+        Require.AtLeast(epochIndex, 0, nameof(epochIndex));
         if (Contains(epochIndex)) throw new ArgumentException($"The checkpoint set already holds epoch {epochIndex}.", nameof(epochIndex));
     }
 

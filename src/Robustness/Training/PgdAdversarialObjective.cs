@@ -36,8 +36,7 @@ public sealed record PgdTrainingOptions
     public PgdTrainingOptions Validate()
     {
         Budget.Check(Epsilon, nameof(Epsilon));
-        if (double.IsNaN(StepSize) || double.IsInfinity(StepSize) || StepSize <= 0)
-            throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "StepSize must be a finite number > 0.");
+        Require.Positive(StepSize, nameof(StepSize));
         Require.AtLeast(Steps, 1, nameof(Steps));
         if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
         if (!Enum.IsDefined(Crafting)) throw new ArgumentOutOfRangeException(nameof(Crafting), Crafting, "Crafting must be Train, Eval or Unchanged.");

@@ -6,9 +6,8 @@ internal static class ScheduleArguments
 {
     public static void Check(double baseLearningRate, int epoch, int batchInEpoch, int batchesPerEpoch)
     {
-        if (!(baseLearningRate > 0) || !double.IsFinite(baseLearningRate))
-            throw new ArgumentOutOfRangeException(nameof(baseLearningRate), baseLearningRate, "baseLearningRate must be a finite number > 0.");
-        if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "epoch must be >= 0.");
+        Require.Positive(baseLearningRate, nameof(baseLearningRate));
+        Require.AtLeast(epoch, 0, nameof(epoch));
         Require.AtLeast(batchesPerEpoch, 1, nameof(batchesPerEpoch));
         if (batchInEpoch < 0 || batchInEpoch >= batchesPerEpoch)
             throw new ArgumentOutOfRangeException(nameof(batchInEpoch), batchInEpoch, $"batchInEpoch must be in [0, {batchesPerEpoch - 1}].");
@@ -23,7 +22,7 @@ internal static class ScheduleArguments
 
     public static void CheckWarmup(int warmupEpochs, double warmupStartFactor)
     {
-        if (warmupEpochs < 0) throw new ArgumentOutOfRangeException(nameof(warmupEpochs), warmupEpochs, "warmupEpochs must be >= 0.");
+        Require.AtLeast(warmupEpochs, 0, nameof(warmupEpochs));
         if (!(warmupStartFactor >= 0 && warmupStartFactor <= 1))
             throw new ArgumentOutOfRangeException(nameof(warmupStartFactor), warmupStartFactor, "warmupStartFactor must be in [0, 1].");
     }

@@ -38,8 +38,7 @@ public sealed record TradesOptions
         if (double.IsNaN(Beta) || double.IsInfinity(Beta) || Beta < 0)
             throw new ArgumentOutOfRangeException(nameof(Beta), Beta, "Beta must be a finite number >= 0.");
         Budget.Check(Epsilon, nameof(Epsilon));
-        if (double.IsNaN(StepSize) || double.IsInfinity(StepSize) || StepSize <= 0)
-            throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "StepSize must be a finite number > 0.");
+        Require.Positive(StepSize, nameof(StepSize));
         Require.AtLeast(Steps, 1, nameof(Steps));
         if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
         if (double.IsNaN(InitialNoise) || double.IsInfinity(InitialNoise) || InitialNoise < 0)

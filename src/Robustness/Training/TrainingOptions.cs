@@ -82,15 +82,14 @@ public sealed record TrainingOptions
     {
         Require.AtLeast(Epochs, 1, nameof(Epochs));
         Require.BatchSize(BatchSize, nameof(BatchSize));
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
-            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a finite number > 0.");
+        Require.Positive(LearningRate, nameof(LearningRate));
         Require.Momentum(Momentum, nameof(Momentum));
         if (Nesterov && Momentum == 0)
             throw new ArgumentOutOfRangeException(nameof(Nesterov), Nesterov, "Nesterov needs Momentum in (0, 1); Momentum is 0.");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
             throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be a finite number >= 0.");
         if (Schedule is null) throw new ArgumentNullException(nameof(Schedule), "Schedule must be set (e.g. LearningRateSchedules.Constant).");
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         if (Device is null) throw new ArgumentNullException(nameof(Device), "Device must be set (e.g. torch.CPU).");
         if (Checkpoints is null) throw new ArgumentNullException(nameof(Checkpoints), "Checkpoints must be set (CheckpointSchedule.None keeps none).");
         Checkpoints.Validate(Epochs, nameof(Checkpoints));

@@ -30,6 +30,22 @@ public static class Require
     /// <summary>A pruning sparsity, the share of weights zeroed: in [0, 1) (a compression ratio of 4x is 0.75).</summary>
     public static double Sparsity(double value, string name) => FractionBelowOne(value, name, "4x compression = 0.75");
 
+    /// <summary>A finite number &gt; 0 (a learning rate, a step size, a kernel width).</summary>
+    public static double Positive(double value, string name, string? why = null) =>
+        value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(name, value, Message($"{name} must be a finite number > 0", why));
+
+    /// <summary>A finite number &gt;= 0 (a weight of a loss term, a decay).</summary>
+    public static double NonNegative(double value, string name, string? why = null) =>
+        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(name, value, Message($"{name} must be a finite number >= 0", why));
+
+    /// <summary>A finite number in [<paramref name="minimum"/>, <paramref name="maximum"/>]; an infinite maximum means no upper end.</summary>
+    public static double InRange(double value, double minimum, double maximum, string name) =>
+        double.IsFinite(value) && value >= minimum && value <= maximum
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, double.IsPositiveInfinity(maximum)
+                ? Message($"{name} must be a finite number >= {minimum}", null)
+                : Message($"{name} must be a finite number in [{minimum}, {maximum}]", null));
+
     private static string Message(FormattableString rule, string? why) =>
         rule.ToString(CultureInfo.InvariantCulture) + (why is null ? "." : $" ({why}).");
 }

@@ -1,3 +1,4 @@
+using Robustness.Validation;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -59,7 +60,7 @@ public sealed class AutoAttackEvaluator
     {
         ArgumentNullException.ThrowIfNull(resolve);
         Budget.Check(epsilon, nameof(epsilon));
-        if (seed < 0) throw new ArgumentOutOfRangeException(nameof(seed), seed, "seed must be >= 0.");
+        Require.AtLeast(seed, 0, nameof(seed));
         var settings = new AttackSettings { Norm = norm, Epsilon = epsilon, Seed = seed };
         var attacks = StandardAttackNames
             .Select(name => resolve(name, name == "square" ? settings with { Queries = StandardSquareQueries } : settings)

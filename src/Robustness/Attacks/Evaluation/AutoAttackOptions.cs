@@ -53,7 +53,7 @@ public sealed record AutoAttackOptions
         if (double.IsNaN(Tolerance) || double.IsInfinity(Tolerance) || Tolerance < 0)
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Tolerance must be a finite number >= 0.");
         Require.BatchSize(BatchSize, nameof(BatchSize));
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be >= 0.");
+        Require.AtLeast(Seed, 0, nameof(Seed));
         if (StatePath is not null && string.IsNullOrWhiteSpace(StatePath))
             throw new ArgumentOutOfRangeException(nameof(StatePath), StatePath, "StatePath must be a file path or null.");
         if (!(BlackBoxWarningFraction >= 0 && BlackBoxWarningFraction <= 1))
