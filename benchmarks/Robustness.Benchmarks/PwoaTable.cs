@@ -100,7 +100,8 @@ public static class PwoaTable
         state.Device = device.ToString();
         state.Threads = run.Threads;
         state.Machine = MachineInfo.Current();
-        var pgd = new Pgd(new PgdOptions { Epsilon = epsilon, Steps = 10, StepSize = PgdStepSize, Seed = settings.Seed });
+        // The library's protocol (the prune command's too), on every evaluation image, PGD at 2/255 whatever the budget.
+        var evaluation = new PrunedModelEvaluation(epsilon, eval.Count, run.AutoAttack, settings.Seed, EvalBatchSize, Techniques.Catalog, PgdStepSize);
         state.PgdAttack = Inv($"PGD-10 (l-inf, eps {settings.Eps}, 10 steps of 2/255, random start, seed {settings.Seed})");
         state.AutoAttackDescription = run.AutoAttack
             ? $"AutoAttackEvaluator.Standard (l-inf, eps {settings.Eps}: {string.Join(", ", AutoAttackEvaluator.StandardAttackNames)}, Square {AutoAttackEvaluator.StandardSquareQueries} queries), seed {settings.Seed}"
@@ -124,7 +125,7 @@ public static class PwoaTable
             var report = SparsityReport.Measure(teacher);
             teacherRow.OverallSparsity = report.Overall;
             teacherRow.Layers = Layers(report);
-            Evaluate(teacherRow, teacher, eval, pgd, epsilon, run.AutoAttack, settings.Seed, Path.Combine(work, "teacher-autoattack.json"));
+            Evaluate(teacherRow, teacher, eval, evaluation, Path.Combine(work, "teacher-autoattack.json"));
             Save();
         }
 
@@ -162,7 +163,7 @@ public static class PwoaTable
                 }
                 using (student)
                 {
-                    Evaluate(row, student, eval, pgd, epsilon, run.AutoAttack, settings.Seed, autoAttackState);
+                    Evaluate(row, student, eval, evaluation, autoAttackState);
                 }
                 Save();
             }
@@ -210,26 +211,20 @@ public static class PwoaTable
         }
     }
 
-    private static void Evaluate(PwoaTableRow row, Classifier model, ImageSet eval, IAttack pgd, double epsilon, bool autoAttack, int seed, string autoAttackState)
+    private static void Evaluate(PwoaTableRow row, Classifier model, ImageSet eval, PrunedModelEvaluation evaluation, string autoAttackState)
     {
-        var clock = Stopwatch.StartNew();
         row.EvalImages = eval.Count;
-        var clean = new Evaluator(EvalBatchSize).Evaluate(model, eval);
-        row.CleanAccuracy = clean.Accuracy;
-        Log($"{row.Key}: clean accuracy {clean.Accuracy:P2} on {eval.Count} images; PGD-10 ...");
-        var robust = new RobustnessEvaluation(EvalBatchSize).Evaluate(model, eval, [pgd], EvalLogger(row.Key, "pgd-10"));
-        row.PgdAccuracy = robust.Entries[0].RobustAccuracy;
-        Log($"{row.Key}: PGD-10 accuracy {row.PgdAccuracy:P2} ({clock.Elapsed.TotalSeconds:F0} s so far)");
-        if (autoAttack)
+        var scores = evaluation.Evaluate(row.Key, model, row.OverallSparsity ?? 0, eval, eval, EvalLogger(), autoAttackState);
+        row.CleanAccuracy = scores.CleanAccuracy;
+        row.PgdAccuracy = scores.PgdAccuracy;
+        Log($"{row.Key}: clean accuracy {row.CleanAccuracy:P2} on {eval.Count} images, PGD-10 accuracy {row.PgdAccuracy:P2}");
+        if (scores.AutoAttack is { } report)
         {
-            var evaluator = Techniques.Catalog.StandardAutoAttack(Norm.Linf, epsilon, seed,
-                new AutoAttackOptions { BatchSize = EvalBatchSize, StatePath = autoAttackState });
-            var report = evaluator.Evaluate(model, eval, EvalLogger(row.Key, "autoattack"));
             row.AutoAttackAccuracy = report.RobustAccuracy;
             row.AutoAttackWarnings = report.Warnings.Count > 0 ? report.Warnings : null;
             Log($"{row.Key}: AutoAttack-style accuracy {row.AutoAttackAccuracy:P2}{(report.Warnings.Count > 0 ? $" (warnings: {string.Join("; ", report.Warnings)})" : "")}");
         }
-        row.EvalSeconds = clock.Elapsed.TotalSeconds;
+        row.EvalSeconds = scores.Seconds;
         row.FinishedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'");
     }
 
@@ -295,14 +290,15 @@ public static class PwoaTable
         });
     }
 
-    private static IProgress<EvaluationProgress> EvalLogger(string what, string attack)
+    private static IProgress<PrunedModelProgress> EvalLogger()
     {
         var last = Stopwatch.StartNew();
-        return new SyncProgress<EvaluationProgress>(p =>
+        return new SyncProgress<PrunedModelProgress>(r =>
         {
+            var p = r.Progress;
             if (p.Batch != p.Batches && last.Elapsed.TotalSeconds < 60) return;
             last.Restart();
-            Log(Inv($"{what}: {attack} {p.Stage} batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double r ? $", robust accuracy {r:P1}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}"));
+            Log(Inv($"{r.Model}: {r.Stage} {p.Stage} batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double a ? $", robust accuracy {a:P1}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}"));
         });
     }
 

@@ -48,26 +48,17 @@ public static class AttackCommand
             string? saveDir = parse.GetValue(save);
             output.WriteLine($"Attacking {images.Count} images with {instance}, device {deviceValue.type}.");
 
-            var totals = new AttackTotals();
+            // The library's protocol: each batch classified once, the correctly classified images attacked, each result
+            // judged against the budget; the images the model already gets wrong are saved as they are.
             var started = System.Diagnostics.Stopwatch.StartNew();
-            int done = 0;
-            foreach (int[] indices in ImageBatches.Plan(images.Count, batchSize))
-            {
-                cancel.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                using var batchData = ImageBatches.Read(images, indices, deviceValue);
-                var clean = classifier.Predict(batchData.Images).eq(batchData.Labels).cpu().data<bool>().ToArray();
-                var adversarial = instance.Run(classifier, batchData.Images, batchData.Labels, cancel);
-                var verdict = AdversarialVerdict.Judge(classifier, batchData.Images, adversarial, batchData.Labels, instance.Norm, instance.Epsilon, RobustnessEvaluation.Tolerance);
-                totals.Add(clean, verdict);
-                if (saveDir is not null) SaveBatch(images, indices, adversarial, saveDir);
-                done += indices.Length;
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {done}/{images.Count} images, robust accuracy so far {totals.RobustAccuracy:P1}, {done / started.Elapsed.TotalSeconds:F1} img/s"));
-            }
+            var progress = new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  batch {p.Batch}/{p.Batches}, {Math.Min(images.Count, p.Batch * batchSize) / Math.Max(p.Elapsed.TotalSeconds, 1e-9):F1} img/s")));
+            var evaluation = new RobustnessEvaluation(batchSize).Evaluate(classifier, images, [instance], progress, cancel,
+                saveDir is null ? null : batch => SaveBatch(images, batch.Indices, batch.Images, saveDir));
+            var entry = evaluation.Entries[0];
 
             var result = new AttackRunReport(Path.GetFullPath(modelPath), instance.Name, instance.ToString() ?? instance.Name, instance.Norm.Name(), instance.Epsilon,
-                images.Count, totals.CleanAccuracy, totals.RobustAccuracy, totals.SuccessRate, totals.MeanNorm, totals.MaxNorm,
+                images.Count, evaluation.CleanAccuracy, entry.RobustAccuracy, entry.SuccessRate, entry.MeanPerturbation, entry.MaxPerturbation,
                 started.Elapsed.TotalSeconds, saveDir is null ? null : Path.GetFullPath(saveDir));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Clean accuracy {result.CleanAccuracy:P2}, robust accuracy {result.RobustAccuracy:P2} under {instance}; success rate {result.SuccessRate:P1} on correct points; mean perturbation {result.MeanPerturbation:G4}, max {result.MaxPerturbation:G4}."));
@@ -91,32 +82,10 @@ public static class AttackCommand
                 PngImageWriter.OutputPathOf(images, indices[i]));
     }
 
-    /// <summary>The JSON report of <c>attack</c>.</summary>
+    /// <summary>
+    /// The JSON report of <c>attack</c>: clean and robust accuracy over every image; success rate and perturbation sizes
+    /// over the images the model classified correctly (the ones attacked).
+    /// </summary>
     public sealed record AttackRunReport(string Model, string Attack, string Description, string Norm, double? Epsilon, int Images,
         double CleanAccuracy, double RobustAccuracy, double SuccessRate, double MeanPerturbation, double MaxPerturbation, double Seconds, string? AdversarialFolder);
-
-    private sealed class AttackTotals
-    {
-        private int _images, _clean, _robust, _broken;
-        private double _normSum, _normMax;
-
-        public double CleanAccuracy => _images == 0 ? 0 : (double)_clean / _images;
-        public double RobustAccuracy => _images == 0 ? 0 : (double)_robust / _images;
-        public double SuccessRate => _clean == 0 ? 0 : (double)_broken / _clean;
-        public double MeanNorm => _images == 0 ? 0 : _normSum / _images;
-        public double MaxNorm => _normMax;
-
-        public void Add(bool[] clean, AdversarialVerdict verdict)
-        {
-            for (int i = 0; i < clean.Length; i++)
-            {
-                _images++;
-                double norm = verdict.Norms[i];
-                if (!double.IsNaN(norm)) { _normSum += norm; _normMax = Math.Max(_normMax, norm); }
-                if (!clean[i]) continue;
-                _clean++;
-                if (verdict.Broken(i)) _broken++; else _robust++;
-            }
-        }
-    }
 }

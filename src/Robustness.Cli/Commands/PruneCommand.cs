@@ -113,9 +113,9 @@ public static class PruneCommand
             var attacked = evaluation.AttackSubset(testSet);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Evaluating teacher and student: clean accuracy on {testSet.Count} test images; {evaluation.Pgd}{(evaluation.AutoAttack ? " and the AutoAttack-style evaluation" : "")} on {attacked.Count} of them (--attack-images {attackCap})."));
-            var teacherScores = evaluation.Evaluate("teacher", teacher, SparsityReport.Measure(teacher).Overall, testSet, attacked, output, cancel);
+            var teacherScores = evaluation.Evaluate("teacher", teacher, SparsityReport.Measure(teacher).Overall, testSet, attacked, PrunedModelProgressLines.To(output), cancellationToken: cancel);
             phases.Add(new PhaseSeconds("evaluate-teacher", 0, teacherScores.Seconds));
-            var studentScores = evaluation.Evaluate(pruner.Name, student, result.Sparsity.Overall, testSet, attacked, output, cancel);
+            var studentScores = evaluation.Evaluate(pruner.Name, student, result.Sparsity.Overall, testSet, attacked, PrunedModelProgressLines.To(output), cancellationToken: cancel);
             phases.Add(new PhaseSeconds("evaluate-student", 0, studentScores.Seconds));
 
             var document = new PruneReport(Path.GetFullPath(modelPath), Path.GetFullPath(outFile), pruner.Name, pruner.ToString() ?? pruner.Name,

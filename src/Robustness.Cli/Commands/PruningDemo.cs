@@ -169,9 +169,9 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
         output.WriteLine(string.Create(c, $"Evaluating on {sets.Test.Count} test images: clean accuracy and {evaluation.Pgd}."));
         var rows = new[]
         {
-            evaluation.Evaluate("teacher (PGD-AT)", teacher, SparsityReport.Measure(teacher).Overall, sets.Test, sets.Test, null, ct),
-            evaluation.Evaluate("PwoA", pwoaModel, pwoaStudent.Sparsity.Overall, sets.Test, sets.Test, null, ct),
-            evaluation.Evaluate("naive", naiveModel, naiveStudent.Sparsity.Overall, sets.Test, sets.Test, null, ct),
+            evaluation.Evaluate("teacher (PGD-AT)", teacher, SparsityReport.Measure(teacher).Overall, sets.Test, sets.Test, cancellationToken: ct),
+            evaluation.Evaluate("PwoA", pwoaModel, pwoaStudent.Sparsity.Overall, sets.Test, sets.Test, cancellationToken: ct),
+            evaluation.Evaluate("naive", naiveModel, naiveStudent.Sparsity.Overall, sets.Test, sets.Test, cancellationToken: ct),
         };
         output.Write(PrunedModelEvaluation.Table(rows));
 

@@ -56,9 +56,12 @@ public sealed class RobustnessEvaluation
     /// <summary>
     /// Robust accuracy under each of <paramref name="attacks"/> (each with its own norm and budget). The model runs in
     /// eval mode on its device; its mode is restored. Cancellation is honoured between batches and inside attacks.
+    /// <paramref name="adversarials"/>, when given, receives every batch's adversarial images under each attack (the
+    /// clean image where the model was already wrong, as AutoAttack returns them), to save or inspect; the tensor lives
+    /// only for the call.
     /// </summary>
     public RobustAccuracyReport Evaluate(Classifier classifier, IImageCollection data, IEnumerable<IAttack> attacks,
-        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default, Action<AdversarialBatch>? adversarials = null)
     {
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(data);
@@ -85,7 +88,12 @@ public sealed class RobustnessEvaluation
             int n = (int)correct.shape[0];
             cleanCorrect += n;
             cleanSeconds += clock.Elapsed.TotalSeconds;
-            if (n == 0) continue;
+            if (n == 0)
+            {
+                for (int k = 0; k < list.Length && adversarials is not null; k++) adversarials(new AdversarialBatch(k, list[k], batches[b], batch.Images));
+                progress?.Report(new EvaluationProgress("attacks", 0, 1, b + 1, batches.Length, null, wall.Elapsed));
+                continue;
+            }
             // Only images the model gets right are attacked: the others count as not robust anyway.
             var images = batch.Images.index_select(0, correct);
             var labels = batch.Labels.index_select(0, correct);
@@ -96,6 +104,11 @@ public sealed class RobustnessEvaluation
                 var adversarial = list[k].Run(classifier, images, labels, cancellationToken);
                 var verdict = AdversarialVerdict.Judge(classifier, images, adversarial, labels, list[k].Norm, list[k].Epsilon, Tolerance);
                 tallies[k].Add(verdict, clock.Elapsed.TotalSeconds);
+                if (adversarials is not null)
+                {
+                    var all = batch.Images.clone().index_copy_(0, correct, adversarial);
+                    adversarials(new AdversarialBatch(k, list[k], batches[b], all));
+                }
             }
             progress?.Report(new EvaluationProgress("attacks", 0, 1, b + 1, batches.Length, null, wall.Elapsed));
         }
@@ -137,3 +150,10 @@ public sealed class RobustnessEvaluation
             _seconds);
     }
 }
+
+/// <summary>The adversarial images of one batch under one attack of a <see cref="RobustnessEvaluation"/>.</summary>
+/// <param name="AttackIndex">The attack's position in the evaluation's list.</param>
+/// <param name="Attack">The attack.</param>
+/// <param name="Indices">The batch's positions in the evaluated collection.</param>
+/// <param name="Images">float32 [N, C, H, W]: the adversarial of each correctly classified image, the clean image for the others.</param>
+public sealed record AdversarialBatch(int AttackIndex, IAttack Attack, int[] Indices, Tensor Images);

@@ -53,6 +53,30 @@ public sealed class RobustnessEvaluationTests
     }
 
     [Fact]
+    public void The_adversarial_images_come_back_per_batch_with_the_misclassified_images_unchanged()
+    {
+        var batches = new List<(int[] Indices, byte[] Pixels)>();
+        var attack = new Pgd(new PgdOptions { Steps = 3, Seed = 1 });
+
+        var report = new RobustnessEvaluation(batchSize: 24).Evaluate(_fixture.Model, _data, [attack],
+            adversarials: b => batches.Add((b.Indices, Robustness.Data.ImageTensors.ToBytes(b.Images))));
+
+        batches.SelectMany(b => b.Indices).Should().BeEquivalentTo(Enumerable.Range(0, _data.Count), "every image comes back once");
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var predictions = _fixture.Model.Predict(_data.ToTensor(0, _data.Count)).data<long>().ToArray();
+        foreach (var (indices, pixels) in batches)
+            for (int i = 0; i < indices.Length; i++)
+            {
+                var clean = _data.GetImage(indices[i]).ToArray();
+                var adversarial = pixels.AsSpan(i * clean.Length, clean.Length).ToArray();
+                adversarial.Zip(clean, (a, c) => Math.Abs(a - c)).Max().Should().BeLessThanOrEqualTo(8, "within 8/255 after rounding");
+                if (predictions[indices[i]] != _data.Labels[indices[i]])
+                    adversarial.Should().Equal(clean, "an image the model already gets wrong is not attacked");
+            }
+        report.Entries[0].Attacked.Should().Be(report.CleanCorrect);
+    }
+
+    [Fact]
     public void A_result_outside_its_budget_does_not_count()
     {
         var cheat = FakeAttack.Wrapping(TestPgd.Pgd(epsilon: 32.0 / 255.0), "cheat", claimedEpsilon: Eps);
