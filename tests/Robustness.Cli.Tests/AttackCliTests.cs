@@ -59,6 +59,19 @@ public sealed class AttackCliTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_knob_the_attack_does_not_read_is_warned_about()
+    {
+        string model = Path.Combine(_dir, "w.safetensors"), data = Path.Combine(_dir, "few");
+        (await Run("train", "--synthetic", "100", "--width", "2", "--epochs", "1", "--out", model)).Code.Should().Be(0);
+        PngImageWriter.Write(SyntheticImageSet.Generate(8, seed: 1), data);
+
+        var run = await Run("attack", "--model", model, "--data", data, "--attack", "fgsm", "--steps", "5", "--search-steps", "2");
+
+        run.Code.Should().Be(0, run.Err);
+        run.Err.Should().Contain("fgsm does not read --steps").And.Contain("fgsm does not read --search-steps");
+    }
+
     [Theory]
     [InlineData("--attack", "nonesuch", "nonesuch")]
     [InlineData("--eps", "-1/255", "--eps")]

@@ -53,6 +53,17 @@ public sealed class ProtectCliTests : IDisposable
     private string[] Protect(params string[] extra) => ["protect", "--input", _input, "--output", _output, "--method", "random", "--batch-size", "4", .. extra];
 
     [Fact]
+    public async Task A_knob_the_method_does_not_read_is_warned_about_not_silently_dropped()
+    {
+        WriteImages(_input, 2, 2);
+
+        var run = await Run(Protect("--iterations", "5", "--steps", "3"));
+
+        run.Code.Should().Be(0, run.Err);
+        run.Err.Should().Contain("random does not read --iterations").And.Contain("random does not read --steps");
+    }
+
+    [Fact]
     public async Task Protect_then_verify_then_resume_skips_everything()
     {
         WriteImages(_input, 3, 5);

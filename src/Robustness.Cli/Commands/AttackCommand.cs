@@ -40,6 +40,7 @@ public static class AttackCommand
             var definition = CommonOptions.Usage(() => catalog.Create(TechniqueFamily.Attacks, parse.GetValue(attack)!), "--attack");
             var settings = knobs.Read(parse, CommonOptions.InRange(parse, seed, 0));
             var instance = CommonOptions.Usage(() => definition.Build(settings), "--attack");
+            knobs.WarnIgnored(definition, settings, error);
             int batchSize = CommonOptions.InRange(parse, batch, 1);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
 

@@ -33,7 +33,8 @@ public static class ProtectCommand
         var arch = new Option<string?>("--arch") { Description = $"Architecture of the model trained here: {string.Join(", ", models.Names)} (default small-cnn)." };
         var width = new Option<int?>("--width") { Description = "Base width of the model trained here (0 = the architecture's standard width)." };
         var checkpointCount = new Option<int?>("--checkpoint-count") { Description = "Checkpoints K taken by SEP's selection rule (default: the method's)." };
-        var iterations = new Option<int?>("--iterations") { Description = "Iterations T (default: the method's, 30 for SEP)." };
+        var iterations = new Option<int?>("--iterations") { Description = "SEP's iterations T over the checkpoint ensemble (default 30)." };
+        var steps = new Option<int?>("--steps") { Description = "error-minimizing: PGD steps per round on each image's noise (default 20)." };
         var stepSize = new Option<string?>("--step-size") { Description = "Step size (default: the method's, 1/255 for SEP)." };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per crafting batch (part of the run's settings).", DefaultValueFactory = _ => DataProtection.DefaultBatchSize };
         var shard = new Option<string>("--shard") { Description = "Protect only shard i of n (i/n, 0-based): batches k with k mod n == i. Shards share one output folder.", DefaultValueFactory = _ => "0/1" };
@@ -46,7 +47,7 @@ public static class ProtectCommand
             "Images must all have the size the source model was trained on (or, without a model, the size of the first readable image); " +
             "other sizes, unreadable files and links out of the input are per-file errors. Resumable: run it again to finish an interrupted run.")
         {
-            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, checkpointCount, iterations, stepSize, batchSize, shard, seed, device, report,
+            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, checkpointCount, iterations, steps, stepSize, batchSize, shard, seed, device, report,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -60,6 +61,7 @@ public static class ProtectCommand
             int seedValue = CommonOptions.InRange(parse, seed, 0);
             int? k = Positive(parse.GetValue(checkpointCount), "--checkpoint-count");
             int? t = Positive(parse.GetValue(iterations), "--iterations");
+            int? pgdSteps = Positive(parse.GetValue(steps), "--steps");
             double? step = parse.GetValue(stepSize) is { } s ? ParseBudget(s, "--step-size") : null;
             if (step is <= 0) throw new UsageException("--step-size must be > 0.");
             int? epochs = Positive(parse.GetValue(trainEpochs), "--train-epochs");
@@ -101,11 +103,14 @@ public static class ProtectCommand
                 ModelSpec? sourceModel = epochs is null ? null : new ModelSpec(architecture, index.ClassNames.Count, widthValue);
                 ModelSpec? surrogate = null;
                 if (!definition.NeedsCheckpoints && (parse.GetValue(arch) is not null || parse.GetValue(width) is not null))
-                    surrogate = new ModelSpec(architecture, index.ClassNames.Count, widthValue, 3, StreamedImageFolder.Open(inputRoot).Height);
+                    surrogate = new ModelSpec(architecture, index.ClassNames.Count, widthValue, RgbImage.ChannelCount, StreamedImageFolder.Open(inputRoot).Height);
                 var protectorSettings = new ProtectorSettings
                 {
-                    Epsilon = epsilon, Iterations = t, StepSize = step, CheckpointCount = k, SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
+                    Epsilon = epsilon, Iterations = t, Steps = pgdSteps, StepSize = step, CheckpointCount = k, SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
                 };
+                // A knob the method does not read is said, not silently dropped (checkpoints are checked above).
+                foreach (string knob in definition.Ignored(protectorSettings))
+                    error.WriteLine($"warning: {definition.Name} does not read {KnobOption(knob)}; it is ignored.");
                 // run.json comes from the settings the protector is built from. Before any training: a folder written
                 // with other settings is refused at once.
                 var settings = ProtectionRunSettings.For(definition.Name, protectorSettings, batch, epochList, sourceModel);
@@ -154,6 +159,16 @@ public static class ProtectCommand
     private static ProtectorDefinition Lookup(IReadOnlyList<ProtectorDefinition> catalogue, string name) =>
         catalogue.FirstOrDefault(d => string.Equals(d.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new UsageException($"--method: unknown method '{name}'; known: {string.Join(", ", catalogue.Select(d => d.Name))}.");
+
+    private static string KnobOption(string knob) => knob switch
+    {
+        nameof(ProtectorSettings.Iterations) => "--iterations",
+        nameof(ProtectorSettings.Steps) => "--steps",
+        nameof(ProtectorSettings.StepSize) => "--step-size",
+        nameof(ProtectorSettings.CheckpointCount) => "--checkpoint-count",
+        nameof(ProtectorSettings.SurrogateSpec) => "--arch/--width",
+        _ => knob,
+    };
 
     private static int? Positive(int? value, string option) =>
         value is < 1 ? throw new UsageException($"{option} must be >= 1; got {value}.") : value;

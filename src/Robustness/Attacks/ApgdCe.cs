@@ -25,7 +25,10 @@ public sealed class ApgdCe : Apgd<ApgdCeOptions>
         IsBlackBox: false,
         IsMinimumNorm: false,
         SupportsTargets: true,
-        settings => new ApgdCe((ApgdCeOptions)new ApgdCeOptions().WithSettings(settings)));
+        settings => new ApgdCe((ApgdCeOptions)new ApgdCeOptions().WithSettings(settings)))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.Restarts), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override Tensor Loss(Tensor logits, Tensor labels, Tensor? targets) =>

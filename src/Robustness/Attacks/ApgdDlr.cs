@@ -26,7 +26,10 @@ public sealed class ApgdDlr : Apgd<ApgdDlrOptions>
         IsBlackBox: false,
         IsMinimumNorm: false,
         SupportsTargets: true,
-        settings => new ApgdDlr((ApgdDlrOptions)new ApgdDlrOptions().WithSettings(settings)));
+        settings => new ApgdDlr((ApgdDlrOptions)new ApgdDlrOptions().WithSettings(settings)))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.Restarts), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override void CheckClassifier(Classifier classifier, bool targeted) =>

@@ -45,7 +45,10 @@ public sealed class ApgdT : Apgd<ApgdTOptions>
         IsBlackBox: false,
         IsMinimumNorm: false,
         SupportsTargets: false,
-        settings => new ApgdT((ApgdTOptions)new ApgdTOptions().WithSettings(settings, withTarget: false)));
+        settings => new ApgdT((ApgdTOptions)new ApgdTOptions().WithSettings(settings, withTarget: false)))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.Restarts), nameof(AttackSettings.Seed)],
+    };
 
     /// <summary>The number of target classes tried on a classifier with <paramref name="classes"/> classes: min(TargetClasses, classes - 1).</summary>
     public int TargetCount(int classes) => Math.Max(0, Math.Min(Options.TargetClasses, classes - 1));

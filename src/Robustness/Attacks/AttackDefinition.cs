@@ -2,7 +2,9 @@ namespace Robustness.Attacks;
 
 /// <summary>
 /// The knobs people set on any attack from a command line or a benchmark table. Null means "the attack's own
-/// default" (the paper's). An attack ignores knobs it does not have (a definition says which ones it reads).
+/// default" (the paper's). Each knob means one thing; an attack binds the knobs it has to its own options by name and
+/// lists them in <see cref="AttackDefinition.Reads"/>, so a knob it does not read can be reported rather than silently
+/// dropped (<see cref="AttackDefinition.Ignored"/>).
 /// </summary>
 public sealed record AttackSettings
 {
@@ -12,14 +14,17 @@ public sealed record AttackSettings
     /// <summary>Norm of the budget.</summary>
     public Norm Norm { get; init; } = Norm.Linf;
 
-    /// <summary>Iterations; null = default.</summary>
+    /// <summary>Iterations of the attack's main loop (gradient steps; DeepFool's iteration cap); null = default.</summary>
     public int? Steps { get; init; }
 
     /// <summary>Step size on the [0,1] scale; null = default (usually relative to the budget).</summary>
     public double? StepSize { get; init; }
 
-    /// <summary>Random restarts; null = default.</summary>
+    /// <summary>Runs from a new random start on the images not fooled yet (PGD, APGD, FAB-T); null = default.</summary>
     public int? Restarts { get; init; }
+
+    /// <summary>Binary-search steps over the trade-off constant c (Carlini-Wagner); null = default (9).</summary>
+    public int? SearchSteps { get; init; }
 
     /// <summary>Query budget of black-box attacks; null = default.</summary>
     public int? Queries { get; init; }
@@ -35,6 +40,22 @@ public sealed record AttackSettings
 
     /// <summary><see cref="Epsilon"/> or the norm's default.</summary>
     public double EpsilonOrDefault => Epsilon ?? DefaultEpsilon(Norm);
+
+    /// <summary>
+    /// The optional knobs given a value (Epsilon, Steps, StepSize, Restarts, SearchSteps, Queries), by property name.
+    /// Norm and Target are not listed: <see cref="AttackDefinition.Build"/> checks them against what the attack supports.
+    /// </summary>
+    public IReadOnlyList<string> GivenKnobs()
+    {
+        var given = new List<string>();
+        if (Epsilon is not null) given.Add(nameof(Epsilon));
+        if (Steps is not null) given.Add(nameof(Steps));
+        if (StepSize is not null) given.Add(nameof(StepSize));
+        if (Restarts is not null) given.Add(nameof(Restarts));
+        if (SearchSteps is not null) given.Add(nameof(SearchSteps));
+        if (Queries is not null) given.Add(nameof(Queries));
+        return given;
+    }
 }
 
 /// <summary>
@@ -57,6 +78,19 @@ public sealed record AttackDefinition(
     bool SupportsTargets,
     Func<AttackSettings, IAttack> Create)
 {
+    /// <summary>
+    /// The <see cref="AttackSettings"/> knobs the attack binds to its options, by property name (e.g. <c>Steps</c>,
+    /// <c>SearchSteps</c>); the others do not change it. Empty = not declared (nothing is reported as ignored).
+    /// </summary>
+    public IReadOnlyList<string> Reads { get; init; } = [];
+
+    /// <summary>The knobs <paramref name="settings"/> gives that this attack does not read (to warn about), by property name.</summary>
+    public IReadOnlyList<string> Ignored(AttackSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Reads.Count == 0 ? [] : settings.GivenKnobs().Except(Reads, StringComparer.Ordinal).ToArray();
+    }
+
     /// <summary>Builds the attack after checking the norm and the target rule against what it supports.</summary>
     public IAttack Build(AttackSettings settings)
     {

@@ -49,7 +49,10 @@ public sealed class Bim : Attack<BimOptions>
         s => new Bim(new BimOptions
         {
             Epsilon = s.EpsilonOrDefault, Steps = s.Steps, StepSize = s.StepSize ?? 1.0 / 255.0, Target = s.Target, Seed = s.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Steps), nameof(AttackSettings.StepSize), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override Tensor Perturb(AttackContext context)

@@ -9,6 +9,13 @@ namespace Robustness.Attacks;
 /// </summary>
 public static class Budget
 {
+    /// <summary>
+    /// The slack on a budget when judging a result: an adversarial counts when ||x' - x|| &lt;= eps + 1e-6 (float32
+    /// rounding of the image). The one value every evaluation uses (<see cref="Evaluation.RobustnessEvaluation"/>, the
+    /// default of <see cref="Evaluation.AutoAttackOptions.Tolerance"/>).
+    /// </summary>
+    public const double Tolerance = 1e-6;
+
     /// <summary>Parses a budget into the [0,1] image scale. Negative, NaN or infinite values raise, naming <paramref name="name"/>.</summary>
     public static double Parse(string text, string name = "eps")
     {

@@ -68,7 +68,7 @@ public sealed class CwL2 : Attack<CwL2Options>
     /// <summary>Creates the attack with <paramref name="options"/> (validated; defaults when null).</summary>
     public CwL2(CwL2Options? options = null) : base("cw-l2", options ?? new CwL2Options()) { }
 
-    /// <summary>The catalogue entry: reads Steps, Restarts (as binary-search steps), Target and Seed; ignores the budget.</summary>
+    /// <summary>The catalogue entry: reads Steps, SearchSteps (binary-search steps over c), Target and Seed; ignores the budget.</summary>
     public static AttackDefinition Definition { get; } = new(
         "cw-l2",
         "Carlini-Wagner l2 with a binary search over c and confidence kappa (Carlini & Wagner, S&P 2017); minimum-norm.",
@@ -79,10 +79,13 @@ public sealed class CwL2 : Attack<CwL2Options>
         settings => new CwL2(new CwL2Options
         {
             Steps = settings.Steps ?? 100,
-            SearchSteps = settings.Restarts ?? 9,
+            SearchSteps = settings.SearchSteps ?? 9,
             Target = settings.Target,
             Seed = settings.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Steps), nameof(AttackSettings.SearchSteps), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     public override Norm Norm => Norm.L2;

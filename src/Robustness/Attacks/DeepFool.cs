@@ -71,7 +71,10 @@ public sealed class DeepFool : Attack<DeepFoolOptions>
             Norm = settings.Norm,
             MaxIterations = settings.Steps ?? 50,
             Seed = settings.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     public override Norm Norm => Options.Norm;

@@ -68,7 +68,10 @@ public sealed class DiFgsm : Attack<DiFgsmOptions>
         {
             Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Steps = s.Steps ?? 10, StepSize = s.StepSize ?? 2.0 / 255.0,
             Target = s.Target, Seed = s.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.StepSize), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override Tensor Perturb(AttackContext context)

@@ -105,7 +105,11 @@ public sealed class FabT : Attack<FabTOptions>
             Restarts = settings.Restarts ?? 1,
             Target = settings.Target,
             Seed = settings.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.Restarts),
+            nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     public override Norm Norm => Options.Norm;

@@ -26,7 +26,10 @@ public sealed class Fgsm : Attack<FgsmOptions>
     public static AttackDefinition Definition { get; } = new(
         "fgsm", "Fast Gradient Sign Method, one step (Goodfellow et al., ICLR 2015); l2 = FGM",
         [Norm.Linf, Norm.L2, Norm.L1], IsBlackBox: false, IsMinimumNorm: false, SupportsTargets: true,
-        s => new Fgsm(new FgsmOptions { Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Target = s.Target, Seed = s.Seed }));
+        s => new Fgsm(new FgsmOptions { Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Target = s.Target, Seed = s.Seed }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override Tensor Perturb(AttackContext context)

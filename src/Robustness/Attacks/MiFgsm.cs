@@ -54,7 +54,10 @@ public sealed class MiFgsm : Attack<MiFgsmOptions>
         {
             Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Steps = s.Steps ?? 10, StepSize = s.StepSize ?? 2.0 / 255.0,
             Target = s.Target, Seed = s.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.StepSize), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <summary>
     /// Each image's gradient divided by its own mean absolute value (its l1 norm over the number of pixels), [N, ...]:

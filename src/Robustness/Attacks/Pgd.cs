@@ -75,7 +75,10 @@ public sealed class Pgd : Attack<PgdOptions>
         {
             Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Steps = s.Steps ?? 10, StepSize = s.StepSize,
             Restarts = s.Restarts ?? 1, Target = s.Target, Seed = s.Seed,
-        }));
+        }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Steps), nameof(AttackSettings.StepSize), nameof(AttackSettings.Restarts), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override Tensor Perturb(AttackContext context)

@@ -42,7 +42,10 @@ public sealed class RFgsm : Attack<RFgsmOptions>
     public static AttackDefinition Definition { get; } = new(
         "rfgsm", "R+FGSM: random step then FGSM (Tramèr et al., ICLR 2018)",
         [Norm.Linf, Norm.L2], IsBlackBox: false, IsMinimumNorm: false, SupportsTargets: true,
-        s => new RFgsm(new RFgsmOptions { Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Alpha = s.StepSize, Target = s.Target, Seed = s.Seed }));
+        s => new RFgsm(new RFgsmOptions { Epsilon = s.EpsilonOrDefault, Norm = s.Norm, Alpha = s.StepSize, Target = s.Target, Seed = s.Seed }))
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.StepSize), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     protected override Tensor Perturb(AttackContext context)

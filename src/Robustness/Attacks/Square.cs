@@ -72,7 +72,10 @@ public sealed class Square : Attack<SquareOptions>
                 Target = settings.Target,
                 Seed = settings.Seed,
             });
-        });
+        })
+    {
+        Reads = [nameof(AttackSettings.Epsilon), nameof(AttackSettings.Norm), nameof(AttackSettings.Queries), nameof(AttackSettings.Target), nameof(AttackSettings.Seed)],
+    };
 
     /// <inheritdoc />
     public override bool IsBlackBox => true;

@@ -64,9 +64,13 @@ public sealed class ErrorMinimizingNoise : IDataProtector
             Seed = s.Seed,
             Device = s.Device,
             Surrogate = s.SurrogateSpec,
-            PgdSteps = s.Iterations ?? 20,
+            PgdSteps = s.Steps ?? 20,
             StepSize = s.StepSize,
-        }));
+        }))
+    {
+        Reads = [nameof(ProtectorSettings.Epsilon), nameof(ProtectorSettings.Steps), nameof(ProtectorSettings.StepSize),
+            nameof(ProtectorSettings.SurrogateSpec), nameof(ProtectorSettings.Device), nameof(ProtectorSettings.Seed)],
+    };
 
     /// <summary>The options.</summary>
     public ErrorMinimizingNoiseOptions Options { get; }

@@ -25,7 +25,10 @@ public sealed class RandomNoiseProtector : IDataProtector
     /// <summary>The catalogue entry.</summary>
     public static ProtectorDefinition Definition { get; } = new(
         "random", "Random +-eps sign noise (the baseline of Chen et al., ICLR 2023)", NeedsCheckpoints: false,
-        s => new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = s.Epsilon, Seed = s.Seed }));
+        s => new RandomNoiseProtector(new RandomNoiseOptions { Epsilon = s.Epsilon, Seed = s.Seed }))
+    {
+        Reads = [nameof(ProtectorSettings.Epsilon), nameof(ProtectorSettings.Seed)],
+    };
 
     /// <summary>The options.</summary>
     public RandomNoiseOptions Options { get; }

@@ -120,7 +120,11 @@ public sealed class SelfEnsembleProtection : IDataProtector, IDisposable
     public static ProtectorDefinition FinalCheckpointDefinition { get; } = new(
         "final-checkpoint", "Targeted SEP loss on the final checkpoint only, i.e. adversarial poisoning (Fowl et al., NeurIPS 2021; SEP's K=1 baseline)",
         NeedsCheckpoints: true,
-        s => FinalCheckpoint(s.Checkpoints!, OptionsFrom(s, SepVariant.Sep), s.Device));
+        s => FinalCheckpoint(s.Checkpoints!, OptionsFrom(s, SepVariant.Sep), s.Device))
+    {
+        Reads = [nameof(ProtectorSettings.Epsilon), nameof(ProtectorSettings.Iterations), nameof(ProtectorSettings.StepSize),
+            nameof(ProtectorSettings.Checkpoints), nameof(ProtectorSettings.Device), nameof(ProtectorSettings.Seed)],
+    };
 
     /// <summary>The options.</summary>
     public SepOptions Options { get; }
@@ -277,7 +281,12 @@ public sealed class SelfEnsembleProtection : IDataProtector, IDisposable
                 throw new ArgumentOutOfRangeException(nameof(ProtectorSettings.CheckpointCount), count,
                     $"CheckpointCount must be in [1, {available}] (the checkpoints available).");
             return FromCheckpoints(s.Checkpoints, count, options, s.Device);
-        });
+        })
+    {
+        Reads = [nameof(ProtectorSettings.Epsilon), nameof(ProtectorSettings.Iterations), nameof(ProtectorSettings.StepSize),
+            nameof(ProtectorSettings.CheckpointCount), nameof(ProtectorSettings.Checkpoints), nameof(ProtectorSettings.Device),
+            nameof(ProtectorSettings.Seed), .. variant == SepVariant.FeatureAlignmentVarianceReduction ? [nameof(ProtectorSettings.InnerSteps)] : Array.Empty<string>()],
+    };
 
     private static SepOptions OptionsFrom(ProtectorSettings s, SepVariant variant)
     {

@@ -110,7 +110,7 @@ public sealed class CwL2Tests
         attack.Options.InitialConstant.Should().Be(1e-3);
         attack.Options.LearningRate.Should().Be(0.01);
         CwL2.Definition.IsMinimumNorm.Should().BeTrue();
-        var built = (CwL2)CwL2.Definition.Build(new AttackSettings { Norm = Norm.L2, Steps = 7, Restarts = 3, Seed = 2 });
+        var built = (CwL2)CwL2.Definition.Build(new AttackSettings { Norm = Norm.L2, Steps = 7, SearchSteps = 3, Seed = 2 });
         built.Options.Steps.Should().Be(7);
         built.Options.SearchSteps.Should().Be(3);
         built.Options.Seed.Should().Be(2);

@@ -129,7 +129,9 @@ public class ErrorMinimizingNoiseTests(ITestOutputHelper output)
         definition.NeedsCheckpoints.Should().BeFalse();
         definition.Description.Should().Contain("ICLR 2021");
 
-        var built = definition.Build(new ProtectorSettings { Epsilon = 4.0 / 255, Seed = 9, Iterations = 7, StepSize = 1.0 / 255, SurrogateSpec = new ModelSpec("small-cnn", Width: 4) });
+        var settings = new ProtectorSettings { Epsilon = 4.0 / 255, Seed = 9, Steps = 7, StepSize = 1.0 / 255, SurrogateSpec = new ModelSpec("small-cnn", Width: 4) };
+        var built = definition.Build(settings);
+        definition.Ignored(settings with { Iterations = 30 }).Should().Equal(["Iterations"], "SEP's T is not error-minimising noise's PGD steps");
         var emn = built.Should().BeOfType<ErrorMinimizingNoise>().Subject;
         emn.Name.Should().Be("error-minimizing");
         emn.Epsilon.Should().Be(4.0 / 255);

@@ -15,7 +15,7 @@ public sealed record AutoAttackOptions
     public double Epsilon { get; init; } = 8.0 / 255.0;
 
     /// <summary>Slack added to <see cref="Epsilon"/> when checking a result (float32 rounding), 1e-6 by default as in AutoAttack's check.</summary>
-    public double Tolerance { get; init; } = 1e-6;
+    public double Tolerance { get; init; } = Budget.Tolerance;
 
     /// <summary>Images per attack call (>= 1). Part of the state file's settings: batches fix each attack's random draws.</summary>
     public int BatchSize { get; init; } = 250;

@@ -17,8 +17,8 @@ namespace Robustness.Attacks.Evaluation;
 /// </summary>
 public sealed class RobustnessEvaluation
 {
-    /// <summary>Slack on the budget when checking a result (float32 rounding).</summary>
-    public const double Tolerance = 1e-6;
+    /// <summary>Slack on the budget when checking a result (float32 rounding): <see cref="Budget.Tolerance"/>.</summary>
+    public const double Tolerance = Budget.Tolerance;
 
     private readonly ILogger _logger;
 

@@ -56,6 +56,7 @@ public static class ProtectionReport
         md.AppendLine(ci, $"| method | {settings.Method} |");
         md.AppendLine(ci, $"| eps | {Attacks.Budget.Format(settings.Epsilon)} ({levels} levels) |");
         md.AppendLine(ci, $"| iterations | {settings.Iterations?.ToString(ci) ?? "default"} |");
+        if (settings.Steps is int steps) md.AppendLine(ci, $"| steps | {steps} |");
         md.AppendLine(ci, $"| step size | {(settings.StepSize is { } s ? Attacks.Budget.Format(s) : "default")} |");
         md.AppendLine(ci, $"| checkpoints | {(settings.CheckpointEpochs.Count == 0 ? "none" : $"{settings.CheckpointEpochs.Count} (epochs {Span(settings.CheckpointEpochs)}), K = {settings.CheckpointCount?.ToString(ci) ?? "default"}")} |");
         md.AppendLine(ci, $"| seed | {settings.Seed} |");

@@ -19,11 +19,14 @@ public sealed record ProtectionRunSettings
     /// <summary>The l-inf budget on the [0,1] scale.</summary>
     [JsonPropertyName("eps")] public required double Epsilon { get; init; }
 
-    /// <summary>Outer iterations T (null = the method's default).</summary>
+    /// <summary>SEP's iterations T (null = the method's default).</summary>
     [JsonPropertyName("iterations")] public int? Iterations { get; init; }
 
     /// <summary>Step size on the [0,1] scale (null = default).</summary>
     [JsonPropertyName("stepSize")] public double? StepSize { get; init; }
+
+    /// <summary>Error-minimising noise's PGD steps per round; null = the method's default (absent from older run.json files).</summary>
+    [JsonPropertyName("steps")] public int? Steps { get; init; }
 
     /// <summary>Checkpoints K the method selects (null = default).</summary>
     [JsonPropertyName("checkpointCount")] public int? CheckpointCount { get; init; }
@@ -65,7 +68,7 @@ public sealed record ProtectionRunSettings
         var trained = sourceModel ?? settings.SurrogateSpec;
         return new ProtectionRunSettings
         {
-            Method = method, Epsilon = settings.Epsilon, Iterations = settings.Iterations, StepSize = settings.StepSize,
+            Method = method, Epsilon = settings.Epsilon, Iterations = settings.Iterations, Steps = settings.Steps, StepSize = settings.StepSize,
             CheckpointCount = settings.CheckpointCount, CheckpointEpochs = checkpointEpochs ?? [], InnerSteps = settings.InnerSteps,
             TrainedModel = trained is null ? null
                 : string.Create(CultureInfo.InvariantCulture, $"{trained.Architecture} {(trained.Width > 0 ? $"w{trained.Width}" : "default width")}"),
@@ -127,6 +130,7 @@ public sealed record ProtectionRunSettings
         Compare("method", other.Method.ToLowerInvariant(), Method.ToLowerInvariant());
         Compare("eps", Math.Round(other.Epsilon, 12), Math.Round(Epsilon, 12));
         Compare("iterations", other.Iterations, Iterations);
+        Compare("steps", other.Steps, Steps);
         Compare("step size", other.StepSize is { } s ? Math.Round(s, 12) : (double?)null, StepSize is { } t ? Math.Round(t, 12) : null);
         Compare("checkpoint count", other.CheckpointCount, CheckpointCount);
         Compare("checkpoint epochs", string.Join(",", other.CheckpointEpochs), string.Join(",", CheckpointEpochs));
