@@ -125,7 +125,7 @@ public sealed class PruningDemo(PruningDemoOptions? options = null)
         // Step 1: the robust teacher (PGD adversarial training).
         var spec = new ModelSpec("small-cnn", sets.Train.ClassNames.Count, o.Width, ImageSize: o.ImageSize);
         using var teacher = Classifier.Create(spec, ChannelStatistics.Of(sets.Train), sets.Train.ClassNames, device, seed);
-        var objective = new PgdAdversarialObjective(new PgdTrainingOptions { Epsilon = o.Epsilon, Steps = o.TeacherPgdSteps, StepSize = 2.5 * o.Epsilon / o.TeacherPgdSteps });
+        var objective = new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { Epsilon = o.Epsilon, Steps = o.TeacherPgdSteps, StepSize = 2.5 * o.Epsilon / o.TeacherPgdSteps });
         var training = new TrainingOptions
         {
             Epochs = o.TeacherEpochs,

@@ -123,7 +123,7 @@ public static class TrainCommand
         if (steps < 1) throw new UsageException($"--adv-steps must be >= 1; got {steps}.");
         return kind switch
         {
-            "pgd" => new PgdAdversarialObjective(new PgdTrainingOptions
+            "pgd" => new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with
             {
                 Epsilon = settings.EpsilonOrDefault, Norm = settings.Norm, Steps = steps ?? 7,
                 StepSize = Attacks.PgdOptions.DefaultStepSize(settings.Norm, settings.EpsilonOrDefault),

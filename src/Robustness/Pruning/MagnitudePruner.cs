@@ -28,8 +28,8 @@ public sealed class MagnitudePruner : IPruner
     public static MagnitudePruner Naive(MagnitudePruningOptions? options = null) => new(options, CrossEntropyObjective.Instance, "magnitude");
 
     /// <summary>Adversarial pruning: magnitude prune, then PGD adversarial fine-tuning (PGD-10, eps 8/255, step 2/255 by default).</summary>
-    public static MagnitudePruner Adversarial(MagnitudePruningOptions? options = null, PgdTrainingOptions? pgd = null) =>
-        new(options, new PgdAdversarialObjective(pgd ?? new PgdTrainingOptions { Steps = 10 }), "adversarial");
+    public static MagnitudePruner Adversarial(MagnitudePruningOptions? options = null, Attacks.PgdOptions? pgd = null) =>
+        new(options, new PgdAdversarialObjective(pgd ?? PgdAdversarialObjective.MadryDefaults with { Steps = 10 }), "adversarial");
 
     /// <summary>How this pruner prunes.</summary>
     public MagnitudePruningOptions Options { get; }

@@ -8,60 +8,41 @@ using static TorchSharp.torch;
 namespace Robustness.Training;
 
 /// <summary>
-/// Options of PGD adversarial training with the objective's own inner PGD. Defaults are Madry et al. (2018)'s
-/// CIFAR-10 recipe: l-inf, eps 8/255, 7 steps of 2/255 from a uniform random start, crafted in training mode.
-/// (Rice et al., 2020, use 10 steps; set <see cref="Steps"/> = 10.)
-/// </summary>
-public sealed record PgdTrainingOptions
-{
-    /// <summary>The budget on the [0,1] scale (>= 0), 8/255 by default.</summary>
-    public double Epsilon { get; init; } = 8.0 / 255.0;
-
-    /// <summary>The step size on the [0,1] scale (> 0), 2/255 by default.</summary>
-    public double StepSize { get; init; } = 2.0 / 255.0;
-
-    /// <summary>PGD steps per batch (>= 1), 7 by default (Madry et al.).</summary>
-    public int Steps { get; init; } = 7;
-
-    /// <summary>The norm of the budget; l-inf by default.</summary>
-    public Norm Norm { get; init; } = Norm.Linf;
-
-    /// <summary>Start from a random point of the budget ball (Madry et al.) rather than the clean image.</summary>
-    public bool RandomStart { get; init; } = true;
-
-    /// <summary>The model's mode while crafting; training mode by default, as in Madry et al.'s code.</summary>
-    public ModelMode Crafting { get; init; } = ModelMode.Train;
-
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range; returns this.</summary>
-    public PgdTrainingOptions Validate()
-    {
-        Budget.Check(Epsilon, nameof(Epsilon));
-        Require.Positive(StepSize, nameof(StepSize));
-        Require.AtLeast(Steps, 1, nameof(Steps));
-        if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
-        if (!Enum.IsDefined(Crafting)) throw new ArgumentOutOfRangeException(nameof(Crafting), Crafting, "Crafting must be Train, Eval or Unchanged.");
-        return this;
-    }
-}
-
-/// <summary>
 /// PGD adversarial training (Madry et al., 2018, "Towards deep learning models resistant to adversarial attacks"):
 /// each batch is replaced by PGD adversarial examples of itself and the model minimises the cross-entropy on them.
-/// The examples come either from the objective's own PGD (<see cref="PgdTrainingOptions"/>, crafted in training
-/// mode by default, as in Madry et al.'s and Rice et al.'s code: batch norm sees the batch it will train on) or
-/// from any <see cref="IAttack"/> (the catalogue's PGD, say), which by the attack contract crafts in eval mode.
+/// The examples come either from the objective's own PGD, set by the attack's own <see cref="PgdOptions"/> (one
+/// set of PGD knobs for attacking and for training; <see cref="MadryDefaults"/> crafts in training mode, as Madry et
+/// al.'s and Rice et al.'s code does: batch norm sees the batch it will train on) on the projected-gradient engine,
+/// or from any <see cref="IAttack"/> (the catalogue's PGD, say), which crafts in its options' mode.
 /// </summary>
 public sealed class PgdAdversarialObjective : ITrainingObjective
 {
     private readonly Func<TrainingStep, IAttack>? _attackFor;
     private readonly string _description;
 
-    /// <summary>PGD-AT with the objective's own PGD (Madry et al.'s defaults when <paramref name="options"/> is null).</summary>
-    public PgdAdversarialObjective(PgdTrainingOptions? options = null)
+    /// <summary>
+    /// Madry et al. (2018)'s CIFAR-10 recipe: l-inf, eps 8/255, 7 steps of 2/255 from a uniform random start, crafted
+    /// in training mode. (Rice et al., 2020, use 10 steps: <c>MadryDefaults with { Steps = 10 }</c>.)
+    /// </summary>
+    public static PgdOptions MadryDefaults { get; } = new() { Steps = 7, StepSize = 2.0 / 255.0, Mode = ModelMode.Train };
+
+    /// <summary>
+    /// PGD-AT with the objective's own PGD (<see cref="MadryDefaults"/> when <paramref name="options"/> is null). The
+    /// options' <see cref="AttackOptions.Mode"/> is the crafting mode and their <see cref="GradientAttackOptions.Criterion"/>
+    /// the loss ascended. Training maximises the loss in one untargeted run: a target rule, restarts, early stop or a
+    /// seed (the random starts come from the training run's seed) are refused rather than ignored.
+    /// </summary>
+    public PgdAdversarialObjective(PgdOptions? options = null)
     {
-        Options = (options ?? new PgdTrainingOptions()).Validate();
+        var o = options ?? MadryDefaults;
+        o.Validate();
+        if (o.Target.IsTargeted) throw new ArgumentOutOfRangeException(nameof(options), o.Target, "PGD-AT crafts untargeted examples; leave Target at None.");
+        if (o.Restarts != 1) throw new ArgumentOutOfRangeException(nameof(options), o.Restarts, "PGD-AT runs PGD once per batch; leave Restarts at 1.");
+        if (o.StopOnSuccess) throw new ArgumentOutOfRangeException(nameof(options), o.StopOnSuccess, "PGD-AT maximises the loss with every step; leave StopOnSuccess off.");
+        if (o.Seed != 0) throw new ArgumentOutOfRangeException(nameof(options), o.Seed, "PGD-AT draws its random starts from the training run's seed; leave Seed at 0.");
+        Options = o;
         var c = CultureInfo.InvariantCulture;
-        _description = string.Create(c, $"PGD-AT ({Options.Norm.Name()}, eps {Budget.Format(Options.Epsilon)}, {Options.Steps} steps of {Budget.Format(Options.StepSize)}, {(Options.RandomStart ? "random start" : "no random start")}, crafted in {Options.Crafting.ToString().ToLowerInvariant()} mode)");
+        _description = string.Create(c, $"PGD-AT ({o.Norm.Name()}, eps {Budget.Format(o.Epsilon)}, {o.Steps} steps of {Budget.Format(o.StepSizeOrDefault)}, {(o.RandomStart ? "random start" : "no random start")}, crafted in {o.Mode.ToString().ToLowerInvariant()} mode{(o.Criterion == AttackCriterion.Misclassification ? "" : $", {o.Criterion}")})");
     }
 
     /// <summary>
@@ -95,7 +76,7 @@ public sealed class PgdAdversarialObjective : ITrainingObjective
     }
 
     /// <summary>The options of the objective's own PGD, or null when an attack crafts the examples.</summary>
-    public PgdTrainingOptions? Options { get; }
+    public PgdOptions? Options { get; }
 
     /// <summary>Cross-entropy on the adversarial examples; their logits count toward training accuracy.</summary>
     public ObjectiveOutput Compute(Classifier classifier, Tensor images, Tensor labels, TrainingStep step)
@@ -118,8 +99,8 @@ public sealed class PgdAdversarialObjective : ITrainingObjective
             using var generator = InnerMaximisation.GeneratorFor(step);
             start = (clean + AttackMath.RandomInBall(clean.shape, o.Norm, o.Epsilon, generator, clean.device)).clamp(Scalars.Zero, Scalars.One);
         }
-        return InnerMaximisation.Ascend(classifier, clean, start, logits => AttackMath.CrossEntropy(logits, labels),
-            o.Norm, o.Epsilon, o.StepSize, o.Steps, o.Crafting);
+        return InnerMaximisation.Ascend(classifier, clean, start, o.Criterion.LossOf(labels, null),
+            o.Norm, o.Epsilon, o.StepSizeOrDefault, o.Steps, o.Mode);
     }
 
     /// <inheritdoc />

@@ -36,7 +36,7 @@ public class PwoaVersusNaiveTests
         var training = new TrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 0.05, WeightDecay = 5e-4, Augmentation = augmentation, Seed = Seed };
         new Trainer(training).Train(teacher, sets.Train); // clean warm start: PGD-AT from scratch barely moves in a few hundred steps
         new Trainer(training with { Epochs = 6, Schedule = new CosineLearningRate(6) },
-            new PgdAdversarialObjective(new PgdTrainingOptions { Epsilon = eps, Steps = 3, StepSize = 2.5 * eps / 3 })).Train(teacher, sets.Train);
+            new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { Epsilon = eps, Steps = 3, StepSize = 2.5 * eps / 3 })).Train(teacher, sets.Train);
 
         var pwoaOptions = PwoaOptions.FastCpu(0.75) with { BatchSize = 32, Augmentation = augmentation, Seed = Seed };
         var naiveOptions = MagnitudePruningOptions.FastCpu(0.75) with

@@ -37,7 +37,7 @@ public sealed class AdversarialObjectiveTests(ITestOutputHelper output)
         }
 
         double standard = Robust(null, out double standardClean);
-        double adversarial = Robust(new PgdAdversarialObjective(new PgdTrainingOptions { Steps = 2, StepSize = 4.0 / 255.0 }), out _);
+        double adversarial = Robust(new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { Steps = 2, StepSize = 4.0 / 255.0 }), out _);
 
         standardClean.Should().BeGreaterThan(0.5, "the recipe learns the task");
         adversarial.Should().BeGreaterThan(standard + 0.1);
@@ -103,7 +103,7 @@ public sealed class AdversarialObjectiveTests(ITestOutputHelper output)
             float ce = CrossEntropy(model, images, labels);
             foreach (var crafting in new[] { ModelMode.Train, ModelMode.Eval })
             {
-                var objective = new PgdAdversarialObjective(new PgdTrainingOptions { Epsilon = 16.0 / 255.0, StepSize = 4.0 / 255.0, Crafting = crafting });
+                var objective = new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { Epsilon = 16.0 / 255.0, StepSize = 4.0 / 255.0, Mode = crafting });
                 var first = objective.Compute(model, images, labels, Step(7)).Loss.item<float>();
                 first.Should().BeGreaterThan(ce, $"PGD crafted in {crafting} mode raises the loss");
                 model.IsTraining.Should().BeTrue();
@@ -140,9 +140,15 @@ public sealed class AdversarialObjectiveTests(ITestOutputHelper output)
     [Fact]
     public void Bad_options_raise_naming_the_option()
     {
-        ((Action)(() => new PgdAdversarialObjective(new PgdTrainingOptions { Steps = 0 }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Steps");
-        ((Action)(() => new PgdAdversarialObjective(new PgdTrainingOptions { StepSize = double.NaN }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("StepSize");
-        ((Action)(() => new PgdAdversarialObjective(new PgdTrainingOptions { Epsilon = -1 }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Epsilon");
+        var madry = PgdAdversarialObjective.MadryDefaults;
+        ((Action)(() => new PgdAdversarialObjective(madry with { Restarts = 2 }))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Restarts*");
+        ((Action)(() => new PgdAdversarialObjective(madry with { StopOnSuccess = true }))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*StopOnSuccess*");
+        ((Action)(() => new PgdAdversarialObjective(madry with { Seed = 3 }))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*training run's seed*");
+        ((Action)(() => new PgdAdversarialObjective(madry with { Target = TargetSelection.Random }))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*untargeted*");
+        new PgdAdversarialObjective(madry with { Criterion = AttackCriterion.Margin }).ToString().Should().Contain("margin");
+        ((Action)(() => new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { Steps = 0 }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Steps");
+        ((Action)(() => new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { StepSize = double.NaN }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("StepSize");
+        ((Action)(() => new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with { Epsilon = -1 }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Epsilon");
         ((Action)(() => new TradesObjective(new TradesOptions { Beta = -1 }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Beta");
         ((Action)(() => new TradesObjective(new TradesOptions { InitialNoise = double.PositiveInfinity }))).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("InitialNoise");
         ((Action)(() => PgdAdversarialObjective.FromDefinition(TestPgd.PgdDefinition, new AttackSettings { Norm = Norm.L1 }))).Should().Throw<ArgumentOutOfRangeException>();
