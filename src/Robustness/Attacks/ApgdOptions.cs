@@ -46,7 +46,7 @@ public abstract record ApgdOptions : BoundedAttackOptions
     }
 
     /// <inheritdoc />
-    public override void Validate()
+    public override ApgdOptions Validate()
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Auto-PGD here supports the Linf and L2 norms.");
@@ -54,5 +54,6 @@ public abstract record ApgdOptions : BoundedAttackOptions
         Require.AtLeast(Restarts, 1, nameof(Restarts));
         if (!(Rho > 0 && Rho <= 1)) throw new ArgumentOutOfRangeException(nameof(Rho), Rho, "Rho must be a number in (0, 1].");
         if (!(Momentum > 0 && Momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be a number in (0, 1].");
+        return this;
     }
 }

@@ -17,12 +17,13 @@ public sealed record ApgdTOptions : ApgdOptions
     public int TargetClasses { get; init; } = 9;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override ApgdTOptions Validate()
     {
         base.Validate();
         Require.AtLeast(TargetClasses, 1, nameof(TargetClasses));
         if (Target.IsTargeted)
             throw new ArgumentOutOfRangeException(nameof(Target), Target, "APGD-T chooses its own targets (the top TargetClasses wrong classes); Target must be none. Use apgd-ce or apgd-dlr for a targeted attack.");
+        return this;
     }
 }
 

@@ -22,13 +22,15 @@ public abstract record AttackOptions
 
     /// <summary>
     /// Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range (negative, NaN or
-    /// infinite budgets, steps &lt; 1, ...). Derived records call the base and add their own checks.
+    /// infinite budgets, steps &lt; 1, ...) and returns these options, as every options record of the library does
+    /// (derived records override it with their own type, call the base and add their own checks).
     /// </summary>
-    public virtual void Validate()
+    public virtual AttackOptions Validate()
     {
         Require.AtLeast(Seed, 0, nameof(Seed));
         ArgumentNullException.ThrowIfNull(Target, nameof(Target));
         if (!Enum.IsDefined(Mode)) throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Mode must be Eval, Train or Unchanged.");
+        return this;
     }
 }
 
@@ -42,11 +44,12 @@ public abstract record BoundedAttackOptions : AttackOptions
     public Norm Norm { get; init; } = Norm.Linf;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override BoundedAttackOptions Validate()
     {
         base.Validate();
         Budget.Check(Epsilon, nameof(Epsilon));
         if (!Enum.IsDefined(Norm)) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Norm must be Linf, L2 or L1.");
+        return this;
     }
 }
 
@@ -60,9 +63,10 @@ public abstract record GradientAttackOptions : BoundedAttackOptions
     public AttackCriterion Criterion { get; init; } = AttackCriterion.Misclassification;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override GradientAttackOptions Validate()
     {
         base.Validate();
         ArgumentNullException.ThrowIfNull(Criterion, nameof(Criterion));
+        return this;
     }
 }

@@ -22,12 +22,13 @@ public sealed record BimOptions : GradientAttackOptions
     public int StepsOrDefault => Steps ?? Math.Max(1, (int)Math.Min(Epsilon * 255 + 4, 1.25 * Epsilon * 255 + 1e-9));
 
     /// <inheritdoc />
-    public override void Validate()
+    public override BimOptions Validate()
     {
         base.Validate();
         if (Norm != Norm.Linf) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "BIM supports Linf only; use PGD without random start for l2.");
         if (Steps is int steps) Require.AtLeast(steps, 1, nameof(Steps));
         Require.Positive(StepSize, nameof(StepSize));
+        return this;
     }
 }
 

@@ -39,7 +39,7 @@ public sealed record CwL2Options : AttackOptions
     public bool AbortEarly { get; init; } = true;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override CwL2Options Validate()
     {
         base.Validate();
         Require.AtLeast(Steps, 1, nameof(Steps));
@@ -47,6 +47,7 @@ public sealed record CwL2Options : AttackOptions
         Require.InRange(InitialConstant, double.Epsilon, double.PositiveInfinity, nameof(InitialConstant));
         Require.InRange(Confidence, 0, double.PositiveInfinity, nameof(Confidence));
         Require.InRange(LearningRate, double.Epsilon, double.PositiveInfinity, nameof(LearningRate));
+        return this;
     }
 }
 

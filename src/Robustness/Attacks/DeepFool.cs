@@ -28,7 +28,7 @@ public sealed record DeepFoolOptions : AttackOptions
     public int Candidates { get; init; } = 10;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override DeepFoolOptions Validate()
     {
         base.Validate();
         if (Norm is not (Norm.L2 or Norm.Linf))
@@ -38,6 +38,7 @@ public sealed record DeepFoolOptions : AttackOptions
         Require.AtLeast(Candidates, 2, nameof(Candidates));
         if (Target.IsTargeted)
             throw new ArgumentOutOfRangeException(nameof(Target), Target, "DeepFool is untargeted: Target must be TargetSelection.None.");
+        return this;
     }
 }
 

@@ -31,7 +31,7 @@ public sealed record DiFgsmOptions : GradientAttackOptions
     public bool RandomStart { get; init; }
 
     /// <inheritdoc />
-    public override void Validate()
+    public override DiFgsmOptions Validate()
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "DI-FGSM supports Linf and L2.");
@@ -41,6 +41,7 @@ public sealed record DiFgsmOptions : GradientAttackOptions
         if (double.IsNaN(ResizeRate) || ResizeRate <= 1 || ResizeRate > 2)
             throw new ArgumentOutOfRangeException(nameof(ResizeRate), ResizeRate, "ResizeRate must be a number in (1, 2].");
         Require.InRange(DiversityProbability, 0, 1, nameof(DiversityProbability));
+        return this;
     }
 }
 

@@ -45,7 +45,7 @@ public sealed record FabTOptions : AttackOptions
     public double Beta { get; init; } = 0.9;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override FabTOptions Validate()
     {
         base.Validate();
         if (Norm is not (Norm.Linf or Norm.L2))
@@ -58,6 +58,7 @@ public sealed record FabTOptions : AttackOptions
         Require.InRange(Eta, 1, double.PositiveInfinity, nameof(Eta));
         if (double.IsNaN(Beta) || Beta <= 0 || Beta > 1)
             throw new ArgumentOutOfRangeException(nameof(Beta), Beta, "Beta must be a finite number in (0, 1].");
+        return this;
     }
 }
 

@@ -22,13 +22,14 @@ public sealed record MiFgsmOptions : GradientAttackOptions
     public double Decay { get; init; } = 1.0;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override MiFgsmOptions Validate()
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "MI-FGSM supports Linf and L2.");
         Require.AtLeast(Steps, 1, nameof(Steps));
         Require.Positive(StepSize, nameof(StepSize));
         Require.InRange(Decay, 0, double.PositiveInfinity, nameof(Decay));
+        return this;
     }
 }
 

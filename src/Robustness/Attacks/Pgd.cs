@@ -46,12 +46,13 @@ public sealed record PgdOptions : GradientAttackOptions
     public static double DefaultStepSize(Norm norm, double epsilon) => norm == Norm.Linf ? 2.0 / 255.0 : epsilon / 4;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override PgdOptions Validate()
     {
         base.Validate();
         Require.AtLeast(Steps, 1, nameof(Steps));
         if (StepSize is double s) Require.Positive(s, nameof(StepSize));
         Require.AtLeast(Restarts, 1, nameof(Restarts));
+        return this;
     }
 }
 

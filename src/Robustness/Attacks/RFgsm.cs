@@ -18,11 +18,12 @@ public sealed record RFgsmOptions : GradientAttackOptions
     public double AlphaOrDefault => Alpha ?? Epsilon / 2;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override RFgsmOptions Validate()
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "R-FGSM supports Linf and L2.");
         if (Alpha is double a) Require.InRange(a, 0, Epsilon, nameof(Alpha));
+        return this;
     }
 }
 

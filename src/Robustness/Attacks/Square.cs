@@ -22,12 +22,13 @@ public sealed record SquareOptions : BoundedAttackOptions
     public double PInit { get; init; } = 0.8;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override SquareOptions Validate()
     {
         base.Validate();
         if (Norm == Norm.L1) throw new ArgumentOutOfRangeException(nameof(Norm), Norm, "Square supports the Linf and L2 norms.");
         Require.AtLeast(Queries, 1, nameof(Queries));
         if (!(PInit > 0 && PInit <= 1)) throw new ArgumentOutOfRangeException(nameof(PInit), PInit, "PInit must be a number in (0, 1].");
+        return this;
     }
 }
 

@@ -79,7 +79,7 @@ public sealed record ErrorMinimizingNoiseOptions : ProtectionOptions
     public double EffectiveStepSize => StepSize ?? Epsilon / 10.0;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override ErrorMinimizingNoiseOptions Validate()
     {
         base.Validate();
         AtLeast(PgdSteps, 1, nameof(PgdSteps));
@@ -92,5 +92,6 @@ public sealed record ErrorMinimizingNoiseOptions : ProtectionOptions
         Require.Momentum(Momentum, nameof(Momentum));
         InRange(WeightDecay, 0, 1, nameof(WeightDecay));
         Surrogate?.Validate();
+        return this;
     }
 }

@@ -15,11 +15,15 @@ public abstract record ProtectionOptions
     /// <summary>Seed of every random draw of the method (noise, checkpoint draws).</summary>
     public int Seed { get; init; }
 
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
-    public virtual void Validate()
+    /// <summary>
+    /// Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range and returns these options
+    /// (derived records override it with their own type), as every options record of the library does.
+    /// </summary>
+    public virtual ProtectionOptions Validate()
     {
         Budget.CheckImageLinf(Epsilon, nameof(Epsilon));
         Require.AtLeast(Seed, 0, nameof(Seed));
+        return this;
     }
 
     /// <summary>Checks a whole-number option against a lower bound.</summary>

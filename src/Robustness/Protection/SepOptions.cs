@@ -19,7 +19,7 @@ public sealed record SepOptions : ProtectionOptions
     public int InnerSteps { get; init; } = 15;
 
     /// <inheritdoc />
-    public override void Validate()
+    public override SepOptions Validate()
     {
         base.Validate();
         if (!Enum.IsDefined(Variant))
@@ -28,5 +28,6 @@ public sealed record SepOptions : ProtectionOptions
         if (!(StepSize > 0)) throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "StepSize must be a finite number in (0, 1].");
         InRange(StepSize, 0, 1, nameof(StepSize));
         AtLeast(InnerSteps, 1, nameof(InnerSteps));
+        return this;
     }
 }

@@ -39,7 +39,7 @@ public class SepOptionsAndCatalogueTests(SepFixture fixture)
     [MemberData(nameof(BadOptions))]
     public void Bad_options_raise_errors_naming_the_option(SepOptions options, string name)
     {
-        ((Action)options.Validate).Should().Throw<ArgumentOutOfRangeException>().WithParameterName(name);
+        ((Action)(() => options.Validate())).Should().Throw<ArgumentOutOfRangeException>().WithParameterName(name);
         var checkpoints = fixture.Load(3);
         try
         {
