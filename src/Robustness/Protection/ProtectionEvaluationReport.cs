@@ -24,7 +24,7 @@ public sealed record VictimResult(AccuracyReport Test, double FinalTrainLoss, do
 /// </summary>
 /// <param name="VictimArchitecture">The victim's architecture name.</param>
 /// <param name="VictimWidth">The victim's width (0 = the architecture's standard width).</param>
-/// <param name="Recipe">One line describing the victim's training recipe (<see cref="VictimRecipe.Summary"/>).</param>
+/// <param name="Recipe">One line describing the victim's training recipe (<see cref="Training.ModelRecipe.Summary"/>).</param>
 /// <param name="ProtectedVictim">The victim trained on the protected set.</param>
 /// <param name="CleanVictim">The victim trained on the clean set, or null when it was skipped.</param>
 public sealed record ProtectionEvaluationReport(

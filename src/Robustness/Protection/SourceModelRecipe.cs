@@ -1,4 +1,3 @@
-using Robustness.Validation;
 using Robustness.Data;
 using Robustness.Models;
 using Robustness.Training;
@@ -12,18 +11,10 @@ namespace Robustness.Protection;
 /// <c>protect --train-epochs</c>, the demo and the benchmarks use; the victims' counterpart is <see cref="VictimRecipe"/>.
 /// </summary>
 /// <param name="Spec">The source model's architecture; its class count and input channels must match the data.</param>
-/// <param name="Training">The training recipe; its seed and device are replaced by <see cref="Seed"/> and <see cref="Device"/>.</param>
-public sealed record SourceModelRecipe(ModelSpec Spec, TrainingOptions Training)
+/// <param name="Training">The training recipe; its seed and device are replaced by <see cref="ModelRecipe.Seed"/> and <see cref="ModelRecipe.Device"/>.</param>
+/// <remarks>A null <see cref="ModelRecipe.Normalization"/> means the training images' own channel statistics.</remarks>
+public sealed record SourceModelRecipe(ModelSpec Spec, TrainingOptions Training) : ModelRecipe(Spec, Training)
 {
-    /// <summary>Input normalisation inside the model; null = the training images' own channel statistics.</summary>
-    public Normalization? Normalization { get; init; }
-
-    /// <summary>Seed of the initial weights, batch order and augmentation (>= 0).</summary>
-    public int Seed { get; init; }
-
-    /// <summary>Where the model trains; null = <see cref="TrainingOptions.Device"/> of <see cref="Training"/>.</summary>
-    public Device? Device { get; init; }
-
     /// <summary>
     /// SEP's recipe for <paramref name="epochs"/> epochs: <see cref="TrainingOptions.ForSep"/> (SGD lr 0.1 with warm-up
     /// and x0.1 steps, momentum 0.9, weight decay 5e-4, batch 128, a checkpoint every epoch) with random crop (4 pixels
@@ -35,9 +26,6 @@ public sealed record SourceModelRecipe(ModelSpec Spec, TrainingOptions Training)
         return new SourceModelRecipe(spec, TrainingOptions.ForSep(epochs) with { Augmentation = ComposedAugmentation.Cifar() });
     }
 
-    /// <summary>The options the model actually trains with: <see cref="Training"/> with this recipe's seed and device.</summary>
-    public TrainingOptions EffectiveTraining => Training with { Seed = Seed, Device = Device ?? Training.Device };
-
     /// <summary>
     /// The untrained source model for <paramref name="train"/> (its class names; its channel statistics unless
     /// <see cref="Normalization"/> is set), seeded, on the training device; <paramref name="families"/> is where the
@@ -46,10 +34,13 @@ public sealed record SourceModelRecipe(ModelSpec Spec, TrainingOptions Training)
     public Classifier CreateModel(IImageCollection train, ModelFamilyRegistry? families = null)
     {
         ArgumentNullException.ThrowIfNull(train);
-        Require.AtLeast(Seed, 0, nameof(Seed));
+        Validate();
         var options = EffectiveTraining;
         return Classifier.Create(Spec, Normalization ?? ChannelStatistics.Of(train), train.ClassNames, options.Device, Seed, families);
     }
+
+    /// <inheritdoc />
+    protected override string NormalizationSummary => Normalization is null ? "the data's statistics" : base.NormalizationSummary;
 
     /// <summary>Trains <paramref name="model"/> (from <see cref="CreateModel"/>) on <paramref name="train"/>, keeping its checkpoints in <paramref name="checkpoints"/>.</summary>
     public TrainingResult Train(Classifier model, IImageCollection train, IImageCollection? test, CheckpointSet checkpoints,
