@@ -16,7 +16,7 @@ internal static class BuiltInModelFamilies
     public static IReadOnlyList<ModelFamily> All { get; } =
     [
         new SmallCnnFamily(), new ResNet18Family(), new PreActResNet18Family(), new VggFamily(11), new VggFamily(16),
-        new WideResNetFamily(), new LeNetFamily(),
+        new WideResNetFamily(), new LeNetFamily(), new VitFamily(),
     ];
 
     // Residual blocks are the modules named <prefix>N.i (ResNet: layer2.1) or <prefix>N.layer.i (WRN: block2.layer.3).
@@ -107,5 +107,23 @@ internal static class BuiltInModelFamilies
         public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec) =>
             [new("conv1.relu", "conv1", RepresentationTransform.Relu), new("conv2.relu", "conv2", RepresentationTransform.Relu),
                 new("fc1.relu", "fc1", RepresentationTransform.Relu)];
+    }
+
+    private sealed class VitFamily : ModelFamily
+    {
+        public override string Name => VisionTransformer.Name;
+        public override string Description =>
+            "Vision Transformer for small images, timm's layout and names (Width 192, Depth 6, heads 3, patch 4, MLP ratio 4 by default: 2,693,578 parameters on 32x32, 10 classes).";
+        public override int StandardWidth => VisionTransformer.StandardWidth;
+        public override Module<Tensor, Tensor> Build(ModelSpec spec) => VisionTransformer.Create(spec);
+
+        // The convolutions and linear layers, plus the two attention products of every block (q k^T and the weighted
+        // sum of v: n^2 d each), with the token counts of the counting pass (so a token selector lowers them).
+        public override long Macs(Module<Tensor, Tensor> network, ModelSpec spec)
+        {
+            long layers = MacCounter.Count(network, spec);
+            var vit = (VisionTransformer)network;
+            return layers + vit.LastTokenCounts.Sum(n => 2L * n * n * vit.Width);
+        }
     }
 }

@@ -18,6 +18,7 @@ internal static class ModelTestSupport
         ["vgg16"] = new("vgg16", Classes: 10, Width: 4, ImageSize: 32),
         ["wide-resnet"] = new("wide-resnet", Classes: 10, Width: 4, Depth: 10, WidenFactor: 1, ImageSize: 16),
         ["lenet"] = new("lenet", Classes: 10, Width: 4, InputChannels: 1, ImageSize: 28),
+        ["vit"] = new("vit", Classes: 10, Width: 12, Depth: 2, ImageSize: 16) { Parameters = ModelParameters.Empty.With("heads", 2) },
     };
 
     public static TheoryData<string> Architectures()

@@ -73,14 +73,14 @@ public class PyTorchInteropTests(ITestOutputHelper output)
         exitCode.Should().Be(0, text);
     }
 
-    private static bool TorchPythonAvailable()
+    internal static bool TorchPythonAvailable()
     {
         if (!File.Exists(PythonWithTorch)) return false;
         try { return RunPython("-c", "import torch, numpy").ExitCode == 0; }
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
-    private static (int ExitCode, string Output) RunPython(params string[] arguments)
+    internal static (int ExitCode, string Output) RunPython(params string[] arguments)
     {
         var info = new ProcessStartInfo(PythonWithTorch) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in arguments) info.ArgumentList.Add(a);
