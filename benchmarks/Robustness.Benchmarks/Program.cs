@@ -10,6 +10,8 @@ using Robustness.Benchmarks;
 //   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH] [--device cpu|cuda]  SEP crafting passes/s vs PyTorch, output agreement
 //   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE]          (internal: one SEP crafting measurement, one process)
 //   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard on vs off, fresh processes
+//   vit [--per-class 1000] [--test-per-class 200] [--width 96] [--depth 6] [--heads 3] [--epochs 10] [--threads 2] [--name vit-cifar10-cpu] [--data TARBALL]
+//                                                                    ViT on CIFAR-10: accuracy, s/epoch, PGD-10, latency and accuracy with token selection
 //   sep-table [--per-class 200] [--test 10000] [--width 16] [--epochs 30] [--k 5] [--iterations 30] [--inner-steps 15]
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
@@ -42,6 +44,10 @@ switch (args.FirstOrDefault())
         return PgdBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
     case "pgd-worker":
         return PgdWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args.Contains("--stop-on-success"));
+    case "vit":
+        return VitBenchmark.Run(results, new VitBenchmark.Options(IntOption("--per-class", 1000), IntOption("--test-per-class", 200), IntOption("--width", 96),
+            IntOption("--depth", 6), IntOption("--heads", 3), IntOption("--epochs", 10), IntOption("--threads", 2),
+            Option("--data", Path.Combine(TrainingBenchmark.RepositoryRoot(), "..", "shared", "datasets", "cifar10", "cifar10-jpeg.tar.gz")), Option("--name", "vit-cifar10-cpu")));
     case "kernel-guard":
         return KernelGuardBenchmark.Run(results, args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 3));
     case "sep-craft":
