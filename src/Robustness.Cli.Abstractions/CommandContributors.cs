@@ -38,6 +38,8 @@ public static class CommandRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<ICommandContributor, TContributor>();
+        // The module records the contributor's type; the host matches the instance it builds against it.
+        builder.Module?.RecordCommandContributor(typeof(TContributor));
         return builder;
     }
 
@@ -46,9 +48,12 @@ public static class CommandRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(create);
-        builder.Services.AddSingleton<ICommandContributor>(new DelegateContributor(context => [create(context)]));
+        var contributor = new DelegateContributor(context => [create(context)]);
+        builder.Services.AddSingleton<ICommandContributor>(contributor);
+        builder.Module?.RecordCommandContributor(contributor);
         return builder;
     }
+
 
     private sealed class DelegateContributor(Func<CommandContext, IEnumerable<Command>> create) : ICommandContributor
     {

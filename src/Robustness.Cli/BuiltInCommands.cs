@@ -24,6 +24,7 @@ public sealed class BuiltInCommands : ICommandContributor
             PruneCommand.Create(output, error, catalog, models),
             DemoCommand.Create(output, error),
             DoctorCommand.Create(output, error),
+            ModulesCommand.Create(context),
         ];
     }
 }

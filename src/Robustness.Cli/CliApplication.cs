@@ -12,11 +12,16 @@ namespace Robustness.Cli;
 /// </summary>
 public static class CliApplication
 {
+    /// <summary>The name the library's own techniques, model families and commands are listed under.</summary>
+    public const string CoreModuleName = "robustness";
+
     /// <summary>The services of the tool: the catalogue with the built-in families, the built-in commands, then <paramref name="configure"/>'s.</summary>
     public static ServiceProvider CreateHost(Action<RobustnessBuilder>? configure = null)
     {
         var services = new ServiceCollection();
-        var builder = services.AddRobustness().AddAttacks().AddProtectors().AddPruners().AddCommands<BuiltInCommands>();
+        var builder = services.AddRobustness().AddModule(CoreModuleName,
+            "The library's own: the attack suite, data protection, pruning, the model zoo and the tool's commands.",
+            core => core.AddAttacks().AddProtectors().AddPruners().AddBuiltInModelFamilies().AddCommands<BuiltInCommands>());
         configure?.Invoke(builder);
         return services.BuildServiceProvider();
     }

@@ -26,4 +26,15 @@ public static class RobustnessServiceCollectionExtensions
         }
         return new RobustnessBuilder(services);
     }
+
+    /// <summary>
+    /// Registers the library's own model families (<see cref="Models.ModelFamilyRegistry.BuiltIn"/>) through the builder,
+    /// so that a module listing (the library's own module, in the tool) names them. The registry has them anyway.
+    /// </summary>
+    public static RobustnessBuilder AddBuiltInModelFamilies(this RobustnessBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        foreach (var family in Models.ModelFamilyRegistry.BuiltIn.Families) builder.AddModelFamily(family);
+        return builder;
+    }
 }
