@@ -16,7 +16,7 @@ namespace Robustness.Benchmarks;
 /// The ViT on CIFAR-10 at CPU scale (issue 14): trains a `vit` (width, depth, heads from the options; patch 4) on a
 /// class-balanced subset of the CIFAR-10 JPEGs with the SEP training recipe (SGD, warm-up, crop-flip), records test
 /// accuracy and seconds per epoch, robust accuracy under PGD-10 (l-inf 8/255, on the first 500 test images), then
-/// measures forward latency (median and spread of repeated runs after warm-up, batch 1 and batch 64, fixed threads)
+/// measures forward latency (median and interquartile range of repeated runs in interleaved rounds after warm-up, batch 1 and batch 64, fixed threads)
 /// and accuracy with token selection (TopAttentionTokens keeping a fraction of the patch tokens before blocks 2 and
 /// 4): the token hook lowers MACs and measured latency. Writes benchmarks/results/vit-cifar10-cpu.{json,md}.
 /// </summary>
@@ -24,7 +24,7 @@ public static class VitBenchmark
 {
     public sealed record Options(int PerClass, int TestPerClass, int Width, int Depth, int Heads, int Epochs, int Threads, string Tarball, string Name);
 
-    public sealed record LatencyRow(double KeepRatio, double TestAccuracy, long Macs, double Batch1MedianMs, double Batch1SpreadMs, double Batch64MedianMs, double Batch64SpreadMs);
+    public sealed record LatencyRow(double KeepRatio, double TestAccuracy, long Macs, double Batch1MedianMs, double Batch1IqrMs, double Batch64MedianMs, double Batch64IqrMs);
 
     public sealed record Result(Options Settings, MachineInfo Machine, string CpuFlags, long Parameters, double TestAccuracy, double TrainAccuracy,
         double SecondsPerEpoch, double PgdAccuracy, int PgdImages, IReadOnlyList<LatencyRow> Latency, string Command);
@@ -57,22 +57,29 @@ public static class VitBenchmark
         var rows = new List<LatencyRow>();
         double[] keeps = [1.0, 0.7, 0.5, 0.3];
         ITokenSelector? Selector(double keep) => keep >= 1 ? null : new TopAttentionTokens(keep, new[] { 2, 4 }.Where(b => b < o.Depth));
-        // One untimed pass over every configuration first: the first timings of a process (allocator, kernel
-        // selection per shape) are not the model's.
+        var accuracy = new Dictionary<double, (double Accuracy, long Macs)>();
         foreach (double keep in keeps)
         {
             vit.TokenSelector = Selector(keep);
-            Latency(model, 1);
-            Latency(model, 64);
+            accuracy[keep] = (new Evaluator(256).Evaluate(model, test).Accuracy, model.Macs);
         }
+        // Latency in interleaved rounds (every configuration once per round, 3 warm-up and 7 timed forwards each), so
+        // a slow stretch of the machine falls on all configurations alike rather than on one.
+        var times = keeps.ToDictionary(k => k, _ => (Batch1: new List<double>(), Batch64: new List<double>()));
+        for (int round = 0; round < 4; round++)
+            foreach (double keep in keeps)
+            {
+                vit.TokenSelector = Selector(keep);
+                times[keep].Batch1.AddRange(Latency(model, 1));
+                times[keep].Batch64.AddRange(Latency(model, 64));
+            }
         foreach (double keep in keeps)
         {
-            vit.TokenSelector = Selector(keep);
-            double accuracy = new Evaluator(256).Evaluate(model, test).Accuracy;
-            var (m1, s1) = Latency(model, 1);
-            var (m64, s64) = Latency(model, 64);
-            rows.Add(new LatencyRow(keep, accuracy, model.Macs, m1, s1, m64, s64));
-            Console.WriteLine(Inv($"keep {keep:P0}: accuracy {accuracy:P2}, {model.Macs:N0} MACs, batch 1 {m1:F2} ms (+-{s1:F2}), batch 64 {m64:F1} ms (+-{s64:F1})"));
+            // Round 0 is a warm-up of the process (allocator, kernels per shape): left out.
+            var (m1, s1) = Summary(times[keep].Batch1.Skip(7).ToList());
+            var (m64, s64) = Summary(times[keep].Batch64.Skip(7).ToList());
+            rows.Add(new LatencyRow(keep, accuracy[keep].Accuracy, accuracy[keep].Macs, m1, s1, m64, s64));
+            Console.WriteLine(Inv($"keep {keep:P0}: accuracy {accuracy[keep].Accuracy:P2}, {accuracy[keep].Macs:N0} MACs, batch 1 {m1:F2} ms (IQR {s1:F2}), batch 64 {m64:F1} ms (IQR {s64:F1})"));
         }
         vit.TokenSelector = null;
 
@@ -86,22 +93,29 @@ public static class VitBenchmark
         return 0;
     }
 
-    // Median and spread (max - min) over 21 timed forwards after 10 warm-up ones, no gradients, eval mode.
-    private static (double MedianMs, double SpreadMs) Latency(Classifier model, int batch)
+    // 3 warm-up forwards, then 7 timed ones (ms), no gradients, eval mode.
+    private static List<double> Latency(Classifier model, int batch)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var images = torch.rand([batch, 3, 32, 32], generator: new Generator(1));
-        for (int i = 0; i < 10; i++) model.Forward(images).Dispose();
+        for (int i = 0; i < 3; i++) model.Forward(images).Dispose();
         var times = new List<double>();
-        for (int i = 0; i < 21; i++)
+        for (int i = 0; i < 7; i++)
         {
             var clock = Stopwatch.StartNew();
             using var logits = model.Forward(images);
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
+        return times;
+    }
+
+    // Median and interquartile range.
+    private static (double Median, double Iqr) Summary(List<double> times)
+    {
         times.Sort();
-        return (times[times.Count / 2], times[^1] - times[0]);
+        double Quantile(double q) => times[(int)Math.Round(q * (times.Count - 1))];
+        return (Quantile(0.5), Quantile(0.75) - Quantile(0.25));
     }
 
     private static string CpuFlags()
@@ -131,13 +145,13 @@ public static class VitBenchmark
         md.AppendLine();
         md.AppendLine("Token selection (`TopAttentionTokens`: keep the patch tokens the class token attended to most, before blocks 2 and 4; no retraining):");
         md.AppendLine();
-        md.AppendLine("| tokens kept | test accuracy | MACs / image | batch 1 median (spread), ms | batch 64 median (spread), ms | batch 64 speed-up |");
+        md.AppendLine("| tokens kept | test accuracy | MACs / image | batch 1 median (IQR), ms | batch 64 median (IQR), ms | batch 64 speed-up |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|");
         double baseline = r.Latency[0].Batch64MedianMs;
         foreach (var row in r.Latency)
-            md.AppendLine(Inv($"| {row.KeepRatio:P0} | {row.TestAccuracy:P2} | {row.Macs:N0} | {row.Batch1MedianMs:F2} ({row.Batch1SpreadMs:F2}) | {row.Batch64MedianMs:F1} ({row.Batch64SpreadMs:F1}) | {baseline / row.Batch64MedianMs:F2}x |"));
+            md.AppendLine(Inv($"| {row.KeepRatio:P0} | {row.TestAccuracy:P2} | {row.Macs:N0} | {row.Batch1MedianMs:F2} ({row.Batch1IqrMs:F2}) | {row.Batch64MedianMs:F1} ({row.Batch64IqrMs:F1}) | {baseline / row.Batch64MedianMs:F2}x |"));
         md.AppendLine();
-        md.AppendLine("Latency: one untimed pass over every configuration, then per configuration 10 warm-up forwards and the median and spread (max - min) of 21 timed ones, eval mode, no gradients.");
+        md.AppendLine("Latency: 4 interleaved rounds over the configurations, each 3 warm-up and 7 timed forwards per configuration and batch size; the first round is left out; median and interquartile range of the 21 timings left; eval mode, no gradients, fixed threads.");
         md.AppendLine();
         md.AppendLine($"Produced by: `{r.Command}`");
         return md.ToString();
