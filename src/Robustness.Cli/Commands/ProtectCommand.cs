@@ -106,7 +106,8 @@ public static class ProtectCommand
                     surrogate = new ModelSpec(architecture, index.ClassNames.Count, widthValue, RgbImage.ChannelCount, StreamedImageFolder.Open(inputRoot).Height);
                 var protectorSettings = new ProtectorSettings
                 {
-                    Epsilon = epsilon, Iterations = t, Steps = pgdSteps, StepSize = step, CheckpointCount = k, SurrogateSpec = surrogate, Device = deviceValue, Seed = seedValue,
+                    Epsilon = epsilon, Iterations = t, Steps = pgdSteps, StepSize = step, CheckpointCount = k, SurrogateSpec = surrogate, Families = models,
+                    Device = deviceValue, Seed = seedValue,
                 };
                 // A knob the method does not read is said, not silently dropped (checkpoints are checked above).
                 foreach (string knob in definition.Ignored(protectorSettings))

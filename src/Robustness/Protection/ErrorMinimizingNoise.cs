@@ -64,12 +64,13 @@ public sealed class ErrorMinimizingNoise : IDataProtector
             Seed = s.Seed,
             Device = s.Device,
             Surrogate = s.SurrogateSpec,
+            Families = s.Families,
             PgdSteps = s.Steps ?? 20,
             StepSize = s.StepSize,
         }))
     {
         Reads = [nameof(ProtectorSettings.Epsilon), nameof(ProtectorSettings.Steps), nameof(ProtectorSettings.StepSize),
-            nameof(ProtectorSettings.SurrogateSpec), nameof(ProtectorSettings.Device), nameof(ProtectorSettings.Seed)],
+            nameof(ProtectorSettings.SurrogateSpec), nameof(ProtectorSettings.Families), nameof(ProtectorSettings.Device), nameof(ProtectorSettings.Seed)],
     };
 
     /// <summary>The options.</summary>
@@ -115,7 +116,7 @@ public sealed class ErrorMinimizingNoise : IDataProtector
         }
         try
         {
-            using var surrogate = Classifier.Create(spec, classNames: set.ClassNames, device: device, seed: o.Seed);
+            using var surrogate = Classifier.Create(spec, classNames: set.ClassNames, device: device, seed: o.Seed, families: o.Families);
             var (rounds, accuracy) = Learn(set, surrogate, noise, progress, cancellationToken);
             bool converged = accuracy > o.StopAccuracy;
             if (converged)

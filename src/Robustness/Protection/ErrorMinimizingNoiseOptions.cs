@@ -24,6 +24,9 @@ public sealed record ErrorMinimizingNoiseOptions : ProtectionOptions
     /// </summary>
     public ModelSpec? Surrogate { get; init; }
 
+    /// <summary>Where the surrogate's architecture is looked up: the host's registry (a module's family) or, when null, the built-in families.</summary>
+    public ModelFamilyRegistry? Families { get; init; }
+
     /// <summary>PGD steps per image and round that minimise the true label's cross-entropy (paper: 20; >= 1).</summary>
     public int PgdSteps { get; init; } = 20;
 

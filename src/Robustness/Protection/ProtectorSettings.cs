@@ -37,6 +37,9 @@ public sealed record ProtectorSettings
     /// <summary>Architecture of a model the method trains itself (error-minimising noise); null = the method's default.</summary>
     public ModelSpec? SurrogateSpec { get; init; }
 
+    /// <summary>Where <see cref="SurrogateSpec"/>'s architecture is looked up: the host's registry (a module's family) or, when null, the built-in families.</summary>
+    public ModelFamilyRegistry? Families { get; init; }
+
     /// <summary>Device to compute on; null = CPU.</summary>
     public Device? Device { get; init; }
 

@@ -143,6 +143,22 @@ public class ErrorMinimizingNoiseTests(ITestOutputHelper output)
         defaults.EffectiveStepSize.Should().BeApproximately(0.8 / 255, 1e-12);
     }
 
+    [Fact]
+    public void The_surrogate_may_be_a_module_family_from_the_hosts_registry()
+    {
+        var family = new DelegateModelFamily("test-surrogate", "test", spec => new SmallCnn(spec.Classes, 4, spec.InputChannels));
+        var set = SyntheticImageSet.Generate(32, seed: 3, size: 8, classes: 4);
+        var options = new ErrorMinimizingNoiseOptions
+        {
+            Epsilon = 4.0 / 255, Surrogate = new ModelSpec("test-surrogate"), MaxRounds = 1, TrainSteps = 1, PgdSteps = 1, BatchSize = 16,
+        };
+
+        using (var session = new ErrorMinimizingNoise(options with { Families = ModelFamilyRegistry.BuiltIn.With(family) }).PrepareSession(set))
+            session.Rounds.Should().Be(1);
+        var unknown = () => new ErrorMinimizingNoise(options).PrepareSession(set);
+        unknown.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Unknown architecture 'test-surrogate'*");
+    }
+
     public static TheoryData<string, ErrorMinimizingNoiseOptions> BadOptions => new()
     {
         { "Epsilon", new ErrorMinimizingNoiseOptions { Epsilon = -0.1 } },
