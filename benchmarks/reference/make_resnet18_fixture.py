@@ -120,7 +120,13 @@ def verify(weights_path, io_path):
     width = int(metadata.get("robustness.width", state["conv1.weight"].shape[0]))
     classes = state["linear.weight"].shape[0]
     model = CifarResNet18(width=width, classes=classes)
-    model.load_state_dict(state, strict=True)  # strict: every name and shape must match PyTorch's
+    return check_logits(model, state, io_path)
+
+
+def check_logits(model, state, io_path):
+    """Loads `state` strictly (every name and shape must match PyTorch's), runs the io file's `input` in eval mode
+    and compares with its `logits`: exit code 0 within 1e-4, else 1. Shared by the reference scripts."""
+    model.load_state_dict(state, strict=True)
     model.eval()
     io, _ = read_safetensors(io_path)
     with torch.no_grad():

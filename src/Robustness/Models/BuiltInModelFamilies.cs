@@ -117,6 +117,11 @@ internal static class BuiltInModelFamilies
         public override int StandardWidth => VisionTransformer.StandardWidth;
         public override Module<Tensor, Tensor> Build(ModelSpec spec) => VisionTransformer.Create(spec);
 
+        // PwoA's representations of a ViT: each block's class token, then the normed class token the head reads.
+        public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec) =>
+            [.. Enumerable.Range(0, ((VisionTransformer)network).Depth).Select(b => new RepresentationLayer($"blocks.{b}", $"blocks.{b}", RepresentationTransform.ClassToken)),
+                new("pooled", "norm", RepresentationTransform.ClassToken)];
+
         // The convolutions and linear layers, plus the two attention products of every block (q k^T and the weighted
         // sum of v: n^2 d each), with the token counts of the counting pass (so a token selector lowers them).
         public override long Macs(Module<Tensor, Tensor> network, ModelSpec spec)

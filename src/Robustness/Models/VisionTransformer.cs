@@ -201,14 +201,20 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IClassifierNetwo
                 x = torch.cat([x.narrow(1, 0, 1), x.gather(1, index)], 1);
             }
             counts[b] = (int)x.shape[1];
-            var links = AttentionLinks?.Mask(b, (int)x.shape[1]);
-            (x, var attention) = blocks[b].Forward(x, links, needAttention: TokenSelector is not null || collect is not null);
+            // Through call(), so forward hooks on blocks.N fire (PwoA's representations); the block's extra inputs and
+            // its attention map travel beside it.
+            var block = blocks[b];
+            block.Links = AttentionLinks?.Mask(b, (int)x.shape[1]);
+            block.NeedAttention = TokenSelector is not null || collect is not null;
+            x = block.call(x);
+            var attention = block.TakeAttention();
             clsAttention = attention?.narrow(2, 0, 1).squeeze(2).narrow(2, 1, x.shape[1] - 1).mean([1]); // [B, N-1], heads averaged
             if (collect is not null)
             {
                 collect[$"hidden.{b}"] = x;
                 collect[$"cls_attention.{b}"] = attention!.narrow(2, 0, 1).squeeze(2).narrow(2, 1, x.shape[1] - 1);
-                if (b < Depth - 1) collect[$"exit.{b}"] = head.call(norm.call(x.narrow(1, 0, 1).squeeze(1)));
+                // forward, not call: an exit is not the network's norm output, so hooks on norm must not see it.
+                if (b < Depth - 1) collect[$"exit.{b}"] = head.forward(norm.forward(x.narrow(1, 0, 1).squeeze(1)));
             }
         }
         _lastTokenCounts = counts;
@@ -250,13 +256,29 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IClassifierNetwo
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor input) => Forward(input, null, needAttention: false).Output;
+        /// <summary>The attention-link mask of the next forward (null: none).</summary>
+        public Tensor? Links { get; set; }
 
-        public (Tensor Output, Tensor? Attention) Forward(Tensor x, Tensor? links, bool needAttention)
+        /// <summary>Whether the next forward keeps its attention map for <see cref="TakeAttention"/>.</summary>
+        public bool NeedAttention { get; set; }
+
+        private Tensor? _attention;
+
+        public override Tensor forward(Tensor x)
         {
-            var (attended, attention) = attn.Forward(norm1.call(x), links, needAttention);
+            var (attended, attention) = attn.Forward(norm1.call(x), Links, NeedAttention);
+            _attention = attention;
             x = x.add(attended);
-            return (x.add(mlp.call(norm2.call(x))), attention);
+            return x.add(mlp.call(norm2.call(x)));
+        }
+
+        /// <summary>The attention map of the last forward, if it was asked for; forgotten once taken.</summary>
+        public Tensor? TakeAttention()
+        {
+            var attention = _attention;
+            _attention = null;
+            Links = null;
+            return attention;
         }
     }
 

@@ -104,6 +104,7 @@ public sealed class RepresentationCapture : IDisposable
         RepresentationTransform.Relu => nn.functional.relu(output),
         RepresentationTransform.GlobalAveragePool => output.mean([2L, 3L]),
         RepresentationTransform.ReluGlobalAveragePool => nn.functional.relu(output).mean([2L, 3L]),
+        RepresentationTransform.ClassToken => output.select(1, 0),
         _ => throw new ArgumentOutOfRangeException(nameof(transform), transform, "Unknown transform."),
     };
 }

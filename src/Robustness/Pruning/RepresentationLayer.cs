@@ -16,6 +16,9 @@ public enum RepresentationTransform
 
     /// <summary>ReLU, then the spatial average (a final BN + ReLU + pool done functionally).</summary>
     ReluGlobalAveragePool,
+
+    /// <summary>The class token of a token sequence [N, tokens, D]: [N, D] (a Vision Transformer's pooled feature).</summary>
+    ClassToken,
 }
 
 /// <summary>

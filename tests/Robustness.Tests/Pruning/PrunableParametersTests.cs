@@ -23,7 +23,9 @@ public class PrunableParametersTests
         selected.Should().OnlyContain(p => p.LayerType == "Conv2d" || p.LayerType == "Linear");
         // No biases, no BatchNorm: BatchNorm weights are 1-D, conv and linear weights are 4-D and 2-D.
         selected.Should().OnlyContain(p => p.Weight.dim() == 4 || p.Weight.dim() == 2);
-        var everyMatrixOrKernel = classifier.Network.named_parameters().Where(p => p.parameter.dim() >= 2).Select(p => p.name);
+        // Every parameter of two or more dimensions but a ViT's class token and positions, which are embeddings, not weights.
+        var everyMatrixOrKernel = classifier.Network.named_parameters()
+            .Where(p => p.parameter.dim() >= 2 && p.name is not ("cls_token" or "pos_embed")).Select(p => p.name);
         names.Should().BeEquivalentTo(everyMatrixOrKernel, "every conv kernel and linear matrix is pruned, the first conv and the classifier included");
     }
 
