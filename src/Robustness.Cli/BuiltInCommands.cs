@@ -25,6 +25,7 @@ public sealed class BuiltInCommands : ICommandContributor
             DemoCommand.Create(output, error),
             DoctorCommand.Create(output, error),
             ModulesCommand.Create(context),
+            CardCommand.Create(context),
         ];
     }
 }

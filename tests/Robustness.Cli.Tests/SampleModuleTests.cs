@@ -58,5 +58,13 @@ public sealed class SampleModuleTests : IDisposable
         var noise = await Run("noise-robustness", "--model", model, "--data", data, "--eps", "4/255,32/255");
         noise.Code.Should().Be(0, noise.Err);
         noise.Out.Should().Contain("clean accuracy").And.Contain("eps 4/255").And.Contain("eps 32/255");
+
+        // The cost card works on a module's model as on the zoo's.
+        string cards = Path.Combine(_dir, "card.json");
+        var card = await Run("card", "--model", model, "--data", data, "--attack", "fgsm", "--batch-sizes", "1,8", "--json", cards);
+        card.Code.Should().Be(0, card.Err);
+        card.Out.Should().Contain("| mlp width 32");
+        using var json = JsonDocument.Parse(File.ReadAllText(cards));
+        json.RootElement[0].GetProperty("macs").GetInt64().Should().Be(8 * 8 * 3 * 32 + 32 * 4, "fc1 and fc2 of the mlp");
     }
 }

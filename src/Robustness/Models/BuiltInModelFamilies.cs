@@ -103,6 +103,7 @@ internal static class BuiltInModelFamilies
         public override string Description => "LeNet as in PwoA (conv5x5 32, conv5x5 64, fc 1024; 1x28x28 at width 32: 3,274,634 parameters).";
         public override int StandardWidth => LeNet.StandardWidth;
         public override Module<Tensor, Tensor> Build(ModelSpec spec) => LeNet.Create(spec);
+        public override ModelSpec StandardSpec(int classes = 10) => new(Name, classes, InputChannels: 1, ImageSize: 28);
 
         public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec) =>
             [new("conv1.relu", "conv1", RepresentationTransform.Relu), new("conv2.relu", "conv2", RepresentationTransform.Relu),

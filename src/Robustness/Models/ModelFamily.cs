@@ -22,6 +22,9 @@ public abstract class ModelFamily
     /// <summary>The width a spec with <c>Width = 0</c> gets (0 for a family without a width).</summary>
     public virtual int StandardWidth => 0;
 
+    /// <summary>The family's standard model for <paramref name="classes"/> classes (CIFAR-sized RGB unless the family says otherwise).</summary>
+    public virtual ModelSpec StandardSpec(int classes = 10) => new(Name, classes);
+
     /// <summary>
     /// A freshly initialised network for <paramref name="spec"/> (already validated against the common ranges);
     /// fields the family does not use must be rejected with an <see cref="ArgumentOutOfRangeException"/> naming them.
