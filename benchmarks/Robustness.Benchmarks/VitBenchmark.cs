@@ -70,14 +70,15 @@ public static class VitBenchmark
             foreach (double keep in keeps)
             {
                 vit.TokenSelector = Selector(keep);
-                times[keep].Batch1.AddRange(Latency(model, 1));
-                times[keep].Batch64.AddRange(Latency(model, 64));
+                times[keep].Batch1.AddRange(LatencyHarness.TimeForwards(model, 1, warmup: 3, repeats: 7));
+                times[keep].Batch64.AddRange(LatencyHarness.TimeForwards(model, 64, warmup: 3, repeats: 7));
             }
         foreach (double keep in keeps)
         {
             // Round 0 is a warm-up of the process (allocator, kernels per shape): left out.
-            var (m1, s1) = Summary(times[keep].Batch1.Skip(7).ToList());
-            var (m64, s64) = Summary(times[keep].Batch64.Skip(7).ToList());
+            var b1 = LatencyMeasurement.From(1, times[keep].Batch1.Skip(7));
+            var b64 = LatencyMeasurement.From(64, times[keep].Batch64.Skip(7));
+            var (m1, s1, m64, s64) = (b1.MedianMs, b1.IqrMs, b64.MedianMs, b64.IqrMs);
             rows.Add(new LatencyRow(keep, accuracy[keep].Accuracy, accuracy[keep].Macs, m1, s1, m64, s64));
             Console.WriteLine(Inv($"keep {keep:P0}: accuracy {accuracy[keep].Accuracy:P2}, {accuracy[keep].Macs:N0} MACs, batch 1 {m1:F2} ms (IQR {s1:F2}), batch 64 {m64:F1} ms (IQR {s64:F1})"));
         }
@@ -93,40 +94,8 @@ public static class VitBenchmark
         return 0;
     }
 
-    // 3 warm-up forwards, then 7 timed ones (ms), no gradients, eval mode.
-    private static List<double> Latency(Classifier model, int batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        using var _ = torch.no_grad();
-        var images = torch.rand([batch, 3, 32, 32], generator: new Generator(1));
-        for (int i = 0; i < 3; i++) model.Forward(images).Dispose();
-        var times = new List<double>();
-        for (int i = 0; i < 7; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            using var logits = model.Forward(images);
-            times.Add(clock.Elapsed.TotalMilliseconds);
-        }
-        return times;
-    }
-
-    // Median and interquartile range.
-    private static (double Median, double Iqr) Summary(List<double> times)
-    {
-        times.Sort();
-        double Quantile(double q) => times[(int)Math.Round(q * (times.Count - 1))];
-        return (Quantile(0.5), Quantile(0.75) - Quantile(0.25));
-    }
-
-    private static string CpuFlags()
-    {
-        try
-        {
-            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
-            return string.Join(" ", flags.Where(f => f.StartsWith("avx", StringComparison.Ordinal) || f == "fma"));
-        }
-        catch (IOException) { return "unknown"; }
-    }
+    // The AVX and FMA extensions the library's CPU probe reports (what decides the kernels).
+    private static string CpuFlags() => string.Join(" ", Runtime.CpuFeatures.Current.Extensions.Where(f => f.StartsWith("avx", StringComparison.Ordinal) || f == "fma"));
 
     private static string Markdown(Result r)
     {

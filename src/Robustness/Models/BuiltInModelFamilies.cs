@@ -26,6 +26,10 @@ internal static class BuiltInModelFamilies
                 && char.IsDigit(n[prefix.Length]) && char.IsDigit(n[^1]))
             .ToArray();
 
+    // Residual networks: a stem, every residual block's output, and the pooled feature.
+    private static IReadOnlyList<RepresentationLayer> StemBlocksPooled(RepresentationLayer stem, IEnumerable<string> blocks, RepresentationLayer pooled) =>
+        [stem, .. blocks.Select(b => new RepresentationLayer(b, b)), pooled];
+
     // SmallCnn and VGG: each ReLU of the feature extractor, then the penultimate feature (SmallCnn's flatten after
     // global pooling, VGG's final 1x1 average pool).
     private static IReadOnlyList<RepresentationLayer> ReluOutputsAndPooled(Module network)
@@ -57,8 +61,7 @@ internal static class BuiltInModelFamilies
         public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec)
         {
             var blocks = Blocks(network, "layer", depth: 2);
-            return [new("stem", "bn1", RepresentationTransform.Relu), .. blocks.Select(b => new RepresentationLayer(b, b)),
-                new("pooled", blocks[^1], RepresentationTransform.GlobalAveragePool)];
+            return StemBlocksPooled(new("stem", "bn1", RepresentationTransform.Relu), blocks, new("pooled", blocks[^1], RepresentationTransform.GlobalAveragePool));
         }
     }
 
@@ -70,8 +73,7 @@ internal static class BuiltInModelFamilies
         public override Module<Tensor, Tensor> Build(ModelSpec spec) => PreActResNet18.Create(spec);
 
         public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec) =>
-            [new("stem", "conv1"), .. Blocks(network, "layer", depth: 2).Select(b => new RepresentationLayer(b, b)),
-                new("pooled", "bn", RepresentationTransform.ReluGlobalAveragePool)];
+            StemBlocksPooled(new("stem", "conv1"), Blocks(network, "layer", depth: 2), new("pooled", "bn", RepresentationTransform.ReluGlobalAveragePool));
     }
 
     private sealed class VggFamily(int depth) : ModelFamily
@@ -93,8 +95,7 @@ internal static class BuiltInModelFamilies
         public override Module<Tensor, Tensor> Build(ModelSpec spec) => WideResNet.Create(spec);
 
         public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec) =>
-            [new("stem", "conv1"), .. Blocks(network, "block", depth: 3).Select(b => new RepresentationLayer(b, b)),
-                new("pooled", "bn1", RepresentationTransform.ReluGlobalAveragePool)];
+            StemBlocksPooled(new("stem", "conv1"), Blocks(network, "block", depth: 3), new("pooled", "bn1", RepresentationTransform.ReluGlobalAveragePool));
     }
 
     private sealed class LeNetFamily : ModelFamily

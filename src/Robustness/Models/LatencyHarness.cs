@@ -45,6 +45,16 @@ public sealed record LatencyMeasurement(int BatchSize, double MedianMs, double I
 {
     /// <summary>Images per second at the median.</summary>
     public double ImagesPerSecond => BatchSize / (MedianMs / 1000);
+
+    /// <summary>The median and interquartile range of <paramref name="times"/> (ms; at least one).</summary>
+    public static LatencyMeasurement From(int batchSize, IEnumerable<double> times)
+    {
+        ArgumentNullException.ThrowIfNull(times);
+        var sorted = times.Order().ToArray();
+        if (sorted.Length == 0) throw new ArgumentException("At least one time is needed.", nameof(times));
+        double Quantile(double q) => sorted[(int)Math.Round(q * (sorted.Length - 1))];
+        return new LatencyMeasurement(batchSize, Quantile(0.5), Quantile(0.75) - Quantile(0.25), sorted.Length);
+    }
 }
 
 /// <summary>
@@ -70,10 +80,10 @@ public static class LatencyHarness
                 foreach (int batch in o.BatchSizes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var series = Time(classifier, batch, o.Warmup, o.Repeats);
+                    var series = TimeForwards(classifier, batch, o.Warmup, o.Repeats);
                     if (round > 0 || o.Rounds == 1) times[batch].AddRange(series);
                 }
-            return o.BatchSizes.Select(b => Summarise(b, times[b])).ToArray();
+            return o.BatchSizes.Select(b => LatencyMeasurement.From(b, times[b])).ToArray();
         }
         finally
         {
@@ -81,8 +91,18 @@ public static class LatencyHarness
         }
     }
 
-    private static List<double> Time(Classifier classifier, int batch, int warmup, int repeats)
+    /// <summary>
+    /// One series: <paramref name="warmup"/> untimed and <paramref name="repeats"/> timed forwards (ms) of a batch of
+    /// random images, in the classifier's current mode. For callers that interleave several models or configurations
+    /// themselves and summarise with <see cref="LatencyMeasurement.From"/>.
+    /// </summary>
+    public static List<double> TimeForwards(Classifier classifier, int batch, int warmup, int repeats)
     {
+        ArgumentNullException.ThrowIfNull(classifier);
+        Require.AtLeast(batch, 1, nameof(batch));
+        Require.AtLeast(warmup, 0, nameof(warmup));
+        Require.AtLeast(repeats, 1, nameof(repeats));
+        using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var spec = classifier.Spec;
         using var generator = new Generator(1);
@@ -101,10 +121,4 @@ public static class LatencyHarness
         return times;
     }
 
-    private static LatencyMeasurement Summarise(int batch, List<double> times)
-    {
-        times.Sort();
-        double Quantile(double q) => times[(int)Math.Round(q * (times.Count - 1))];
-        return new LatencyMeasurement(batch, Quantile(0.5), Quantile(0.75) - Quantile(0.25), times.Count);
-    }
 }
