@@ -16,7 +16,7 @@ internal static class BuiltInModelFamilies
     public static IReadOnlyList<ModelFamily> All { get; } =
     [
         new SmallCnnFamily(), new ResNet18Family(), new PreActResNet18Family(), new VggFamily(11), new VggFamily(16),
-        new WideResNetFamily(), new LeNetFamily(), new VitFamily(),
+        new WideResNetFamily(), new LeNetFamily(), new VitFamily(), new ArchSpecFamily(),
     ];
 
     // Residual blocks are the modules named <prefix>N.i (ResNet: layer2.1) or <prefix>N.layer.i (WRN: block2.layer.3).
@@ -30,12 +30,12 @@ internal static class BuiltInModelFamilies
     private static IReadOnlyList<RepresentationLayer> StemBlocksPooled(RepresentationLayer stem, IEnumerable<string> blocks, RepresentationLayer pooled) =>
         [stem, .. blocks.Select(b => new RepresentationLayer(b, b)), pooled];
 
-    // SmallCnn and VGG: each ReLU of the feature extractor, then the penultimate feature (SmallCnn's flatten after
+    // SmallCnn and VGG: each activation of the feature extractor, then the penultimate feature (SmallCnn's flatten after
     // global pooling, VGG's final 1x1 average pool).
     private static IReadOnlyList<RepresentationLayer> ReluOutputsAndPooled(Module network)
     {
         var modules = network.named_modules().ToArray();
-        var layers = modules.Where(m => m.name.StartsWith("features.", StringComparison.Ordinal) && m.module is ReLU)
+        var layers = modules.Where(m => m.name.StartsWith("features.", StringComparison.Ordinal) && Activations.IsActivation(m.module))
             .Select(m => new RepresentationLayer(m.name, m.name)).ToList();
         var last = modules.Select(m => m.name).Where(n => n.StartsWith("features.", StringComparison.Ordinal) && n.Count(c => c == '.') == 1).Last();
         layers.Add(new("pooled", last));
@@ -131,6 +131,33 @@ internal static class BuiltInModelFamilies
             long layers = MacCounter.Count(network, spec);
             var vit = (VisionTransformer)network;
             return layers + vit.LastTokenCounts.Sum(n => 2L * n * n * vit.Width);
+        }
+    }
+
+    private sealed class ArchSpecFamily : ModelFamily
+    {
+        public override string Name => SpecNetwork.FamilyName;
+        public override string Description =>
+            "A CNN given as an architecture spec (stem; stages of plain, basic, bottleneck, inverted-residual or pre-activation blocks; head), in the spec parameter as JSON.";
+        public override ModelSpec StandardSpec(int classes = 10) => ArchSpecs.ResNet18().ToModelSpec(classes);
+        public override Module<Tensor, Tensor> Build(ModelSpec spec) => SpecNetwork.Create(spec);
+
+        // As the zoo's own families: VGG-like specs, each activation and the pooled map; residual specs, the stem, every
+        // block's output and the pooled feature.
+        public override IReadOnlyList<RepresentationLayer> RepresentationLayers(Module<Tensor, Tensor> network, ModelSpec spec)
+        {
+            var arch = ((SpecNetwork)network).Spec;
+            var pooling = arch.HeadOrDefault.Pooling == HeadPooling.GlobalAverage ? RepresentationTransform.GlobalAveragePool : RepresentationTransform.None;
+            switch (arch.Layout)
+            {
+                case ArchLayout.Sequential:
+                    return ReluOutputsAndPooled(network);
+                case ArchLayout.Residual:
+                    var blocks = Blocks(network, "layer", depth: 2);
+                    return StemBlocksPooled(new("stem", arch.Stem!.Normalised ? "act" : "conv1"), blocks, new("pooled", blocks[^1], pooling));
+                default:
+                    return StemBlocksPooled(new("stem", "conv1"), Blocks(network, "block", depth: 3), new("pooled", "act", pooling));
+            }
         }
     }
 }

@@ -113,30 +113,8 @@ public sealed class WideResNet : Module<Tensor, Tensor>, IClassifierNetwork, IRe
         Initialise(generator);
     }
 
-    // The reference code's initialisation (convs N(0, sqrt(2 / (k*k*out))), BN 1/0, linear bias 0); it matters
-    // for training from scratch, not for loading weights. A null generator draws from the process-wide one.
-    private void Initialise(Generator? generator)
-    {
-        using var _ = torch.no_grad();
-        foreach (var module in modules())
-        {
-            switch (module)
-            {
-                case Conv2d conv:
-                    long fanOut = conv.weight.shape[0] * conv.weight.shape[2] * conv.weight.shape[3];
-                    // Tensor.normal_, not nn.init.normal_: in TorchSharp 0.107 the init functions ignore their generator.
-                    conv.weight.normal_(0, Math.Sqrt(2.0 / fanOut), generator);
-                    break;
-                case BatchNorm2d norm:
-                    norm.weight?.fill_(Scalars.One);
-                    norm.bias?.zero_();
-                    break;
-                case Linear linear:
-                    linear.bias?.zero_();
-                    break;
-            }
-        }
-    }
+    // The reference code's initialisation; a null generator draws from the process-wide one.
+    private void Initialise(Generator? generator) => HeInitialisation.Apply(this, generator);
 
     /// <summary>One <c>blockN</c>: its blocks live in <c>layer</c>, as in the reference NetworkBlock.</summary>
     private sealed class Stage : Module<Tensor, Tensor>

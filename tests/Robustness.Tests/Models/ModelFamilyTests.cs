@@ -22,7 +22,7 @@ public class ModelFamilyTests
     [Fact]
     public void The_built_in_registry_holds_the_zoo_and_a_host_adds_a_module_family_without_touching_it()
     {
-        ModelFamilyRegistry.BuiltIn.Names.Should().Equal("lenet", "preact-resnet18", "resnet18", "small-cnn", "vgg11", "vgg16", "vit", "wide-resnet");
+        ModelFamilyRegistry.BuiltIn.Names.Should().Equal("arch-spec", "lenet", "preact-resnet18", "resnet18", "small-cnn", "vgg11", "vgg16", "vit", "wide-resnet");
         var services = new ServiceCollection();
         services.AddRobustness().AddModelFamily(new TinyFamily());
         using var provider = services.BuildServiceProvider();

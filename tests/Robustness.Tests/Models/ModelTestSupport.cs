@@ -19,7 +19,16 @@ internal static class ModelTestSupport
         ["wide-resnet"] = new("wide-resnet", Classes: 10, Width: 4, Depth: 10, WidenFactor: 1, ImageSize: 16),
         ["lenet"] = new("lenet", Classes: 10, Width: 4, InputChannels: 1, ImageSize: 28),
         ["vit"] = new("vit", Classes: 10, Width: 12, Depth: 2, ImageSize: 16) { Parameters = ModelParameters.Empty.With("heads", 2) },
+        ["arch-spec"] = MixedArchSpec.ToModelSpec(10, imageSize: 16),
     };
+
+    /// <summary>A small spec with every residual block kind, two kernel sizes and two activations.</summary>
+    public static ArchSpec MixedArchSpec => new(new StemSpec(4),
+    [
+        new(BlockKind.Basic, 4, 1),
+        new(BlockKind.Bottleneck, 8, 1, KernelSize: 5, Stride: 2, Activation: ActivationKind.Tanh, Expansion: 2),
+        new(BlockKind.InvertedResidual, 8, 2, Stride: 2, Activation: ActivationKind.Elu, Expansion: 2),
+    ]);
 
     public static TheoryData<string> Architectures()
     {

@@ -1,0 +1,57 @@
+namespace Robustness.Models;
+
+/// <summary>
+/// The zoo's CNNs and the model-parsing victim zoo's as <see cref="ArchSpec"/>s. The specs of ResNet-18, VGG and
+/// WideResNet build networks with the same parameter names, shapes and (from the same seed) weights as the zoo's
+/// <c>resnet18</c>, <c>vgg11</c>/<c>vgg16</c> and <c>wide-resnet</c>; the kernel size and activation vary them as the
+/// victim zoo does (kernel 3/5/7, ReLU/tanh/ELU).
+/// </summary>
+public static class ArchSpecs
+{
+    /// <summary>CIFAR ResNet-18: 3x3 stem, four stages of two basic blocks (w, 2w, 4w, 8w; strides 1, 2, 2, 2).</summary>
+    public static ArchSpec ResNet18(int width = Models.ResNet18.StandardWidth, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu) =>
+        Residual(width, [2, 2, 2, 2], kernelSize, activation);
+
+    /// <summary>
+    /// CIFAR ResNet-20 (He et al. 2016): 3x3 stem of w (16), three stages of three basic blocks (w, 2w, 4w; strides
+    /// 1, 2, 2). Shortcuts where the shape changes are 1x1 projections with batch norm (option B), not zero padding.
+    /// </summary>
+    public static ArchSpec ResNet20(int width = 16, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu) =>
+        Residual(width, [3, 3, 3], kernelSize, activation);
+
+    /// <summary>CIFAR VGG with batch norm, depth 11, 13 or 16 (widths w, 2w, 4w, 8w, 8w; convs with bias; a max-pool after each of the five groups).</summary>
+    public static ArchSpec Vgg(int depth, int width = Models.Vgg.StandardWidth, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu)
+    {
+        int[] perGroup = depth switch
+        {
+            11 => [1, 1, 2, 2, 2],
+            13 => [2, 2, 2, 2, 2],
+            16 => [2, 2, 3, 3, 3],
+            19 => [2, 2, 4, 4, 4],
+            _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "VGG depth must be 11, 13, 16 or 19."),
+        };
+        int[] multipliers = [1, 2, 4, 8, 8];
+        return new ArchSpec(null,
+            [.. perGroup.Select((convs, g) => new StageSpec(BlockKind.Plain, multipliers[g] * width, convs, kernelSize, 1, activation, PoolAfter: true, Bias: true))],
+            new HeadSpec(HeadPooling.Flatten)).Validate();
+    }
+
+    /// <summary>WideResNet-depth-k (depth 6n+4): bare 3x3 stem of w (16), three pre-activation stages of n blocks (wk, 2wk, 4wk; strides 1, 2, 2).</summary>
+    public static ArchSpec WideResNet(int depth = Models.WideResNet.DefaultDepth, int widenFactor = Models.WideResNet.DefaultWidenFactor,
+        int width = Models.WideResNet.StandardWidth, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu)
+    {
+        if (depth < 10 || (depth - 4) % 6 != 0)
+            throw new ArgumentOutOfRangeException(nameof(depth), depth, "WideResNet depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 34, 40, ...).");
+        int n = (depth - 4) / 6, k = widenFactor;
+        return new ArchSpec(new StemSpec(width, Normalised: false),
+        [
+            new(BlockKind.PreActBasic, width * k, n, kernelSize, 1, activation),
+            new(BlockKind.PreActBasic, 2 * width * k, n, kernelSize, 2, activation),
+            new(BlockKind.PreActBasic, 4 * width * k, n, kernelSize, 2, activation),
+        ]).Validate();
+    }
+
+    private static ArchSpec Residual(int width, int[] depths, int kernelSize, ActivationKind activation) =>
+        new ArchSpec(new StemSpec(width, kernelSize, 1, true, activation),
+            [.. depths.Select((depth, i) => new StageSpec(BlockKind.Basic, width << i, depth, kernelSize, i == 0 ? 1 : 2, activation))]).Validate();
+}
