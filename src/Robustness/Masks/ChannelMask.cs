@@ -72,7 +72,7 @@ public sealed class ChannelMask(ChannelSelection selection) : IModelMask
         var sliced = Selection.SlicedSpec();
         var spec = sliced.ToModelSpec(classifier.Spec.Classes, classifier.Spec.InputChannels, classifier.Spec.ImageSize);
         var network = new SpecNetwork(sliced, spec.Classes, spec.InputChannels, spec.ImageSize);
-        var result = new Classifier(network, spec, classifier.Normalization, classifier.ClassNames, classifier.Device, classifier.Family);
+        var result = new Classifier(network, spec, classifier.Normalization, classifier.ClassNames, classifier.Device);
         try
         {
             CopySliced(classifier, result);

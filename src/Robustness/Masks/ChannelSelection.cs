@@ -97,15 +97,18 @@ public sealed class ChannelSelection
     /// <summary>The spec of the sliced network (<see cref="ChannelPlan.SlicedSpec"/>).</summary>
     public ArchSpec SlicedSpec() => Plan.SlicedSpec(Plan.Groups.ToDictionary(g => g.Name, g => KeptCount(g.Name)));
 
-    /// <summary>The channel plan of a classifier whose network was built from an architecture spec.</summary>
+    /// <summary>
+    /// The channel plan of a classifier built from an architecture spec, or of a zoo model that has one
+    /// (<see cref="ArchSpecs.Equivalent"/>: ResNet-18, VGG, WideResNet, whose parameter names are the spec network's).
+    /// </summary>
     public static ChannelPlan PlanOf(Classifier classifier)
     {
         ArgumentNullException.ThrowIfNull(classifier);
-        if (classifier.Network is not SpecNetwork network)
-            throw new ArgumentException(
-                $"Channel masks need a network built from an architecture spec ('{SpecNetwork.FamilyName}'); this one is '{classifier.Spec.Architecture}'. " +
-                "The zoo's ResNet-18, VGG and WideResNet have specs (ArchSpecs) that load their weights.", nameof(classifier));
-        return ChannelPlan.For(network.Spec, classifier.Spec.ImageSize);
+        var spec = classifier.Network is SpecNetwork network ? network.Spec : ArchSpecs.Equivalent(classifier.Spec)
+            ?? throw new ArgumentException(
+                $"Channel masks need a network built from an architecture spec ('{SpecNetwork.FamilyName}') or one of the zoo's models that have a spec " +
+                $"(ResNet-18, VGG11/16, WideResNet); this one is '{classifier.Spec.Architecture}'.", nameof(classifier));
+        return ChannelPlan.For(spec, classifier.Spec.ImageSize);
     }
 
     private static int Count(ChannelGroup group, double ratio) => Math.Max(1, (int)Math.Ceiling(ratio * group.Size - 1e-9));

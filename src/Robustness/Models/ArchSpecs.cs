@@ -51,6 +51,27 @@ public static class ArchSpecs
         ]).Validate();
     }
 
+    /// <summary>
+    /// The spec that builds the same network (names, shapes, function) as the zoo model <paramref name="spec"/> describes:
+    /// ResNet-18, VGG11/16 and WideResNet have one; null for the others. Spec-based tools (channel masks and slicing)
+    /// work on a zoo model's weights through it.
+    /// </summary>
+    public static ArchSpec? Equivalent(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        static int Or(int value, int standard) => value == 0 ? standard : value;
+        return spec.Architecture switch
+        {
+            SpecNetwork.FamilyName => ArchSpec.From(spec),
+            Models.ResNet18.Name => ResNet18(Or(spec.Width, Models.ResNet18.StandardWidth)),
+            Models.Vgg.Vgg11Name => Vgg(11, Or(spec.Width, Models.Vgg.StandardWidth)),
+            Models.Vgg.Vgg16Name => Vgg(16, Or(spec.Width, Models.Vgg.StandardWidth)),
+            Models.WideResNet.Name => WideResNet(Or(spec.Depth, Models.WideResNet.DefaultDepth), Or(spec.WidenFactor, Models.WideResNet.DefaultWidenFactor),
+                Or(spec.Width, Models.WideResNet.StandardWidth)),
+            _ => null,
+        };
+    }
+
     private static ArchSpec Residual(int width, int[] depths, int kernelSize, ActivationKind activation) =>
         new ArchSpec(new StemSpec(width, kernelSize, 1, true, activation),
             [.. depths.Select((depth, i) => new StageSpec(BlockKind.Basic, width << i, depth, kernelSize, i == 0 ? 1 : 2, activation))]).Validate();
