@@ -37,6 +37,19 @@ public static class CommonOptions
         DefaultValueFactory = _ => 0,
     };
 
+    /// <summary>The <c>--spec FILE.json</c> option: a CNN given as an architecture spec (the <c>arch-spec</c> family).</summary>
+    public static Option<string?> ArchSpecFile() => new("--spec")
+    {
+        Description = "A CNN given as an architecture spec (JSON: stem, stages of plain/basic/bottleneck/invertedResidual/preActBasic blocks, head); replaces --arch and --width.",
+    };
+
+    /// <summary>The spec in <paramref name="path"/> as a model spec, or a usage error naming <c>--spec</c>.</summary>
+    public static Models.ModelSpec ReadArchSpec(string path, int classes, int channels, int imageSize)
+    {
+        if (!File.Exists(path)) throw new UsageException($"--spec file '{path}' does not exist.");
+        return Usage(() => Models.ArchSpec.Parse(File.ReadAllText(path)).ToModelSpec(classes, channels, imageSize), "--spec");
+    }
+
     /// <summary>Resolves the device option, turning an unknown name into a usage error.</summary>
     public static Device ResolveDevice(ParseResult parse, Option<string> option) => TorchDevices.Resolve(parse.GetValue(option));
 

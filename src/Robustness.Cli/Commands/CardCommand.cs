@@ -22,6 +22,7 @@ public static class CardCommand
         var model = new Option<string?>("--model") { Description = "A saved model (safetensors with metadata)." };
         var arch = new Option<string?>("--arch") { Description = "An architecture by name, freshly initialised (cost only)." };
         var width = new Option<int>("--width") { Description = "With --arch: the width (0 = the family's standard).", DefaultValueFactory = _ => 0 };
+        var archSpec = CommonOptions.ArchSpecFile();
         var zoo = new Option<bool>("--zoo") { Description = "One card per model family of the host, each at its standard size." };
         var data = new Option<string?>("--data") { Description = "Test images in class folders: adds clean accuracy and, with --attack, robust accuracy." };
         var attack = new Option<string?>("--attack") { Description = "With --data: the attack for robust accuracy (e.g. pgd), at --eps." };
@@ -32,12 +33,12 @@ public static class CardCommand
         var json = new Option<string?>("--json") { Description = "Also write the cards as JSON to this file." };
         var command = new Command("card", "The cost card of a model: parameters, MACs, measured latency, and accuracy with --data.")
         {
-            model, arch, width, zoo, data, attack, eps, batchSizes, threads, device, json,
+            model, arch, width, archSpec, zoo, data, attack, eps, batchSizes, threads, device, json,
         };
         command.SetAction((parse, cancel) =>
         {
-            int chosen = new[] { parse.GetValue(model) is not null, parse.GetValue(arch) is not null, parse.GetValue(zoo) }.Count(b => b);
-            if (chosen != 1) throw new UsageException("Give exactly one of --model FILE, --arch NAME and --zoo.");
+            int chosen = new[] { parse.GetValue(model) is not null, parse.GetValue(arch) is not null, parse.GetValue(archSpec) is not null, parse.GetValue(zoo) }.Count(b => b);
+            if (chosen != 1) throw new UsageException("Give exactly one of --model FILE, --arch NAME, --spec FILE.json and --zoo.");
             var sizes = parse.GetValue(batchSizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out int b) && b >= 1 ? b : throw new UsageException($"--batch-sizes: '{s}' is not a whole number >= 1.")).ToArray();
             var latency = CommonOptions.Usage(() => new LatencyOptions { BatchSizes = sizes, Threads = parse.GetValue(threads) }.Validate(), "--threads");
@@ -59,6 +60,8 @@ public static class CardCommand
             {
                 using var classifier = parse.GetValue(model) is string path
                     ? File.Exists(path) ? Classifier.Load(path, deviceValue, context.Models) : throw new UsageException($"--model file '{path}' does not exist.")
+                    : parse.GetValue(archSpec) is string specFile
+                    ? Classifier.Create(CommonOptions.ReadArchSpec(specFile, 10, 3, 32), device: deviceValue, seed: 0, families: context.Models)
                     : CommonOptions.Usage(() => Classifier.Create(context.Models.Get(parse.GetValue(arch)!).StandardSpec() with { Width = parse.GetValue(width) },
                         device: deviceValue, seed: 0, families: context.Models), "--arch");
                 Data.ImageSet? test = null;

@@ -22,6 +22,7 @@ public static class TrainCommand
         };
         var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", models.Names)}.", DefaultValueFactory = _ => "small-cnn" };
         var width = new Option<int>("--width") { Description = "Base width (0 = the architecture's standard width).", DefaultValueFactory = _ => 0 };
+        var archSpec = CommonOptions.ArchSpecFile();
         var epochs = new Option<int>("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 0.1 };
@@ -43,7 +44,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a classifier and keep checkpoints (the source model of SEP).")
         {
-            data, test, synthetic, arch, width, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
+            data, test, synthetic, arch, width, archSpec, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
             adversarial, advSteps,
         };
         knobs.AddTo(command, withAttackKnobs: false);
@@ -73,8 +74,12 @@ public static class TrainCommand
                 testSet = testDir is null ? null : DataSources.ReadFolder(testDir, error);
             }
 
-            var spec = new ModelSpec(parse.GetValue(arch)!, trainSet.ClassNames.Count, CommonOptions.InRange(parse, width, 0),
-                InputChannels: trainSet.Channels, ImageSize: trainSet.Height);
+            if (parse.GetValue(archSpec) is not null && (parse.GetResult(arch) is { Implicit: false } || parse.GetResult(width) is { Implicit: false }))
+                throw new UsageException("--spec gives the whole architecture; leave out --arch and --width.");
+            var spec = parse.GetValue(archSpec) is string specFile
+                ? CommonOptions.ReadArchSpec(specFile, trainSet.ClassNames.Count, trainSet.Channels, trainSet.Height)
+                : new ModelSpec(parse.GetValue(arch)!, trainSet.ClassNames.Count, CommonOptions.InRange(parse, width, 0),
+                    InputChannels: trainSet.Channels, ImageSize: trainSet.Height);
             var norm = parse.GetValue(normalization) switch
             {
                 "cifar10" => Normalization.Cifar10,
