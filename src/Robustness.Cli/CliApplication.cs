@@ -7,21 +7,26 @@ namespace Robustness.Cli;
 
 /// <summary>
 /// The tool as a host: it builds a service provider with <c>AddRobustness()</c>, the built-in techniques, its own
-/// commands (<see cref="BuiltInCommands"/>) and whatever <c>configure</c> adds (a module's techniques and commands), then
-/// builds its command tree from every registered <see cref="ICommandContributor"/> and runs it.
+/// commands (<see cref="BuiltInCommands"/>), the module packages shipped beside it (<see cref="ModuleDiscovery"/>: the
+/// efficiency module) and whatever <c>configure</c> adds (a module's techniques and commands), then builds its command
+/// tree from every registered <see cref="ICommandContributor"/> and runs it.
 /// </summary>
 public static class CliApplication
 {
     /// <summary>The name the library's own techniques, model families and commands are listed under.</summary>
     public const string CoreModuleName = "robustness";
 
-    /// <summary>The services of the tool: the catalogue with the built-in families, the built-in commands, then <paramref name="configure"/>'s.</summary>
+    /// <summary>
+    /// The services of the tool: the catalogue with the built-in families, the built-in commands, the module packages in
+    /// the tool's folder (each assembly marked <see cref="RobustnessModuleAttribute"/>), then <paramref name="configure"/>'s.
+    /// </summary>
     public static ServiceProvider CreateHost(Action<RobustnessBuilder>? configure = null)
     {
         var services = new ServiceCollection();
         var builder = services.AddRobustness().AddModule(CoreModuleName,
             "The library's own: the attack suite, data protection, pruning, the model zoo and the tool's commands.",
             core => core.AddAttacks().AddProtectors().AddPruners().AddBuiltInModelFamilies().AddCommands<BuiltInCommands>());
+        ModuleDiscovery.InstallAll(builder);
         configure?.Invoke(builder);
         return services.BuildServiceProvider();
     }
