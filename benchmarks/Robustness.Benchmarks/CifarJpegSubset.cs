@@ -16,16 +16,18 @@ public static class CifarJpegSubset
     private const string CompleteMarker = ".complete";
 
     /// <summary>
-    /// Makes (once; a marker file says it is complete) <paramref name="folder"/>/train and /test holding
-    /// <paramref name="trainPerClass"/> and <paramref name="testPerClass"/> images of each class, then reads both.
+    /// Makes (once; a marker file says it is complete and for which sizes) <paramref name="folder"/>/train and /test
+    /// holding <paramref name="trainPerClass"/> and <paramref name="testPerClass"/> images of each class, then reads both.
     /// </summary>
     public static (ImageSet Train, ImageSet Test) Load(string tarball, string folder, int trainPerClass, int testPerClass)
     {
-        if (!File.Exists(Path.Combine(folder, CompleteMarker)))
+        string marker = Path.Combine(folder, CompleteMarker), sizes = $"{trainPerClass} {testPerClass}";
+        if (!File.Exists(marker) || File.ReadAllText(marker) != sizes)
         {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); // a copy cut short: start again
+            // A copy cut short, or one of other sizes (an earlier, smaller run): start again.
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Extract(tarball, folder, new Dictionary<string, int> { ["train"] = trainPerClass, ["test"] = testPerClass });
-            File.WriteAllText(Path.Combine(folder, CompleteMarker), "");
+            File.WriteAllText(marker, sizes);
         }
         var options = new ImageFolderOptions { Strict = true };
         var train = ImageFolderReader.Read(Path.Combine(folder, "train"), options).Images;
