@@ -25,7 +25,8 @@ public sealed record ChannelGroup(string Name, int Size, ChannelRole Role, int S
 /// <param name="Output">The group along dimension 0 (conv rows, batch-norm entries, a bias), or null.</param>
 /// <param name="Input">The group along dimension 1 (conv and linear columns), or null (the image, a depthwise conv).</param>
 /// <param name="InputRepeat">Columns per input channel: 1, or the map's area for a flattening head (channel-major).</param>
-public sealed record ChannelTensor(string Name, string? Output, string? Input, int InputRepeat = 1);
+/// <param name="IsNorm">A batch-norm entry (weight, bias, running statistics) rather than a convolution's or linear layer's.</param>
+public sealed record ChannelTensor(string Name, string? Output, string? Input, int InputRepeat = 1, bool IsNorm = false);
 
 /// <summary>
 /// The channel groups of a <see cref="SpecNetwork"/> and, for each of its tensors, which groups index it: what channel
@@ -123,7 +124,7 @@ public sealed class ChannelPlan
     private void Norm(string name, string group)
     {
         foreach (var tensor in new[] { "weight", "bias", "running_mean", "running_var" })
-            _tensors.Add(new ChannelTensor($"{name}.{tensor}", group, null));
+            _tensors.Add(new ChannelTensor($"{name}.{tensor}", group, null, IsNorm: true));
     }
 
     private void Head(string name, string input)
