@@ -25,6 +25,7 @@ public sealed class MultiRatioNetwork : IDisposable
 {
     private readonly SortedDictionary<double, RatioPath> _paths = new(Comparer<double>.Create((a, b) => b.CompareTo(a)));
     private readonly ChannelPlan _plan;
+    private readonly HashSet<string> _normNames;
     private bool _disposed;
 
     private sealed record RatioPath(Classifier Model, ChannelSelection Selection);
@@ -33,6 +34,7 @@ public sealed class MultiRatioNetwork : IDisposable
     {
         Full = full;
         _plan = plan;
+        _normNames = plan.Tensors.Where(t => t.IsNorm).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         foreach (double ratio in ratios.Where(r => r < 1))
         {
             var selection = ChannelSelection.Leading(plan, ratio);
@@ -102,10 +104,9 @@ public sealed class MultiRatioNetwork : IDisposable
     public IEnumerable<Parameter> TrainableParameters()
     {
         foreach (var p in Full.Network.parameters()) yield return p;
-        var norms = _plan.Tensors.Where(t => t.IsNorm).Select(t => t.Name).ToHashSet();
         foreach (var path in _paths.Values)
             foreach (var (name, p) in path.Model.Network.named_parameters())
-                if (norms.Contains(name)) yield return p;
+                if (IsNorm(name)) yield return p;
     }
 
     /// <summary>
@@ -133,6 +134,72 @@ public sealed class MultiRatioNetwork : IDisposable
         }
     }
 
+    /// <summary>The metadata key listing a multi-ratio file's ratios.</summary>
+    public const string RatiosMetadataKey = Classifier.MetadataPrefix + "multi_ratio.ratios";
+
+    /// <summary>
+    /// Saves the network as one model file: the full width as a normal model (any tool loads it as the ratio-1 model), plus
+    /// every other ratio's batch norm as auxiliary tensors (<c>aux/ratio=0.5/bn1.weight</c>, ...) and the ratios in the
+    /// metadata: one weight set and the small per-ratio parameters, as the method promises. Atomic.
+    /// </summary>
+    public void Save(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var auxiliary = new Dictionary<string, Tensor>();
+        foreach (var (ratio, ratioPath) in _paths)
+            foreach (var (name, tensor) in ratioPath.Model.Network.state_dict())
+                if (IsNorm(name)) auxiliary[$"{Classifier.AuxiliaryPrefix}ratio={Format(ratio)}/{name}"] = tensor;
+        Full.Save(path, auxiliary, new Dictionary<string, string> { [RatiosMetadataKey] = string.Join(",", Ratios.Select(Format)) });
+    }
+
+    /// <summary>Reads a file <see cref="Save"/> wrote (on <paramref name="device"/>, CPU by default).</summary>
+    public static MultiRatioNetwork Load(string path, Device? device = null)
+    {
+        var metadata = Models.SafeTensors.ReadMetadata(path);
+        if (!metadata.TryGetValue(RatiosMetadataKey, out var listed))
+            throw new InvalidDataException($"'{path}' is not a multi-ratio model (no '{RatiosMetadataKey}' metadata); it loads as a normal model with Classifier.Load.");
+        double[] ratios;
+        try { ratios = [.. listed.Split(',').Select(r => double.Parse(r, System.Globalization.CultureInfo.InvariantCulture))]; }
+        catch (FormatException e) { throw new InvalidDataException($"'{path}': '{RatiosMetadataKey}' is not a list of numbers: {listed}", e); }
+        using var full = Classifier.Load(path, device);
+        var network = From(full, ratios);
+        try
+        {
+            var (tensors, _) = Models.SafeTensors.Load(path);
+            try
+            {
+                using var _ = torch.no_grad();
+                foreach (var (ratio, ratioPath) in network._paths)
+                    foreach (var (name, destination) in ratioPath.Model.Network.state_dict())
+                    {
+                        if (!network.IsNorm(name)) continue;
+                        string key = $"{Classifier.AuxiliaryPrefix}ratio={Format(ratio)}/{name}";
+                        if (!tensors.TryGetValue(key, out var source))
+                            throw new InvalidDataException($"'{path}' lacks the batch norm '{key}' of ratio {Format(ratio)}.");
+                        if (!source.shape.SequenceEqual(destination.shape))
+                            throw new InvalidDataException($"'{path}': '{key}' has shape [{string.Join(", ", source.shape)}], ratio {Format(ratio)} expects [{string.Join(", ", destination.shape)}].");
+                        destination.copy_(source.to(destination.dtype, destination.device));
+                    }
+            }
+            finally
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+            }
+            network.SetTraining(false);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    private static string Format(double ratio) => ratio.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    // A batch-norm tensor (parameter, statistic or counter) by its state-dict name: the per-ratio ones.
+    private bool IsNorm(string name) => _normNames.Contains(name) || name.EndsWith("num_batches_tracked", StringComparison.Ordinal);
+
     /// <summary>Bytes of the shared weights (the full network's parameters and buffers).</summary>
     public long SharedBytes => Bytes(Full.Network.state_dict().Values);
 
@@ -141,8 +208,7 @@ public sealed class MultiRatioNetwork : IDisposable
     {
         get
         {
-            var norms = _plan.Tensors.Where(t => t.IsNorm).Select(t => t.Name).ToHashSet();
-            return _paths.Values.Sum(p => Bytes(p.Model.Network.state_dict().Where(e => norms.Contains(e.Key) || e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Select(e => e.Value)));
+            return _paths.Values.Sum(p => Bytes(p.Model.Network.state_dict().Where(e => IsNorm(e.Key)).Select(e => e.Value)));
         }
     }
 

@@ -206,10 +206,38 @@ public sealed class Classifier : IDisposable
     }
 
     /// <summary>
+    /// Prefix of auxiliary tensors in a model file: what a technique stores beside the network's own tensors (a
+    /// multi-ratio network's per-ratio batch norm). <see cref="LoadWeights"/> skips them, so such a file still loads as
+    /// the model it holds.
+    /// </summary>
+    public const string AuxiliaryPrefix = "aux/";
+
+    /// <summary>
     /// Saves weights and buffers as safetensors (parameter names as in PyTorch) with the metadata needed to
     /// rebuild the classifier: architecture, shape, classes, normalisation. Atomic.
     /// </summary>
-    public void Save(string path)
+    public void Save(string path) => Save(path, auxiliary: null, metadata: null);
+
+    /// <summary>
+    /// <see cref="Save(string)"/> plus <paramref name="auxiliary"/> tensors (names must start with <see cref="AuxiliaryPrefix"/>)
+    /// and further <paramref name="metadata"/> (keys must not be the classifier's own).
+    /// </summary>
+    public void Save(string path, IReadOnlyDictionary<string, Tensor>? auxiliary, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var own = Metadata();
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+            if (!own.TryAdd(key, value)) throw new ArgumentException($"Metadata key '{key}' is the classifier's own.", nameof(metadata));
+        var tensors = new Dictionary<string, Tensor>(Network.state_dict());
+        foreach (var (name, tensor) in auxiliary ?? new Dictionary<string, Tensor>())
+        {
+            if (!name.StartsWith(AuxiliaryPrefix, StringComparison.Ordinal))
+                throw new ArgumentException($"Auxiliary tensor '{name}' must be named '{AuxiliaryPrefix}...'.", nameof(auxiliary));
+            tensors.Add(name, tensor);
+        }
+        SafeTensors.Save(path, tensors, own);
+    }
+
+    private Dictionary<string, string> Metadata()
     {
         var metadata = new Dictionary<string, string>
         {
@@ -227,11 +255,11 @@ public sealed class Classifier : IDisposable
         };
         // Written only when there are any, so files of the built-in CNNs stay as they were.
         if (Spec.Parameters.Count > 0) metadata[MetadataPrefix + "parameters"] = Spec.Parameters.ToJson();
-        SafeTensors.Save(path, Network.state_dict(), metadata);
+        return metadata;
     }
 
     /// <summary>
-    /// Loads a classifier saved by <see cref="Save"/> (or any safetensors file with the same metadata). The
+    /// Loads a classifier saved by <see cref="Save(string)"/> (or any safetensors file with the same metadata). The
     /// architecture is looked up in <paramref name="families"/>: the host's registry, which knows its modules'
     /// families, or, when null, the built-in ones.
     /// </summary>
@@ -290,7 +318,8 @@ public sealed class Classifier : IDisposable
 
     /// <summary>
     /// Loads weights and buffers from a safetensors state dict (e.g. written by PyTorch's <c>save_file(model.state_dict())</c>).
-    /// Every tensor of the network must be present with the same shape; extra or missing names raise.
+    /// Every tensor of the network must be present with the same shape; extra or missing names raise, except auxiliary
+    /// tensors (<see cref="AuxiliaryPrefix"/>), which are skipped.
     /// </summary>
     public void LoadWeights(string path)
     {
@@ -300,7 +329,7 @@ public sealed class Classifier : IDisposable
             using var _ = torch.no_grad();
             var mine = Network.state_dict();
             var missing = mine.Keys.Except(tensors.Keys).ToArray();
-            var unexpected = tensors.Keys.Except(mine.Keys).ToArray();
+            var unexpected = tensors.Keys.Except(mine.Keys).Where(k => !k.StartsWith(AuxiliaryPrefix, StringComparison.Ordinal)).ToArray();
             if (missing.Length > 0 || unexpected.Length > 0)
                 throw new InvalidDataException($"'{path}' does not match {Spec.Architecture}: missing [{string.Join(", ", missing.Take(8))}], unexpected [{string.Join(", ", unexpected.Take(8))}].");
             foreach (var (name, target) in mine)

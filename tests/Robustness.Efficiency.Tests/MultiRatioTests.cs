@@ -90,6 +90,44 @@ public class MultiRatioTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_multi_ratio_file_holds_one_weight_set_and_each_ratios_batch_norm()
+    {
+        using var scope = torch.NewDisposeScope();
+        var folder = Directory.CreateTempSubdirectory("robustness-multiratio-").FullName;
+        try
+        {
+            using var network = Network();
+            using var images = torch.rand([4, 3, 16, 16], generator: new torch.Generator(4));
+            network.SetTraining(true);
+            foreach (double ratio in network.Ratios) network.Path(ratio).Forward(images);
+            network.SetTraining(false);
+            string file = Path.Combine(folder, "multi.safetensors");
+            network.Save(file);
+
+            using var loaded = MultiRatioNetwork.Load(file);
+            loaded.Ratios.Should().Equal(network.Ratios);
+            foreach (double ratio in network.Ratios)
+                Same(loaded.Path(ratio).Forward(images), network.Path(ratio).Forward(images)).Should().BeTrue($"ratio {ratio}");
+            using var asModel = Classifier.Load(file);
+            Same(asModel.Forward(images), network.Full.Forward(images)).Should().BeTrue("the file is also the full-width model");
+            new FileInfo(file).Length.Should().BeLessThan(network.SharedBytes + network.PerRatioBytes + 64 * 1024);
+            FluentActions.Invoking(() => MultiRatioNetwork.Load(SaveAsPlain(folder))).Should().Throw<InvalidDataException>().WithMessage("*not a multi-ratio model*");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static string SaveAsPlain(string folder)
+    {
+        string file = Path.Combine(folder, "plain.safetensors");
+        using var model = Classifier.Create(Spec, seed: 1);
+        model.Save(file);
+        return file;
+    }
+
+    [Fact]
     public void A_ratios_gradients_are_gathered_into_the_shared_slice()
     {
         using var scope = torch.NewDisposeScope();

@@ -18,7 +18,7 @@ public abstract class CheckpointSet : IEnumerable<Checkpoint>, IDisposable
 
     /// <summary>
     /// A new disk set in <paramref name="folder"/> (created if needed): files <c>epoch-0007.safetensors</c> written
-    /// atomically by <see cref="Classifier.Save"/> and an index <c>checkpoints.json</c>. A folder that already holds
+    /// atomically by <see cref="Classifier.Save(string)"/> and an index <c>checkpoints.json</c>. A folder that already holds
     /// an index is refused; use <see cref="Open"/> to add to it.
     /// </summary>
     /// <remarks><paramref name="families"/>: where loading looks architectures up (default: the built-in families).</remarks>

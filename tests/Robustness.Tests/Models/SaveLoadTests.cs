@@ -99,4 +99,29 @@ public class SaveLoadTests
         foreach (var (name, tensor) in original.Network.state_dict())
             ModelTestSupport.Identical(target.Network.state_dict()[name], tensor).Should().BeTrue();
     }
+
+    [Fact]
+    public void Auxiliary_tensors_and_metadata_ride_along_and_loading_skips_them()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var folder = new TempFolder();
+        var spec = ModelTestSupport.SmallSpecs["small-cnn"];
+        using var original = Classifier.Create(spec, seed: 3);
+        string path = folder.File("aux.safetensors");
+        using var extra = TorchSharp.torch.arange(5);
+        original.Save(path, new Dictionary<string, TorchSharp.torch.Tensor> { [Classifier.AuxiliaryPrefix + "technique/x"] = extra },
+            new Dictionary<string, string> { ["robustness.technique.note"] = "kept" });
+
+        SafeTensors.ReadMetadata(path)["robustness.technique.note"].Should().Be("kept");
+        SafeTensors.Load(path).Tensors.Should().ContainKey("aux/technique/x");
+        using var loaded = Classifier.Load(path);
+        using var images = ModelTestSupport.Images(spec);
+        original.Eval();
+        ModelTestSupport.Identical(loaded.Forward(images), original.Forward(images)).Should().BeTrue();
+
+        FluentActions.Invoking(() => original.Save(path, new Dictionary<string, TorchSharp.torch.Tensor> { ["x"] = extra }, null))
+            .Should().Throw<ArgumentException>().WithMessage("*aux/*");
+        FluentActions.Invoking(() => original.Save(path, null, new Dictionary<string, string> { ["robustness.classes"] = "3" }))
+            .Should().Throw<ArgumentException>().WithMessage("*classifier's own*");
+    }
 }
