@@ -7,8 +7,8 @@ using Robustness.Hosting;
 namespace Robustness.Efficiency;
 
 /// <summary>
-/// Installs the efficiency module: the <c>channel-selector</c> technique family (L1-norm and nested selection) and the
-/// <c>slice</c> command. The module's further techniques (All-in-One, token pruning, early exits) register here too.
+/// Installs the efficiency module: the <c>channel-selector</c> technique family (L1-norm and nested selection), the
+/// <c>slice</c> command and All-in-One's <c>multi-ratio</c> command. Further techniques (token pruning, early exits) register here too.
 /// </summary>
 public static class EfficiencyModule
 {
@@ -19,12 +19,13 @@ public static class EfficiencyModule
     public static RobustnessBuilder AddEfficiency(this RobustnessBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddModule(Name, "Efficiency: structured channel slicing into smaller dense models, with cost cards.", module =>
+        return builder.AddModule(Name, "Efficiency: structured channel slicing into smaller dense models, and All-in-One (one weight set for several channel ratios, switched to meet a latency target).", module =>
         {
             module.AddFamily(ChannelSelectors.Family);
             foreach (var selector in ChannelSelectors.All)
                 module.AddTechnique(ChannelSelectors.Family, selector.Name, selector.Description, _ => selector);
             module.AddCommand(SliceCommand.Create);
+            module.AddCommand(MultiRatioCommand.Create);
         });
     }
 }

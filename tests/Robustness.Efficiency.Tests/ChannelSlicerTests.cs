@@ -71,7 +71,7 @@ public class ChannelSlicerTests(ITestOutputHelper output)
         catalog.Create(ChannelSelectors.Family, "leading").Should().BeSameAs(ChannelSelectors.Leading);
         var module = provider.GetServices<RobustnessModule>().Single(m => m.Name == EfficiencyModule.Name);
         module.Techniques.Select(t => t.Name).Should().Equal("l1-norm", "leading");
-        module.CommandContributors.Should().ContainSingle();
+        module.CommandContributors.Should().HaveCount(2, "slice and multi-ratio");
         module.Assembly.Should().Be("Robustness.Efficiency");
     }
 
