@@ -14,6 +14,8 @@ using Robustness.Benchmarks;
 //                                                                    ViT on CIFAR-10: accuracy, s/epoch, PGD-10, latency and accuracy with token selection
 //   slicing [--per-class 1000] [--test-per-class 200] [--width 16] [--epochs 15] [--fine-tune-epochs 5] [--threads 2] [--name slicing-cifar10-cpu] [--data TARBALL]
 //                                                                    channel slicing of a ResNet-18: accuracy, MACs, latency per ratio and selector vs from scratch
+//   all-in-one [--per-class 1000] [--test-per-class 200] [--width 16] [--epochs 15] [--threads 2] [--request-batch 16] [--name all-in-one-cifar10-cpu] [--data TARBALL]
+//                                                                    All-in-One: accuracy per ratio vs separate and one-shot, DVFS latency table, switching trace
 //   sep-table [--per-class 200] [--test 10000] [--width 16] [--epochs 30] [--k 5] [--iterations 30] [--inner-steps 15]
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
@@ -54,6 +56,10 @@ switch (args.FirstOrDefault())
         return SlicingBenchmark.Run(results, new SlicingBenchmark.Options(IntOption("--per-class", 1000), IntOption("--test-per-class", 200), IntOption("--width", 16),
             IntOption("--epochs", 15), IntOption("--fine-tune-epochs", 5), IntOption("--threads", 2),
             Option("--data", Path.Combine(TrainingBenchmark.RepositoryRoot(), "..", "shared", "datasets", "cifar10", "cifar10-jpeg.tar.gz")), Option("--name", "slicing-cifar10-cpu")));
+    case "all-in-one":
+        return AllInOneBenchmark.Run(results, new AllInOneBenchmark.Options(IntOption("--per-class", 1000), IntOption("--test-per-class", 200), IntOption("--width", 16),
+            IntOption("--epochs", 15), IntOption("--threads", 2), IntOption("--request-batch", 16),
+            Option("--data", Path.Combine(TrainingBenchmark.RepositoryRoot(), "..", "shared", "datasets", "cifar10", "cifar10-jpeg.tar.gz")), Option("--name", "all-in-one-cifar10-cpu")));
     case "kernel-guard":
         return KernelGuardBenchmark.Run(results, args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 3));
     case "sep-craft":

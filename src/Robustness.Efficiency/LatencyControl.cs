@@ -54,6 +54,15 @@ public sealed class ThrottledForwardTimer : IRequestTimer
         _batchSize = Require.BatchSize(batchSize, nameof(batchSize));
     }
 
+    // Thread.Sleep counts whole milliseconds (a sub-millisecond idle would be no idle at all): sleep the whole
+    // milliseconds but one, then yield until the deadline.
+    private static void IdleUntil(Stopwatch clock, double deadlineMs)
+    {
+        double left = deadlineMs - clock.Elapsed.TotalMilliseconds;
+        if (left > 1.5) Thread.Sleep((int)(left - 1));
+        while (clock.Elapsed.TotalMilliseconds < deadlineMs) Thread.Yield();
+    }
+
     /// <inheritdoc />
     public double Serve(double ratio, FrequencyLevel level)
     {
@@ -66,7 +75,7 @@ public sealed class ThrottledForwardTimer : IRequestTimer
             var clock = Stopwatch.StartNew();
             LatencyHarness.TimeForwards(model, _batchSize, warmup: 0, repeats: 1);
             double compute = clock.Elapsed.TotalMilliseconds;
-            if (level.Factor < 1) Thread.Sleep(TimeSpan.FromMilliseconds(compute * (1 / level.Factor - 1)));
+            if (level.Factor < 1) IdleUntil(clock, compute / level.Factor);
             return clock.Elapsed.TotalMilliseconds;
         }
         finally
@@ -76,10 +85,13 @@ public sealed class ThrottledForwardTimer : IRequestTimer
     }
 }
 
-/// <summary>The median latency of each ratio at each level, measured through an <see cref="IRequestTimer"/>.</summary>
+/// <summary>
+/// The median and 90th-percentile latency of each ratio at each level, measured through an <see cref="IRequestTimer"/>.
+/// </summary>
 public sealed class LatencyTable
 {
     private readonly Dictionary<(string Level, double Ratio), double> _median = [];
+    private readonly Dictionary<(string Level, double Ratio), double> _p90 = [];
 
     private LatencyTable(IReadOnlyList<FrequencyLevel> levels, IReadOnlyList<double> ratios)
     {
@@ -96,14 +108,29 @@ public sealed class LatencyTable
     /// <summary>Median latency in milliseconds of <paramref name="ratio"/> at <paramref name="level"/>.</summary>
     public double MedianMs(FrequencyLevel level, double ratio) => _median[(level.Name, ratio)];
 
-    /// <summary>A table from known medians (tests, or a table measured elsewhere).</summary>
-    public static LatencyTable From(IReadOnlyList<FrequencyLevel> levels, IReadOnlyList<double> ratios, Func<FrequencyLevel, double, double> medianMs)
+    /// <summary>90th-percentile latency in milliseconds of <paramref name="ratio"/> at <paramref name="level"/>.</summary>
+    public double P90Ms(FrequencyLevel level, double ratio) => _p90[(level.Name, ratio)];
+
+    /// <summary>A table from known latencies (tests, or a table measured elsewhere); the 90th percentile defaults to the median.</summary>
+    public static LatencyTable From(IReadOnlyList<FrequencyLevel> levels, IReadOnlyList<double> ratios, Func<FrequencyLevel, double, double> medianMs,
+        Func<FrequencyLevel, double, double>? p90Ms = null)
     {
         var table = new LatencyTable(levels, [.. ratios.OrderDescending()]);
         foreach (var level in levels)
             foreach (double ratio in ratios)
+            {
                 table._median[(level.Name, ratio)] = medianMs(level, ratio);
+                table._p90[(level.Name, ratio)] = (p90Ms ?? medianMs)(level, ratio);
+            }
         return table;
+    }
+
+    private static double Quantile(IReadOnlyList<double> samples, double q)
+    {
+        var sorted = samples.Order().ToArray();
+        double position = q * (sorted.Length - 1);
+        int low = (int)Math.Floor(position), high = Math.Min(low + 1, sorted.Length - 1);
+        return sorted[low] + (position - low) * (sorted[high] - sorted[low]);
     }
 
     /// <summary>Measures every ratio at every level: <paramref name="repeats"/> requests each after <paramref name="warmup"/>, in interleaved rounds.</summary>
@@ -118,22 +145,27 @@ public sealed class LatencyTable
             foreach (var level in levels)
                 foreach (double ratio in ratios)
                     samples[(level.Name, ratio)].Add(timer.Serve(ratio, level));
-        return From(levels, ratios, (l, r) => LatencyMeasurement.From(1, samples[(l.Name, r)]).MedianMs);
+        return From(levels, ratios, (l, r) => Quantile(samples[(l.Name, r)], 0.5), (l, r) => Quantile(samples[(l.Name, r)], 0.9));
     }
 }
 
 /// <summary>
-/// All-in-One's runtime rule: at each frequency level, serve with the largest ratio whose measured median latency meets
-/// the target; where none does, the smallest (the target is then missed, and the decision says so).
+/// All-in-One's runtime rule: at each frequency level, serve with the largest ratio whose measured latency meets the
+/// target (by default its 90th percentile, so that most requests do, not half); where none does, the smallest (the
+/// target is then missed, and the decision says so).
 /// </summary>
 public sealed class RatioController
 {
     /// <summary>A controller over <paramref name="table"/> for a latency target of <paramref name="targetMs"/> milliseconds.</summary>
-    public RatioController(LatencyTable table, double targetMs)
+    public RatioController(LatencyTable table, double targetMs, bool byMedian = false)
     {
         Table = table ?? throw new ArgumentNullException(nameof(table));
         TargetMs = Require.Positive(targetMs, nameof(targetMs));
+        ByMedian = byMedian;
     }
+
+    /// <summary>Decide by the median latency instead of the 90th percentile.</summary>
+    public bool ByMedian { get; }
 
     /// <summary>The latency table decisions are made from.</summary>
     public LatencyTable Table { get; }
@@ -145,7 +177,7 @@ public sealed class RatioController
     public (double Ratio, bool MeetsTarget) Choose(FrequencyLevel level)
     {
         foreach (double ratio in Table.Ratios)
-            if (Table.MedianMs(level, ratio) <= TargetMs) return (ratio, true);
+            if ((ByMedian ? Table.MedianMs(level, ratio) : Table.P90Ms(level, ratio)) <= TargetMs) return (ratio, true);
         return (Table.Ratios[^1], false);
     }
 }

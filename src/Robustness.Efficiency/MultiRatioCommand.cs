@@ -109,10 +109,10 @@ public static class MultiRatioCommand
     private static Command Latency(CommandContext context)
     {
         var model = new Option<string>("--model") { Description = "A multi-ratio model file.", Required = true };
-        var target = new Option<double?>("--target-ms") { Description = "Latency target per request in ms (default: the full model's latency at the fastest level)." };
+        var target = new Option<double?>("--target-ms") { Description = "Latency target per request in ms (default: the full model's median at the fastest level plus 25%); the controller decides by 90th percentiles." };
         var threads = new Option<string>("--threads") { Description = "Thread counts of the emulated levels, comma-separated.", DefaultValueFactory = _ => "2,1" };
         var factors = new Option<string>("--factors") { Description = "Relative clock factors of the emulated levels (duty-cycle throttle), comma-separated.", DefaultValueFactory = _ => "1,0.75,0.5" };
-        var batch = new Option<int>("--batch-size") { Description = "Images per request.", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per request.", DefaultValueFactory = _ => 16 };
         var repeats = new Option<int>("--repeats") { Description = "Timed requests per ratio and level for the table.", DefaultValueFactory = _ => 11 };
         var requests = new Option<int>("--requests") { Description = "Requests per level in the switching trace.", DefaultValueFactory = _ => 5 };
         var command = new Command("latency", "Latency of every ratio at emulated frequency levels, the controller's choice per level, and a switching trace.")
@@ -128,7 +128,7 @@ public static class MultiRatioCommand
             {
                 var timer = new ThrottledForwardTimer(exported, parse.GetValue(batch));
                 var table = LatencyTable.Measure(timer, levels, network.Ratios, repeats: parse.GetValue(repeats));
-                double targetMs = parse.GetValue(target) ?? table.MedianMs(levels[0], 1);
+                double targetMs = parse.GetValue(target) ?? 1.25 * table.MedianMs(levels[0], 1);
                 var controller = new RatioController(table, targetMs);
                 var o = context.Output;
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| level | {string.Join(" | ", network.Ratios.Select(r => $"ratio {r} ms"))} | controller (target {targetMs:F2} ms) |"));
