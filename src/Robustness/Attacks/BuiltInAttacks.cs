@@ -8,7 +8,7 @@ public static class BuiltInAttacks
     [
         Fgsm.Definition, RFgsm.Definition, Bim.Definition, Pgd.Definition, MiFgsm.Definition, DiFgsm.Definition,
         CwL2.Definition, DeepFool.Definition, FabT.Definition,
-        ApgdCe.Definition, ApgdDlr.Definition, ApgdT.Definition, Square.Definition,
+        ApgdCe.Definition, ApgdDlr.Definition, ApgdT.Definition, Square.Definition, ZoSignSgd.Definition, Nes.Definition,
     ];
 
     /// <summary>The definition named <paramref name="name"/>, or an exception listing the names.</summary>
