@@ -12,7 +12,8 @@ namespace Robustness.Benchmarks;
 
 /// <summary>
 /// All-in-One on CIFAR-10 at CPU scale (issue 16): one ResNet-18 (width 16) weight set trained for the channel ratios
-/// 100/75/50/25% with the sandwich rule and per-ratio batch norm, against separately trained models of the same widths
+/// 100/75/50/25% with the sandwich rule and per-ratio batch norm (the default mix of labels and in-place distillation,
+/// and pure in-place distillation beside it), against separately trained models of the same widths
 /// (the upper bound, same recipe and epochs) and one-shot slicing of the dense separate model (the lower bound); test
 /// accuracy, MACs and latency per ratio; storage; then the latency of every ratio at emulated frequency levels (thread
 /// count and duty-cycle throttle), the controller's choice per level for a target (the dense model's latency at full
@@ -23,7 +24,7 @@ public static class AllInOneBenchmark
 {
     public sealed record Options(int PerClass, int TestPerClass, int Width, int Epochs, int Threads, int RequestBatch, string Tarball, string Name);
 
-    public sealed record RatioRow(double Ratio, long Parameters, long Macs, double AllInOne, double Separate, double OneShotSlice, double RequestMedianMs);
+    public sealed record RatioRow(double Ratio, long Parameters, long Macs, double AllInOne, double PureDistillation, double Separate, double OneShotSlice, double RequestMedianMs);
 
     public sealed record LevelRow(string Level, IReadOnlyList<double> MedianMs, double Chosen, bool MeetsTarget);
 
@@ -50,6 +51,13 @@ public static class AllInOneBenchmark
         var multi = new MultiRatioTrainer(new MultiRatioTrainingOptions { Epochs = o.Epochs, Seed = 0 })
             .Train(network, train, test, new Progress<MultiRatioEpoch>(e => Console.WriteLine(Inv($"all-in-one epoch {e.Epoch + 1}: loss {e.Loss:F3}, {e.Duration.TotalSeconds:F1} s"))));
         Console.WriteLine(Inv($"all-in-one: {string.Join(", ", Ratios.Select(r => $"{r}: {multi.TestAccuracy[r]:P2}"))}"));
+
+        // The same with the sandwich rule's pure in-place distillation (drawn ratios learn only from the full width):
+        // the measurement behind the default mix of labels and distillation.
+        IReadOnlyDictionary<double, double> pure;
+        using (var pureNetwork = MultiRatioNetwork.From(start, Ratios))
+            pure = new MultiRatioTrainer(new MultiRatioTrainingOptions { Epochs = o.Epochs, Seed = 0, DistillationWeight = 1 }).Train(pureNetwork, train, test).TestAccuracy;
+        Console.WriteLine(Inv($"pure in-place distillation: {string.Join(", ", Ratios.Select(r => $"{r}: {pure[r]:P2}"))}"));
 
         // Separate models of the same widths, same recipe (SGD lr 0.1 cosine, crop-flip, same epochs).
         var recipe = new TrainingOptions
@@ -96,7 +104,7 @@ public static class AllInOneBenchmark
                     g.Average(r => accuracyOf[r.Ratio]));
             }).ToList();
 
-            var rows = Ratios.Select(r => new RatioRow(r, exported[r].ParameterCount, exported[r].Macs, multi.TestAccuracy[r], Accuracy(separate[r]), oneShot[r],
+            var rows = Ratios.Select(r => new RatioRow(r, exported[r].ParameterCount, exported[r].Macs, multi.TestAccuracy[r], pure[r], Accuracy(separate[r]), oneShot[r],
                 table.MedianMs(levels[0], r))).ToList();
             var levelRows = levels.Select(l => { var (c, m) = controller.Choose(l); return new LevelRow(l.Name, [.. Ratios.Select(r => table.MedianMs(l, r))], c, m); }).ToList();
             long separateBytes = separate.Values.Sum(m => m.Network.state_dict().Values.Sum(t => t.numel() * t.element_size()));
@@ -124,12 +132,12 @@ public static class AllInOneBenchmark
         md.AppendLine();
         md.AppendLine(Inv($"Machine: {r.Machine.Cpu}, {r.Machine.Cores} cores, {r.Machine.Os}, {r.Machine.DotNet}, {r.Machine.Date}; CPU flags: {r.CpuFlags}; {o.Threads} threads."));
         md.AppendLine();
-        md.AppendLine(Inv($"Data: {o.PerClass * 10} CIFAR-10 training images ({o.PerClass} per class), {o.TestPerClass * 10} test images. Network: ResNet-18 width {o.Width} as an architecture spec. All-in-One: `MultiRatioNetwork` (ratios 100/75/50/25% of every channel group, nested; batch norm per ratio) trained with `MultiRatioTrainer` (sandwich rule: full width on labels, smallest + 1 random middle ratio distilled from it; SGD lr 0.1 cosine, momentum 0.9, wd 5e-4, batch 128, crop-flip), {o.Epochs} epochs, seed 0. Separate: each width trained alone with the same optimiser, schedule, augmentation and epochs. One-shot: the separate dense model sliced by L1 norm, no retraining."));
+        md.AppendLine(Inv($"Data: {o.PerClass * 10} CIFAR-10 training images ({o.PerClass} per class), {o.TestPerClass * 10} test images. Network: ResNet-18 width {o.Width} as an architecture spec. All-in-One: `MultiRatioNetwork` (ratios 100/75/50/25% of every channel group, nested; batch norm per ratio) trained with `MultiRatioTrainer` (sandwich rule: full width on labels, smallest + 1 random middle ratio each step, learning half from the labels and half from the full width's soft predictions, the default `DistillationWeight` 0.5; SGD lr 0.1 cosine, momentum 0.9, wd 5e-4, batch 128, crop-flip), {o.Epochs} epochs, seed 0. Pure in-place distillation: the same with `DistillationWeight` 1 (drawn ratios learn only from the full width, as in Yu and Huang's sandwich rule). Separate: each width trained alone with the same optimiser, schedule, augmentation and epochs. One-shot: the separate dense model sliced by L1 norm, no retraining."));
         md.AppendLine();
-        md.AppendLine(Inv($"| channels kept | parameters | MACs / image | All-in-One accuracy | separate models (upper bound) | one-shot slice (lower bound) | latency of a {o.RequestBatch}-image request, 2 threads, ms |"));
-        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine(Inv($"| channels kept | parameters | MACs / image | All-in-One accuracy | pure in-place distillation | separate models (upper bound) | one-shot slice (lower bound) | latency of a {o.RequestBatch}-image request, 2 threads, ms |"));
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in r.Ratios)
-            md.AppendLine(Inv($"| {row.Ratio:P0} | {row.Parameters:N0} | {row.Macs:N0} | {row.AllInOne:P2} | {row.Separate:P2} | {row.OneShotSlice:P2} | {row.RequestMedianMs:F2} |"));
+            md.AppendLine(Inv($"| {row.Ratio:P0} | {row.Parameters:N0} | {row.Macs:N0} | {row.AllInOne:P2} | {row.PureDistillation:P2} | {row.Separate:P2} | {row.OneShotSlice:P2} | {row.RequestMedianMs:F2} |"));
         md.AppendLine();
         md.AppendLine(Inv($"Storage: All-in-One {r.SharedBytes / 1024.0:N0} KiB shared + {r.PerRatioBytes / 1024.0:N1} KiB of per-ratio batch norm ({(double)(r.SharedBytes + r.PerRatioBytes) / r.SeparateBytes:P0} of the {r.SeparateBytes / 1024.0:N0} KiB the four separate models take). Training wall time: All-in-One {r.AllInOneTrainSeconds / 60:F1} min, the four separate models {r.SeparateTrainSeconds / 60:F1} min."));
         md.AppendLine();

@@ -3,6 +3,8 @@ using System.Globalization;
 using Robustness.Cli.Abstractions;
 using Robustness.Data;
 using Robustness.Models;
+using Robustness.Pruning;
+using Robustness.Training;
 
 namespace Robustness.Efficiency;
 
@@ -36,14 +38,29 @@ public static class MultiRatioCommand
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 128 };
         var random = new Option<int>("--random-ratios") { Description = "Middle ratios drawn per step besides the largest and smallest (sandwich rule).", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 0 };
-        var outPath = new Option<string>("--out") { Description = "The multi-ratio model file (it also loads as the full-width model).", Required = true };
-        var command = new Command("train", "Train one weight set for several channel ratios (sandwich rule with in-place distillation, batch norm per ratio).")
+        var distillation = new Option<double>("--distillation-weight")
         {
-            model, spec, data, test, ratios, epochs, lr, batch, random, seed, outPath,
+            Description = "How much a drawn ratio learns from the full width's predictions rather than the labels, in [0, 1] (1 = pure in-place distillation).",
+            DefaultValueFactory = _ => MultiRatioTrainingOptions.DefaultDistillationWeight,
+        };
+        var teacher = new Option<string?>("--teacher")
+        {
+            Description = "Robust All-in-One: every drawn ratio learns from this (e.g. adversarially trained) model's logits, PwoA-style, with no adversarial examples; training starts from it unless --model is given.",
+        };
+        var hsic = new Option<bool>("--hsic") { Description = "With --teacher: add PwoA's HSIC bottleneck (lambda_x 2e-5, lambda_y 1e-4) at every drawn ratio." };
+        var outPath = new Option<string>("--out") { Description = "The multi-ratio model file (it also loads as the full-width model).", Required = true };
+        var command = new Command("train", "Train one weight set for several channel ratios (sandwich rule, batch norm per ratio; --teacher for the robust version).")
+        {
+            model, spec, data, test, ratios, epochs, lr, batch, random, seed, distillation, teacher, hsic, outPath,
         };
         command.SetAction((parse, cancel) =>
         {
-            if ((parse.GetValue(model) is null) == (parse.GetValue(spec) is null)) throw new ArgumentException("Give exactly one of --model FILE and --spec FILE.json.");
+            string? teacherPath = parse.GetValue(teacher);
+            if (parse.GetValue(model) is not null && parse.GetValue(spec) is not null) throw new ArgumentException("Give one of --model FILE and --spec FILE.json, not both.");
+            if (parse.GetValue(model) is null && parse.GetValue(spec) is null && teacherPath is null)
+                throw new ArgumentException("Give --model FILE, --spec FILE.json or --teacher FILE (training starts from the teacher).");
+            if (parse.GetValue(hsic) && teacherPath is null) throw new ArgumentException("--hsic needs --teacher (it is part of the robust objective).");
+            if (teacherPath is not null && !File.Exists(teacherPath)) throw new ArgumentException($"--teacher file '{teacherPath}' does not exist.");
             var ratioList = Ratios(parse.GetValue(ratios)!);
             MultiRatioTrainingOptions options;
             try
@@ -51,14 +68,18 @@ public static class MultiRatioCommand
                 options = new MultiRatioTrainingOptions
                 {
                     Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(lr), BatchSize = parse.GetValue(batch),
-                    RandomRatiosPerStep = parse.GetValue(random), Seed = parse.GetValue(seed),
+                    RandomRatiosPerStep = parse.GetValue(random), Seed = parse.GetValue(seed), DistillationWeight = parse.GetValue(distillation),
                 }.Validate();
             }
             catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{Option(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}", e); }
             var train = ReadFolder(parse.GetValue(data)!, imageSize: null);
+            using var teacherModel = teacherPath is null ? null : Classifier.Load(teacherPath, families: context.Models);
+            teacherModel?.Eval();
             using var start = parse.GetValue(model) is string path
                 ? File.Exists(path) ? Classifier.Load(path, families: context.Models) : throw new ArgumentException($"--model file '{path}' does not exist.")
-                : Classifier.Create(ReadSpec(parse.GetValue(spec)!, train), ChannelStatistics.Of(train), train.ClassNames, seed: options.Seed, families: context.Models);
+                : parse.GetValue(spec) is string specPath
+                    ? Classifier.Create(ReadSpec(specPath, train), ChannelStatistics.Of(train), train.ClassNames, seed: options.Seed, families: context.Models)
+                    : teacherModel!.Clone();
             var trainSet = train.Height == start.Spec.ImageSize ? train.AlignClasses(start.ClassNames) : ReadFolder(parse.GetValue(data)!, start.Spec.ImageSize).AlignClasses(start.ClassNames);
             var testSet = parse.GetValue(test) is string t ? ReadFolder(t, start.Spec.ImageSize).AlignClasses(start.ClassNames) : null;
             MultiRatioNetwork network;
@@ -66,12 +87,23 @@ public static class MultiRatioCommand
             catch (ArgumentException e) when (e.ParamName == "classifier") { throw new ArgumentException($"--model: {e.Message.Split(" (Parameter")[0]}", e); }
             using (network)
             {
+                ITrainingObjective? objective = null;
+                if (teacherModel is not null)
+                {
+                    try
+                    {
+                        objective = new RobustSandwichObjective(network, teacherModel,
+                            hsic: parse.GetValue(hsic) ? new HsicBottleneckLoss(start.Spec.Classes, new PwoaOptions().LambdaX, new PwoaOptions().LambdaY) : null,
+                            randomRatiosPerStep: options.RandomRatiosPerStep);
+                    }
+                    catch (ArgumentException e) when (e.ParamName == "teacher") { throw new ArgumentException($"--teacher: {e.Message.Split(" (Parameter")[0]}", e); }
+                }
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Training ratios {string.Join(", ", network.Ratios)} of {start.Spec.Architecture} on {trainSet.Count} images, {options.Epochs} epochs."));
-                var result = new MultiRatioTrainer(options).Train(network, trainSet, testSet, new Progress<MultiRatioEpoch>(e =>
+                    $"Training ratios {string.Join(", ", network.Ratios)} of {start.Spec.Architecture} on {trainSet.Count} images, {options.Epochs} epochs, {(objective ?? new SandwichObjective(network, options.RandomRatiosPerStep, options.DistillationWeight))}."));
+                var result = new MultiRatioTrainer(options).Train(network, trainSet, testSet, objective: objective, progress: new Progress<MultiRatioEpoch>(e =>
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {e.Epoch + 1}/{options.Epochs}: loss {e.Loss:F3} (full CE {e.FullCrossEntropy:F3}, distillation {e.Distillation:F3}), train accuracy {e.TrainAccuracy:P1}, {e.Duration.TotalSeconds:F1} s"))),
-                    cancel);
+                        $"epoch {e.Epoch + 1}/{options.Epochs}: loss {e.Loss:F3} (full width {e.FullCrossEntropy:F3}, drawn ratios {e.Distillation:F3} each), train accuracy {e.TrainAccuracy:P1}, {e.Duration.TotalSeconds:F1} s"))),
+                    cancellationToken: cancel);
                 network.Save(parse.GetValue(outPath)!);
                 foreach (double ratio in network.Ratios)
                 {
@@ -193,6 +225,7 @@ public static class MultiRatioCommand
         nameof(MultiRatioTrainingOptions.LearningRate) => "lr",
         nameof(MultiRatioTrainingOptions.BatchSize) => "batch-size",
         nameof(MultiRatioTrainingOptions.RandomRatiosPerStep) => "random-ratios",
+        nameof(MultiRatioTrainingOptions.DistillationWeight) => "distillation-weight",
         _ => (name ?? "?").ToLowerInvariant(),
     };
 }

@@ -47,8 +47,28 @@ public sealed class MultiRatioCommandTests : IDisposable
         wrongRatio.Err.Should().Contain("1, 0.5, 0.25");
     }
 
+    [Fact]
+    public async Task A_teacher_makes_the_robust_version_starting_from_it()
+    {
+        string data = Path.Combine(_dir, "data"), teacher = Path.Combine(_dir, "teacher.safetensors"), multi = Path.Combine(_dir, "multi.safetensors");
+        var images = SyntheticImageSet.Generate(120, seed: 2, size: 16, classes: 3);
+        PngImageWriter.Write(images, data);
+        using (var model = Classifier.Create(ArchSpecs.ResNet20(8).ToModelSpec(3, 3, 16), Normalization.Identity(3), images.ClassNames, seed: 1))
+            model.Save(teacher);
+
+        var run = await Run("multi-ratio", "train", "--teacher", teacher, "--hsic", "--data", data, "--ratios", "1,0.5", "--epochs", "1",
+            "--batch-size", "40", "--lr", "0.01", "--out", multi);
+
+        run.Code.Should().Be(0, run.Err);
+        run.Out.Should().Contain("robust sandwich").And.Contain("hsic(").And.Contain("ratio 0.5:");
+        using var network = MultiRatioNetwork.Load(multi);
+        network.Ratios.Should().Equal(1, 0.5);
+    }
+
     [Theory]
-    [InlineData(new[] { "train", "--data", "x", "--out", "m" }, "exactly one")]
+    [InlineData(new[] { "train", "--data", "x", "--out", "m" }, "--teacher FILE")]
+    [InlineData(new[] { "train", "--spec", "s.json", "--data", "x", "--hsic", "--out", "m" }, "--hsic needs --teacher")]
+    [InlineData(new[] { "train", "--spec", "s.json", "--data", "x", "--teacher", "/nonexistent.safetensors", "--out", "m" }, "does not exist")]
     [InlineData(new[] { "export", "--model", "/nonexistent.safetensors", "--ratio", "0.5", "--out", "m" }, "does not exist")]
     public async Task Bad_arguments_are_usage_errors(string[] args, string mentioned)
     {

@@ -177,6 +177,34 @@ public class MultiRatioTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_robust_sandwich_teaches_every_ratio_from_a_teacher_with_PwoA_terms()
+    {
+        using var scope = torch.NewDisposeScope();
+        var train = SyntheticImageSet.Generate(400, seed: 3, size: 16, classes: 4);
+        var test = SyntheticImageSet.Generate(200, seed: 4, size: 16, classes: 4);
+        using var teacher = Classifier.Create(Spec, seed: 2);
+        new Trainer(new TrainingOptions { Epochs = 4, BatchSize = 50, LearningRate = 0.05, Seed = 1 }).Train(teacher, train);
+        teacher.Eval();
+        double teacherAccuracy = new Evaluator().Evaluate(teacher, test).Accuracy;
+        // As in PwoA, the student starts from the teacher's weights.
+        using var network = MultiRatioNetwork.From(teacher, [1, 0.5, 0.25]);
+        var sliced = network.Ratios.ToDictionary(r => r, r => new Evaluator().Evaluate(network.Path(r), test).Accuracy);
+        var objective = new RobustSandwichObjective(network, teacher, hsic: new Pruning.HsicBottleneckLoss(4, lambdaX: 2e-5, lambdaY: 1e-4));
+
+        // PwoA's learning rate (0.01): the distillation term is scaled by alpha T^2.
+        var result = new MultiRatioTrainer(new MultiRatioTrainingOptions { Epochs = 6, BatchSize = 50, LearningRate = 0.01, Augment = false })
+            .Train(network, train, test, objective: objective);
+
+        output.WriteLine($"teacher {teacherAccuracy:P1}; " + string.Join(", ", network.Ratios.Select(r => $"{r}: {sliced[r]:P1} -> {result.TestAccuracy[r]:P1}")));
+        result.History[^1].Loss.Should().BeLessThan(result.History[0].Loss);
+        result.TestAccuracy[1].Should().BeGreaterThan(teacherAccuracy - 0.1, "the full width stays close to the teacher it starts from");
+        foreach (double ratio in new[] { 0.5, 0.25 })
+            result.TestAccuracy[ratio].Should().BeGreaterThan(Math.Max(0.25, sliced[ratio]) + 0.08, $"ratio {ratio} learns from the teacher alone (4 classes: chance is 25%)");
+        FluentActions.Invoking(() => new RobustSandwichObjective(network, Classifier.Create(new ModelSpec("small-cnn", 3, Width: 4, ImageSize: 16), seed: 1)))
+            .Should().Throw<ArgumentException>().WithMessage("*classes*");
+    }
+
+    [Fact]
     public void Bad_ratios_and_options_are_refused()
     {
         using var model = Classifier.Create(Spec, seed: 1);
@@ -184,5 +212,9 @@ public class MultiRatioTests(ITestOutputHelper output)
         using var network = Network();
         FluentActions.Invoking(() => network.Path(0.3)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*1, 0.5, 0.25*");
         FluentActions.Invoking(() => new MultiRatioTrainer(new MultiRatioTrainingOptions { Epochs = 0 })).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Epochs");
+        FluentActions.Invoking(() => new MultiRatioTrainer(new MultiRatioTrainingOptions { DistillationWeight = 1.5 })).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be("DistillationWeight");
+        FluentActions.Invoking(() => new SandwichObjective(network, distillationWeight: -0.1)).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be("distillationWeight");
     }
 }
