@@ -32,7 +32,7 @@ public sealed class SampleModuleTests : IDisposable
         listing.Code.Should().Be(0, listing.Err);
         using var json = JsonDocument.Parse(listing.Out);
         var modules = json.RootElement.EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
-        modules.Keys.Should().Equal(CliApplication.CoreModuleName, "efficiency", "sample");
+        modules.Keys.Should().Equal(CliApplication.CoreModuleName, "efficiency", "forensics", "sample");
         var sample = modules["sample"];
         sample.GetProperty("techniques").GetProperty("attack").EnumerateArray().Select(e => e.GetString()).Should().Equal("uniform-noise");
         sample.GetProperty("modelFamilies").EnumerateArray().Select(e => e.GetString()).Should().Equal("mlp");

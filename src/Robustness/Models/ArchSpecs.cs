@@ -19,6 +19,23 @@ public static class ArchSpecs
     public static ArchSpec ResNet20(int width = 16, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu) =>
         Residual(width, [3, 3, 3], kernelSize, activation);
 
+    /// <summary>
+    /// ResNet-9 as model parsing's victim zoo uses it (RED-adv's layout, after the DAWNBench network): a stem of w (64),
+    /// a stride-2 conv to 2w, a residual pair at 2w, a conv to 4w and a 2x2 max-pool, a residual pair at 4w, a conv back
+    /// to 2w, global pooling and the classifier. Its residual pairs are the library's basic block (activation after the
+    /// sum, not after each conv) and the head averages rather than max-pools: the same depth, widths, strides and
+    /// receptive fields, not RED-adv's parameter names.
+    /// </summary>
+    public static ArchSpec ResNet9(int width = 64, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu) =>
+        new ArchSpec(new StemSpec(width, kernelSize, 1, true, activation),
+        [
+            new(BlockKind.Plain, 2 * width, 1, kernelSize, 2, activation),
+            new(BlockKind.Basic, 2 * width, 1, kernelSize, 1, activation),
+            new(BlockKind.Plain, 4 * width, 1, kernelSize, 1, activation, PoolAfter: true),
+            new(BlockKind.Basic, 4 * width, 1, kernelSize, 1, activation),
+            new(BlockKind.Plain, 2 * width, 1, kernelSize, 1, activation),
+        ]).Validate();
+
     /// <summary>CIFAR VGG with batch norm, depth 11, 13 or 16 (widths w, 2w, 4w, 8w, 8w; convs with bias; a max-pool after each of the five groups).</summary>
     public static ArchSpec Vgg(int depth, int width = Models.Vgg.StandardWidth, int kernelSize = 3, ActivationKind activation = ActivationKind.Relu)
     {

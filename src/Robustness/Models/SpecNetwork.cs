@@ -232,17 +232,19 @@ public sealed class SpecNetwork : Module<Tensor, Tensor>, IClassifierNetwork, IR
     /// <summary>A stage followed by a 2x2 max-pool; its blocks stay at <c>layerN.i</c> (the pool has no parameters).</summary>
     private sealed class PooledStage : Module<Tensor, Tensor>
     {
-        private readonly Sequential _blocks;
+        // A delegate, not a Sequential field: TorchSharp registers module-typed fields by their field name, which put
+        // every block a second time under layerN._blocks.i.
+        private readonly Func<Tensor, Tensor> _blocks;
 
         public PooledStage(Sequential blocks) : base(nameof(PooledStage))
         {
-            _blocks = blocks;
+            _blocks = blocks.call;
             foreach (var (name, child) in blocks.named_children()) register_module(name, child);
         }
 
         public override Tensor forward(Tensor x)
         {
-            using var y = _blocks.call(x);
+            using var y = _blocks(x);
             return F.max_pool2d(y, 2, 2);
         }
     }

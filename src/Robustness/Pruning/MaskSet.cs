@@ -1,3 +1,4 @@
+using Robustness.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -68,6 +69,40 @@ public sealed class MaskSet : Training.IParameterUpdate, IDisposable
             foreach (var m in masks) m.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Global magnitude pruning: one threshold over all of <paramref name="parameters"/> together, removing the
+    /// round(p * n) smallest magnitudes of the n weights they hold (ties broken by position, as in
+    /// <see cref="MagnitudeProjection"/>), so layers with small weights lose more than others (PyTorch's
+    /// <c>prune.global_unstructured</c> with L1, as model parsing's victim zoo prunes its convolutions).
+    /// The weights are not changed; call <see cref="Apply"/>.
+    /// </summary>
+    public static MaskSet ByGlobalMagnitude(IEnumerable<PrunableParameter> parameters, double sparsity)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        MagnitudeProjection.CheckSparsity(sparsity);
+        var list = parameters.ToList();
+        if (list.Count == 0) throw new ArgumentException("No parameters to prune.", nameof(parameters));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var flat = torch.cat([.. list.Select(p => p.Weight.detach().abs().flatten())]);
+        long pruned = MagnitudeProjection.PrunedCount(flat.numel(), sparsity);
+        var keep = torch.ones(flat.numel(), ScalarType.Bool, flat.device);
+        if (pruned > 0)
+        {
+            var (_, order) = flat.sort(0, descending: false, stable: true);
+            keep.index_fill_(0, order.narrow(0, 0, pruned), Scalars.False);
+        }
+        var masks = new List<PruningMask>();
+        long offset = 0;
+        foreach (var p in list)
+        {
+            long n = p.Weight.numel();
+            masks.Add(new PruningMask(p.Name, keep.narrow(0, offset, n).reshape(p.Weight.shape), "global-unstructured"));
+            offset += n;
+        }
+        return new MaskSet(masks);
     }
 
     /// <summary>Masks that keep exactly the non-zero entries of <paramref name="parameters"/> (PwoA's hard prune: mask = W != 0).</summary>

@@ -126,7 +126,7 @@ public class ArchSpecTests
     public void The_victim_zoo_varies_kernel_size_and_activation(int kernel, ActivationKind activation)
     {
         using var scope = torch.NewDisposeScope();
-        foreach (var arch in new[] { ArchSpecs.ResNet20(4, kernel, activation), ArchSpecs.ResNet18(4, kernel, activation), ArchSpecs.Vgg(11, 4, kernel, activation), ArchSpecs.Vgg(13, 4, kernel, activation) })
+        foreach (var arch in new[] { ArchSpecs.ResNet9(4, kernel, activation), ArchSpecs.ResNet20(4, kernel, activation), ArchSpecs.ResNet18(4, kernel, activation), ArchSpecs.Vgg(11, 4, kernel, activation), ArchSpecs.Vgg(13, 4, kernel, activation) })
         {
             using var classifier = Classifier.Create(arch.ToModelSpec(), seed: 1);
             var convs = classifier.Network.named_parameters().Where(p => p.name.EndsWith("weight") && p.parameter.dim() == 4 && p.parameter.shape[2] > 1).ToList();
@@ -147,6 +147,22 @@ public class ArchSpecTests
         tanh.Eval();
         using var images = ModelTestSupport.Images(relu.Spec, 2);
         ModelTestSupport.Identical(relu.Forward(images), tanh.Forward(images)).Should().BeFalse("same weights, different activation");
+    }
+
+    [Fact]
+    public void ResNet9_has_RED_advs_widths_and_downsampling()
+    {
+        using var network = new SpecNetwork(ArchSpecs.ResNet9());
+        var state = network.state_dict();
+        // Stem 64; stride-2 conv to 128; residual pair at 128; conv to 256 and max-pool; residual pair at 256; conv to 128.
+        state["conv1.weight"].shape.Should().Equal(64, 3, 3, 3);
+        state.Keys.Where(k => state[k].dim() == 4).Should().Equal(["conv1.weight", "layer1.0.conv1.weight", "layer2.0.conv1.weight", "layer2.0.conv2.weight",
+            "layer3.0.conv1.weight", "layer4.0.conv1.weight", "layer4.0.conv2.weight", "layer5.0.conv1.weight"], "ResNet-9 has eight convolutions (its ninth layer is the classifier), each once");
+        network.parameters().Count().Should().Be(state.Keys.Count(k => !k.Contains("running_") && !k.Contains("num_batches")), "no parameter is registered twice");
+        state["linear.weight"].shape.Should().Equal(10, 128);
+        using var scope = torch.NewDisposeScope();
+        network.eval();
+        network.call(torch.zeros(2, 3, 32, 32)).shape.Should().Equal(2, 10);
     }
 
     [Fact]

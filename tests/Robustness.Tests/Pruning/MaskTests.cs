@@ -32,6 +32,27 @@ public class MaskTests
     }
 
     [Fact]
+    public void Global_magnitude_pruning_uses_one_threshold_across_layers()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var network = nn.Sequential(("small", nn.Linear(8, 8)), ("large", nn.Linear(8, 8)));
+        using (torch.no_grad())
+        {
+            network.named_parameters().Single(p => p.name == "small.weight").parameter.copy_(torch.linspace(0.01, 0.64, 64).reshape(8, 8));
+            network.named_parameters().Single(p => p.name == "large.weight").parameter.copy_(torch.linspace(1, 64, 64).reshape(8, 8));
+        }
+        using var masks = MaskSet.ByGlobalMagnitude(PrunableParameters.Select(network), 0.5);
+        masks["small.weight"]!.Kept.Should().Be(0, "every weight of the small layer is below every weight of the large one");
+        masks["large.weight"]!.Kept.Should().Be(64);
+        using var layerwise = MaskSet.ByMagnitude(PrunableParameters.Select(network), 0.5);
+        layerwise["small.weight"]!.Kept.Should().Be(32, "layer-wise pruning takes half of each");
+
+        using var uneven = MaskSet.ByGlobalMagnitude(PrunableParameters.Select(network), 0.375);
+        (128 - uneven.Masks.Sum(m => m.Kept)).Should().Be(48, "round(0.375 * 128) weights go in all");
+        FluentActions.Invoking(() => MaskSet.ByGlobalMagnitude(PrunableParameters.Select(network), 1.5)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void Ties_are_broken_by_position_so_the_count_stays_exact()
     {
         using var scope = torch.NewDisposeScope();

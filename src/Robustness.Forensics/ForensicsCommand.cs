@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+using Robustness.Cli.Abstractions;
+using Robustness.Data;
+using Robustness.Models;
+
+namespace Robustness.Forensics;
+
+/// <summary>
+/// <c>robustness forensics zoo</c>: builds model parsing's victim zoo into a folder, resumably (run it again after a
+/// kill and it trains only what is missing). Attack records, the parsing network and its evaluation come next.
+/// </summary>
+public static class ForensicsCommand
+{
+    /// <summary>The command with its subcommands.</summary>
+    public static Command Create(CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context) };
+    }
+
+    private static Command Zoo(CommandContext context)
+    {
+        var data = new Option<string>("--data") { Description = "Training images in class folders (square).", Required = true };
+        var test = new Option<string?>("--test") { Description = "Test images in class folders: each victim's clean accuracy." };
+        var outPath = new Option<string>("--out") { Description = "The zoo folder (victims/, dense/, zoo.json); an existing zoo of the same settings is resumed.", Required = true };
+        var grid = new Option<string>("--grid") { Description = "full: RED-adv's grid (135 victims at the usual widths, 75 + 75 epochs); cpu: the same attribute values, width 16, 6 + 6 epochs.", DefaultValueFactory = _ => "cpu" };
+        grid.AcceptOnlyFromAmong("cpu", "full");
+        var perClass = new Option<int?>("--per-class") { Description = "Train on the first N images of each class (by file name), e.g. 200 for the cpu grid." };
+        var architectures = new Option<string?>("--architectures") { Description = $"Only these architectures, comma-separated ({string.Join(", ", VictimArchitectures.Names)})." };
+        var kernels = new Option<string?>("--kernels") { Description = "Only these kernel sizes, comma-separated (odd)." };
+        var activations = new Option<string?>("--activations") { Description = "Only these activations, comma-separated (relu, tanh, elu)." };
+        var sparsities = new Option<string?>("--sparsities") { Description = "Only these conv weight sparsities, comma-separated, each in [0, 1)." };
+        var width = new Option<int?>("--width") { Description = "Build every architecture at this width instead of the grid's." };
+        var epochs = new Option<int?>("--epochs") { Description = "Dense training epochs (default: the grid's)." };
+        var retrain = new Option<int?>("--retrain-epochs") { Description = "Masked retraining epochs after pruning (default: the grid's)." };
+        var rewind = new Option<int?>("--rewind-epoch") { Description = "Rewind pruned weights to the dense network after this many epochs (0 = initial weights; default: the grid's)." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (SGD, cosine; default 0.1)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 128)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of every victim.", DefaultValueFactory = _ => 0 };
+        var command = new Command("zoo", "Train the victim zoo: architecture x kernel size x activation x conv sparsity (one-shot global magnitude pruning with rewinding), resumable.")
+        {
+            data, test, outPath, grid, perClass, architectures, kernels, activations, sparsities, width, epochs, retrain, rewind, lr, batch, seed,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            var g = VictimGrid.Preset(parse.GetValue(grid)!);
+            if (parse.GetValue(architectures) is string a)
+            {
+                var names = List(a, "--architectures", s => VictimArchitectures.Names.Contains(s) ? s : throw new ArgumentException($"--architectures: '{s}' is not one of {string.Join(", ", VictimArchitectures.Names)}."));
+                g = g with { Widths = names.ToDictionary(n => n, n => g.Widths.TryGetValue(n, out int w) ? w : VictimGrid.Full.Widths[n]) };
+            }
+            if (parse.GetValue(width) is int w) g = g with { Widths = g.Widths.Keys.ToDictionary(n => n, _ => w) };
+            if (parse.GetValue(kernels) is string k) g = g with { KernelSizes = List(k, "--kernels", s => int.TryParse(s, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--kernels: '{s}' is not a whole number.")) };
+            if (parse.GetValue(activations) is string f)
+                g = g with { Activations = List(f, "--activations", s => Enum.TryParse<ActivationKind>(s, ignoreCase: true, out var v) && v is ActivationKind.Relu or ActivationKind.Tanh or ActivationKind.Elu ? v : throw new ArgumentException($"--activations: '{s}' is not relu, tanh or elu.")) };
+            if (parse.GetValue(sparsities) is string p)
+                g = g with { Sparsities = List(p, "--sparsities", s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new ArgumentException($"--sparsities: '{s}' is not a number.")) };
+            g = g with
+            {
+                Epochs = parse.GetValue(epochs) ?? g.Epochs, RetrainEpochs = parse.GetValue(retrain) ?? g.RetrainEpochs, RewindEpoch = parse.GetValue(rewind) ?? g.RewindEpoch,
+                LearningRate = parse.GetValue(lr) ?? g.LearningRate, BatchSize = parse.GetValue(batch) ?? g.BatchSize,
+            };
+            VictimZoo zoo;
+            try { zoo = new VictimZoo(g, parse.GetValue(seed)); }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{Kebab(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}", e); }
+
+            var train = ReadFolder(parse.GetValue(data)!, "--data", null);
+            if (parse.GetValue(perClass) is int n)
+            {
+                if (n < 1) throw new ArgumentException($"--per-class must be at least 1; got {n}.");
+                train = FirstPerClass(train, n);
+            }
+            var testSet = parse.GetValue(test) is string t ? ReadFolder(t, "--test", train.Height).AlignClasses(train.ClassNames) : null;
+            var victims = g.Victims();
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Victim zoo '{g.Name}': {victims.Count} victims ({g.Widths.Count} architectures x {g.KernelSizes.Count} kernel sizes x {g.Activations.Count} activations x {g.Sparsities.Count} sparsities), {g.Epochs} + {g.RetrainEpochs} epochs on {train.Count} images."));
+            var index = zoo.Build(train, testSet, parse.GetValue(outPath)!, progress: new Progress<VictimProgress>(r =>
+            {
+                if (r.Record is { } v)
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"[{r.Index + 1}/{r.Total}] {v.Id}: {(r.Stage == "kept" ? "already trained" : $"trained in {v.Seconds:F0} s")}, conv sparsity {v.ConvSparsity:P1}{(double.IsNaN(v.TestAccuracy) ? "" : $", test accuracy {v.TestAccuracy:P2}")}"));
+            }), cancellationToken: cancel);
+            context.Output.WriteLine($"{index.Victims.Count} victims in {Path.Combine(parse.GetValue(outPath)!, ZooIndex.FileName)}.");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static ImageSet ReadFolder(string folder, string option, int? size)
+    {
+        if (!Directory.Exists(folder)) throw new ArgumentException($"{option} folder '{folder}' does not exist.");
+        return ImageFolderReader.Read(folder, new ImageFolderOptions { Size = size is int s ? SizePolicy.Resize(s, s) : SizePolicy.MatchFirst }).Images;
+    }
+
+    // The first n images of each class in the reader's order (ordinal file names), so the subset is the same on every run.
+    private static ImageSet FirstPerClass(ImageSet images, int n)
+    {
+        var taken = new int[images.ClassNames.Count];
+        var keep = new List<int>();
+        for (int i = 0; i < images.Count; i++)
+            if (taken[images.GetLabel(i)]++ < n) keep.Add(i);
+        return images.Subset(keep);
+    }
+
+    private static IReadOnlyList<T> List<T>(string text, string option, Func<string, T> parse)
+    {
+        var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (items.Length == 0) throw new ArgumentException($"{option} lists nothing.");
+        return [.. items.Select(parse)];
+    }
+
+    private static string Kebab(string? name) => name switch
+    {
+        nameof(VictimGrid.Widths) => "width",
+        nameof(VictimGrid.KernelSizes) => "kernels",
+        nameof(VictimGrid.Sparsities) => "sparsities",
+        nameof(VictimGrid.RetrainEpochs) => "retrain-epochs",
+        nameof(VictimGrid.RewindEpoch) => "rewind-epoch",
+        nameof(VictimGrid.LearningRate) => "lr",
+        nameof(VictimGrid.BatchSize) => "batch-size",
+        _ => (name ?? "?").ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,68 @@
+using FluentAssertions;
+using Robustness.Cli;
+using Robustness.Data;
+using Xunit;
+
+namespace Robustness.Forensics.Tests;
+
+/// <summary><c>robustness forensics zoo</c> run through the tool, which installs the module by discovery.</summary>
+public sealed class ForensicsCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("robustness-forensics-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await CliApplication.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Data()
+    {
+        string data = Path.Combine(_dir, "data");
+        if (!Directory.Exists(data)) PngImageWriter.Write(SyntheticImageSet.Generate(60, seed: 2, size: 32, classes: 3), data);
+        return data;
+    }
+
+    [Fact]
+    public async Task Zoo_trains_the_chosen_part_of_the_grid_and_resumes()
+    {
+        string data = Data(), zoo = Path.Combine(_dir, "zoo");
+        string[] args = ["forensics", "zoo", "--data", data, "--test", data, "--out", zoo, "--architectures", "resnet20", "--width", "2", "--kernels", "5",
+            "--activations", "tanh", "--sparsities", "0,0.625", "--per-class", "10", "--epochs", "1", "--retrain-epochs", "1", "--rewind-epoch", "0", "--batch-size", "16"];
+        var run = await Run(args);
+        run.Code.Should().Be(0, run.Err);
+        run.Out.Should().Contain("2 victims").And.Contain("on 30 images").And.Contain("resnet20-k5-tanh-s625").And.Contain("conv sparsity 62.5");
+        ZooIndex.Read(zoo)!.Victims.Should().HaveCount(2);
+
+        var again = await Run(args);
+        again.Code.Should().Be(0, again.Err);
+        again.Out.Should().Contain("already trained");
+    }
+
+    [Fact]
+    public async Task The_module_appears_in_the_tool()
+    {
+        var modules = await Run("modules");
+        modules.Out.Should().Contain("forensics");
+        var help = await Run("--help");
+        help.Out.Should().Contain("forensics");
+    }
+
+    [Theory]
+    [InlineData(new[] { "--kernels", "4" }, "--kernels")]
+    [InlineData(new[] { "--architectures", "resnet99" }, "resnet99")]
+    [InlineData(new[] { "--activations", "gelu" }, "gelu")]
+    [InlineData(new[] { "--sparsities", "1" }, "--sparsities")]
+    [InlineData(new[] { "--grid", "huge" }, "huge")]
+    [InlineData(new[] { "--per-class", "0" }, "--per-class")]
+    public async Task Bad_arguments_are_usage_errors(string[] extra, string mentioned)
+    {
+        var run = await Run(["forensics", "zoo", "--data", Data(), "--out", Path.Combine(_dir, "z"), .. extra]);
+        run.Code.Should().Be(2, run.Out + run.Err);
+        run.Err.Should().Contain(mentioned);
+    }
+}
