@@ -16,7 +16,7 @@ public static class ForensicsCommand
     public static Command Create(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context) };
+        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context) };
     }
 
     private static Command Zoo(CommandContext context)
@@ -82,6 +82,48 @@ public static class ForensicsCommand
                         $"[{r.Index + 1}/{r.Total}] {v.Id}: {(r.Stage == "kept" ? "already trained" : $"trained in {v.Seconds:F0} s")}, conv sparsity {v.ConvSparsity:P1}{(double.IsNaN(v.TestAccuracy) ? "" : $", test accuracy {v.TestAccuracy:P2}")}"));
             }), cancellationToken: cancel);
             context.Output.WriteLine($"{index.Victims.Count} victims in {Path.Combine(parse.GetValue(outPath)!, ZooIndex.FileName)}.");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command Attacks(CommandContext context)
+    {
+        var zoo = new Option<string>("--zoo") { Description = "A victim zoo folder (robustness forensics zoo).", Required = true };
+        var data = new Option<string>("--data") { Description = "The images to attack, in class folders (e.g. the test images).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The record folder (clean.safetensors, splits.json, shards/, index.jsonl); an existing one of the same images is resumed.", Required = true };
+        var set = new Option<string>("--attacks") { Description = "full: RED-adv's 27 l-inf settings; cpu: 13 (every attack type; FGSM and PGD at 4/8/12/16, the rest at 8/255, fewer queries).", DefaultValueFactory = _ => "cpu" };
+        set.AcceptOnlyFromAmong("cpu", "full");
+        var only = new Option<string?>("--only") { Description = $"Only these attack types, comma-separated ({string.Join(", ", RecordedAttack.Types)})." };
+        var images = new Option<int>("--images") { Description = "Images attacked on every victim (a seeded choice).", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per attack batch.", DefaultValueFactory = _ => 250 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the image choice, the splits and the attacks.", DefaultValueFactory = _ => 0 };
+        var command = new Command("attacks", "Attack every victim of a zoo with every setting and keep the adversarial examples as model parsing's dataset, resumably.")
+        {
+            zoo, data, outPath, set, only, images, batch, seed,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string zooFolder = parse.GetValue(zoo)!;
+            var index = ZooIndex.Read(zooFolder) ?? throw new ArgumentException($"--zoo: '{zooFolder}' holds no victim zoo (no {ZooIndex.FileName}).");
+            if (index.Victims.Count == 0) throw new ArgumentException($"--zoo: '{zooFolder}' has no victims yet.");
+            var settings = RecordedAttack.Preset(parse.GetValue(set)!);
+            if (parse.GetValue(only) is string o)
+            {
+                var types = List(o, "--only", s => RecordedAttack.Types.Contains(s) ? s : throw new ArgumentException($"--only: '{s}' is not one of {string.Join(", ", RecordedAttack.Types)}."));
+                settings = [.. settings.Where(a => types.Contains(a.Attack))];
+            }
+            AttackRecorder recorder;
+            try { recorder = new AttackRecorder(settings, new AttackRecordOptions { Images = parse.GetValue(images), BatchSize = parse.GetValue(batch), Seed = parse.GetValue(seed) }); }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{(e.ParamName == nameof(AttackRecordOptions.BatchSize) ? "batch-size" : (e.ParamName ?? "?").ToLowerInvariant())}: {e.Message.Split(" (Parameter")[0]}", e); }
+            using var first = Classifier.Load(Path.Combine(zooFolder, index.Victims[0].File));
+            var source = ReadFolder(parse.GetValue(data)!, "--data", first.Spec.ImageSize).AlignClasses(first.ClassNames);
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Recording {settings.Count} attack settings on {index.Victims.Count} victims, {Math.Min(recorder.Options.Images, source.Count)} images each."));
+            var records = recorder.Record(zooFolder, source, parse.GetValue(outPath)!, new Progress<AttackShard>(s =>
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Victim} / {s.Setting}: {s.FooledRate:P1} fooled, {s.Seconds:F1} s"))), cancel);
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{records.Shards.Count} shards in {Path.Combine(parse.GetValue(outPath)!, AttackRecordSet.IndexFile)}; splits: {records.Splits.TrainImages.Count}/{records.Splits.ValidationImages.Count}/{records.Splits.TestImages.Count} images, {records.Splits.HeldOutVictims.Count} held-out victims."));
             return Task.FromResult(0);
         });
         return command;

@@ -8,8 +8,8 @@ namespace Robustness.Forensics;
 
 /// <summary>
 /// Installs the forensics module (model parsing of adversarial attacks): the <c>forensics</c> command with its
-/// <c>zoo</c> subcommand (the victim zoo). Attack records, the model parsing network and its evaluation register here
-/// as they arrive.
+/// <c>zoo</c> (the victim zoo) and <c>attacks</c> (the attack records) subcommands. The model parsing network and its
+/// evaluation register here as they arrive.
 /// </summary>
 public static class ForensicsModule
 {
@@ -20,7 +20,7 @@ public static class ForensicsModule
     public static RobustnessBuilder AddForensics(this RobustnessBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddModule(Name, "Forensics: model parsing of adversarial attacks; the victim zoo (architecture x kernel size x activation x weight sparsity).",
+        return builder.AddModule(Name, "Forensics: model parsing of adversarial attacks; the victim zoo (architecture x kernel size x activation x weight sparsity) and its attack records.",
             module => module.AddCommand(ForensicsCommand.Create));
     }
 }

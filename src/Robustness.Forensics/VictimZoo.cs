@@ -35,6 +35,8 @@ public sealed record ZooIndex(string Settings, IReadOnlyList<VictimRecord> Victi
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
 
+    internal static readonly JsonSerializerOptions JsonLine = new() { Converters = { new JsonStringEnumConverter() } };
+
     /// <summary>Reads the index of <paramref name="folder"/>, or null when it has none.</summary>
     public static ZooIndex? Read(string folder)
     {

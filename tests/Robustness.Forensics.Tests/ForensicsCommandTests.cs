@@ -41,6 +41,15 @@ public sealed class ForensicsCommandTests : IDisposable
         var again = await Run(args);
         again.Code.Should().Be(0, again.Err);
         again.Out.Should().Contain("already trained");
+
+        string records = Path.Combine(_dir, "records");
+        var attacks = await Run("forensics", "attacks", "--zoo", zoo, "--data", data, "--out", records, "--only", "fgsm,pgd", "--images", "12", "--batch-size", "6");
+        attacks.Code.Should().Be(0, attacks.Err);
+        attacks.Out.Should().Contain("Recording 8 attack settings on 2 victims, 12 images each").And.Contain("resnet20-k5-tanh-s0 / pgd-eps16").And.Contain("16 shards");
+        AttackRecordSet.Open(records).Shards.Should().HaveCount(16);
+        var bad = await Run("forensics", "attacks", "--zoo", zoo, "--data", data, "--out", records, "--only", "boundary");
+        bad.Code.Should().Be(2);
+        bad.Err.Should().Contain("boundary");
     }
 
     [Fact]
