@@ -102,18 +102,17 @@ public sealed class AttackRecordSet
     {
         var (tensors, _) = SafeTensors.Load(Path.Combine(Folder, "clean.safetensors"));
         using var pixels = tensors["images"];
-        using var order = tensors["source_index"];
+        using var sourceIndex = tensors["source_index"];
         using var scale = (1.0 / 255).ToScalar();
         return (pixels.to(ScalarType.Float32).mul(scale), tensors["labels"]);
     }
 
-    /// <summary>A shard's adversarial images (float32 NCHW) and the victim's predictions on them (int64).</summary>
-    public (Tensor Adversarial, Tensor Predictions) Read(AttackShard shard)
+    /// <summary>A shard's adversarial images (float32 NCHW) and the victim's predictions (int64) on the clean and the adversarial images.</summary>
+    public (Tensor Adversarial, Tensor CleanPredictions, Tensor AdversarialPredictions) Read(AttackShard shard)
     {
         ArgumentNullException.ThrowIfNull(shard);
         var (tensors, _) = SafeTensors.Load(Path.Combine(Folder, shard.File));
-        using var clean = tensors["clean_predictions"];
-        return (tensors["adversarial"], tensors["adversarial_predictions"]);
+        return (tensors["adversarial"], tensors["clean_predictions"], tensors["adversarial_predictions"]);
     }
 
     internal static List<AttackShard> ReadIndex(string folder)

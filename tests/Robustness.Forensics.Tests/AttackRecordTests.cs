@@ -79,7 +79,7 @@ public sealed class AttackRecordTests : IDisposable
         clean.shape.Should().Equal(20, 3, 32, 32);
         foreach (var shard in set.Shards)
         {
-            var (adversarial, predictions) = set.Read(shard);
+            var (adversarial, _, predictions) = set.Read(shard);
             adversarial.shape.Should().Equal(clean.shape);
             predictions.shape.Should().Equal(20);
             if (shard.EpsilonPixels is double eps)

@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Globalization;
+using Robustness.Models;
+using Robustness.Validation;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Robustness.Forensics;
+
+/// <summary>What the parsing network sees of an attack (RED-adv's input types).</summary>
+public enum ParsingInput
+{
+    /// <summary>The perturbation x' - x (the clean image is known: the oracle case).</summary>
+    Perturbation,
+
+    /// <summary>The adversarial image x' alone.</summary>
+    Adversarial,
+}
+
+/// <summary>The attributes parsed and their values, in a fixed order: a victim's label is the index of its value per attribute.</summary>
+/// <param name="Names">Attribute names: <c>architecture</c>, <c>kernel</c>, <c>activation</c>, <c>sparsity</c>.</param>
+/// <param name="Values">Each attribute's values as text, in order.</param>
+public sealed record AttributeSchema(IReadOnlyList<string> Names, IReadOnlyList<IReadOnlyList<string>> Values)
+{
+    /// <summary>The schema of every attribute that varies among <paramref name="victims"/> (a constant one has nothing to parse).</summary>
+    public static AttributeSchema Of(IEnumerable<VictimAttributes> victims)
+    {
+        ArgumentNullException.ThrowIfNull(victims);
+        var list = victims.ToList();
+        var names = new List<string>();
+        var values = new List<IReadOnlyList<string>>();
+        foreach (var (name, get) in Getters)
+        {
+            var distinct = list.Select(get).Distinct().ToList(); // in the order the victims give them (the grid's)
+            if (distinct.Count < 2) continue;
+            names.Add(name);
+            values.Add(distinct);
+        }
+        if (names.Count == 0) throw new ArgumentException("The victims do not differ in any attribute: there is nothing to parse.", nameof(victims));
+        return new AttributeSchema(names, values);
+    }
+
+    private static readonly (string Name, Func<VictimAttributes, string> Get)[] Getters =
+    [
+        ("architecture", v => v.Architecture),
+        ("kernel", v => v.KernelSize.ToString(CultureInfo.InvariantCulture)),
+        ("activation", v => v.Activation.ToString().ToLowerInvariant()),
+        ("sparsity", v => v.Sparsity.ToString("0.###", CultureInfo.InvariantCulture)),
+    ];
+
+    /// <summary>Classes per attribute.</summary>
+    public IReadOnlyList<int> Classes => [.. Values.Select(v => v.Count)];
+
+    /// <summary>The label row of <paramref name="victim"/>: the index of its value for each attribute.</summary>
+    public long[] Labels(VictimAttributes victim)
+    {
+        ArgumentNullException.ThrowIfNull(victim);
+        return [.. Names.Select((name, i) =>
+        {
+            string value = Getters.Single(g => g.Name == name).Get(victim);
+            int index = Values[i].ToList().IndexOf(value);
+            return index >= 0 ? (long)index : throw new ArgumentException($"The victim's {name} '{value}' is not among {string.Join(", ", Values[i])}.", nameof(victim));
+        })];
+    }
+}
+
+/// <summary>Inputs and attribute labels for the parsing network, drawn from an <see cref="AttackRecordSet"/>.</summary>
+/// <param name="Inputs">float32 [M, C, H, W].</param>
+/// <param name="Labels">int64 [M, attributes].</param>
+/// <param name="Schema">What the label columns are.</param>
+public sealed record ParsingData(Tensor Inputs, Tensor Labels, AttributeSchema Schema) : IDisposable
+{
+    /// <summary>Examples.</summary>
+    public long Count => Inputs.shape[0];
+
+    /// <summary>
+    /// The examples of <paramref name="records"/> whose shard passes <paramref name="shard"/>, on the images of
+    /// <paramref name="images"/> (a split's indices), as <paramref name="input"/>. <paramref name="successfulOnly"/>
+    /// keeps, as RED-adv does, only images the victim classified correctly and the attack fooled.
+    /// </summary>
+    public static ParsingData From(AttackRecordSet records, AttributeSchema schema, Func<AttackShard, bool> shard, IReadOnlyList<int> images,
+        ParsingInput input = ParsingInput.Perturbation, bool successfulOnly = true)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(shard);
+        ArgumentNullException.ThrowIfNull(images);
+        var (clean, labels) = records.Clean();
+        using var cleanScope = clean;
+        using var labelScope = labels;
+        using var rows = torch.tensor(images.Select(i => (long)i).ToArray());
+        using var cleanRows = clean.index_select(0, rows);
+        using var labelRows = labels.index_select(0, rows);
+        var inputs = new List<Tensor>();
+        var targets = new List<Tensor>();
+        try
+        {
+            foreach (var s in records.Shards.Where(shard))
+            {
+                using var scope = torch.NewDisposeScope();
+                var (adversarial, cleanPredictions, predictions) = records.Read(s);
+                var x = adversarial.index_select(0, rows);
+                var keep = successfulOnly
+                    ? cleanPredictions.index_select(0, rows).eq(labelRows).logical_and(predictions.index_select(0, rows).ne(labelRows))
+                    : torch.ones(rows.shape[0], ScalarType.Bool);
+                var kept = keep.nonzero().squeeze(1);
+                if (kept.numel() == 0) continue;
+                var chosen = x.index_select(0, kept);
+                var value = input == ParsingInput.Perturbation ? chosen.sub(cleanRows.index_select(0, kept)) : chosen;
+                inputs.Add(value.MoveToOuterDisposeScope());
+                targets.Add(torch.tensor(schema.Labels(s.Attributes)).unsqueeze(0).expand(kept.shape[0], -1).contiguous().MoveToOuterDisposeScope());
+            }
+            if (inputs.Count == 0) throw new ArgumentException("No examples pass the filter (no shard, or no successful attack on these images).", nameof(shard));
+            return new ParsingData(torch.cat(inputs), torch.cat(targets), schema);
+        }
+        finally
+        {
+            foreach (var t in inputs.Concat(targets)) t.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Inputs.Dispose();
+        Labels.Dispose();
+    }
+}
+
+/// <summary>The parsing network's backbone (RED-adv's two).</summary>
+public enum ParsingBackbone
+{
+    /// <summary>Four blocks of 3x3 conv (64), batch norm, ReLU and 2x2 max-pool, a 128-unit linear layer, the heads.</summary>
+    ConvNet4,
+
+    /// <summary>ResNet-9 (<see cref="ArchSpecs.ResNet9"/>), its classifier giving every head's logits.</summary>
+    ResNet9,
+}
+
+/// <summary>
+/// The model parsing network (MPN): one backbone and one cross-entropy head per attribute. As in RED-adv, the heads are
+/// one linear layer whose outputs are cut per attribute.
+/// </summary>
+public sealed class ModelParsingNetwork : Module<Tensor, Tensor>
+{
+    private readonly Module<Tensor, Tensor> backbone;
+
+    /// <summary>A network for <paramref name="schema"/> on <paramref name="channels"/> x <paramref name="size"/>^2 inputs.</summary>
+    public ModelParsingNetwork(AttributeSchema schema, ParsingBackbone kind = ParsingBackbone.ConvNet4, int channels = 3, int size = 32, int width = 64)
+        : base(nameof(ModelParsingNetwork))
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        Schema = schema;
+        Kind = kind;
+        int outputs = schema.Classes.Sum();
+        if (kind == ParsingBackbone.ConvNet4)
+        {
+            if (size % 16 != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "ConvNet-4 halves the image four times; the size must be a multiple of 16.");
+            var layers = new List<(string, Module<Tensor, Tensor>)>();
+            int input = channels;
+            for (int b = 0; b < 4; b++)
+            {
+                layers.Add(($"conv{b}", Conv2d(input, width, 3, padding: 1)));
+                layers.Add(($"bn{b}", BatchNorm2d(width)));
+                layers.Add(($"relu{b}", ReLU()));
+                layers.Add(($"pool{b}", MaxPool2d(2)));
+                input = width;
+            }
+            layers.Add(("flatten", Flatten()));
+            layers.Add(("hidden", Linear(width * (size / 16) * (size / 16), 128)));
+            layers.Add(("heads", Linear(128, outputs)));
+            backbone = Sequential(layers);
+        }
+        else
+        {
+            backbone = new SpecNetwork(ArchSpecs.ResNet9(width, 3, ActivationKind.Relu), outputs, channels, size);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>The attributes and their values.</summary>
+    public AttributeSchema Schema { get; }
+
+    /// <summary>The backbone kind.</summary>
+    public ParsingBackbone Kind { get; }
+
+    /// <summary>All heads' logits side by side, [N, sum of classes]; <see cref="Split"/> cuts them per attribute.</summary>
+    public override Tensor forward(Tensor input) => backbone.call(input);
+
+    /// <summary>The logits of each attribute.</summary>
+    public Tensor[] Split(Tensor logits) => logits.split([.. Schema.Classes.Select(c => (long)c)], 1);
+}
+
+/// <summary>The parsing network's training recipe (RED-adv: SGD lr 0.1, cosine, 100 epochs, batch 512).</summary>
+public sealed record ParsingOptions
+{
+    /// <summary>Backbone.</summary>
+    public ParsingBackbone Backbone { get; init; } = ParsingBackbone.ConvNet4;
+
+    /// <summary>Epochs.</summary>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Examples per step.</summary>
+    public int BatchSize { get; init; } = 512;
+
+    /// <summary>Peak learning rate (SGD, momentum 0.9, weight decay 5e-4, cosine decay).</summary>
+    public double LearningRate { get; init; } = 0.1;
+
+    /// <summary>Seed of initialisation and shuffling.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
+    public ParsingOptions Validate()
+    {
+        Require.AtLeast(Epochs, 1, nameof(Epochs));
+        Require.BatchSize(BatchSize, nameof(BatchSize));
+        Require.Positive(LearningRate, nameof(LearningRate));
+        return this;
+    }
+}
+
+/// <summary>Per-attribute accuracy of a parsing network on some examples, with the chance level of each attribute.</summary>
+/// <param name="Attributes">Attribute names.</param>
+/// <param name="Accuracy">Accuracy per attribute.</param>
+/// <param name="Chance">Chance per attribute: the share of the most frequent value among the examples (a guess of that value).</param>
+/// <param name="Examples">Examples evaluated.</param>
+public sealed record ParsingScores(IReadOnlyList<string> Attributes, IReadOnlyList<double> Accuracy, IReadOnlyList<double> Chance, long Examples)
+{
+    /// <summary>Mean accuracy over the attributes.</summary>
+    public double MeanAccuracy => Accuracy.Average();
+}
+
+/// <summary>Trains and evaluates model parsing networks.</summary>
+public sealed class ModelParser(ParsingOptions? options = null)
+{
+    /// <summary>The recipe.</summary>
+    public ParsingOptions Options { get; } = (options ?? new ParsingOptions()).Validate();
+
+    /// <summary>Trains a new network on <paramref name="data"/> (sum of the heads' cross-entropies).</summary>
+    public ModelParsingNetwork Train(ParsingData data, IProgress<(int Epoch, double Loss, TimeSpan Duration)>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var o = Options;
+        torch.random.manual_seed(o.Seed);
+        var network = new ModelParsingNetwork(data.Schema, o.Backbone, (int)data.Inputs.shape[1], (int)data.Inputs.shape[2]);
+        network.train();
+        var random = new Random(o.Seed);
+        long n = data.Count;
+        int batches = (int)((n + o.BatchSize - 1) / o.BatchSize);
+        using var optimizer = torch.optim.SGD(network.parameters(), o.LearningRate, 0.9, 0, 5e-4);
+        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var order = Enumerable.Range(0, (int)n).ToArray();
+            random.Shuffle(order);
+            double total = 0;
+            for (int b = 0; b < batches; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                double lr = 0.5 * o.LearningRate * (1 + Math.Cos(Math.PI * (epoch + (double)b / batches) / o.Epochs));
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                var rows = torch.tensor(order.Skip(b * o.BatchSize).Take(o.BatchSize).Select(i => (long)i).ToArray());
+                var x = data.Inputs.index_select(0, rows);
+                var y = data.Labels.index_select(0, rows);
+                var heads = network.Split(network.call(x));
+                var loss = heads.Select((logits, a) => torch.nn.functional.cross_entropy(logits, y.select(1, a))).Aggregate((s, l) => s.add(l));
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                total += loss.item<float>() * rows.shape[0];
+            }
+            progress?.Report((epoch, total / n, clock.Elapsed));
+        }
+        network.eval();
+        return network;
+    }
+
+    /// <summary>Per-attribute accuracy of <paramref name="network"/> on <paramref name="data"/>.</summary>
+    public static ParsingScores Evaluate(ModelParsingNetwork network, ParsingData data, int batchSize = 512)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(data);
+        if (!network.Schema.Names.SequenceEqual(data.Schema.Names)) throw new ArgumentException("The data's attributes are not the network's.", nameof(data));
+        int attributes = data.Schema.Names.Count;
+        var correct = new long[attributes];
+        bool training = network.training;
+        network.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            for (long start = 0; start < data.Count; start += batchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                long size = Math.Min(batchSize, data.Count - start);
+                var heads = network.Split(network.call(data.Inputs.narrow(0, start, size)));
+                var y = data.Labels.narrow(0, start, size);
+                for (int a = 0; a < attributes; a++) correct[a] += heads[a].argmax(1).eq(y.select(1, a)).sum().item<long>();
+            }
+        }
+        finally
+        {
+            network.train(training);
+        }
+        var chance = new double[attributes];
+        for (int a = 0; a < attributes; a++)
+        {
+            using var column = data.Labels.select(1, a).contiguous();
+            chance[a] = column.data<long>().ToArray().GroupBy(v => v).Max(g => g.Count()) / (double)data.Count;
+        }
+        return new ParsingScores(data.Schema.Names, [.. correct.Select(c => (double)c / data.Count)], chance, data.Count);
+    }
+}
