@@ -16,7 +16,7 @@ public static class ForensicsCommand
     public static Command Create(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context) };
+        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context) };
     }
 
     private static Command Zoo(CommandContext context)
@@ -129,6 +129,47 @@ public static class ForensicsCommand
         return command;
     }
 
+    private static Command Evaluate(CommandContext context)
+    {
+        var records = new Option<string>("--records") { Description = "An attack record folder (robustness forensics attacks).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "Report folder: parsing.md, parsing.json, cross-attack.png, cross-budget.png.", Required = true };
+        var input = new Option<string>("--input") { Description = "What the parser sees: the perturbation x'-x, or the adversarial image x'.", DefaultValueFactory = _ => "perturbation" };
+        input.AcceptOnlyFromAmong("perturbation", "adversarial");
+        var backbone = new Option<string>("--backbone") { Description = "The parser's backbone.", DefaultValueFactory = _ => "convnet4" };
+        backbone.AcceptOnlyFromAmong("convnet4", "resnet9");
+        var all = new Option<bool>("--all-examples") { Description = "Parse every attacked image, not only those the victim got right and the attack fooled (RED-adv's choice)." };
+        var epochs = new Option<int>("--epochs") { Description = "Parser training epochs (RED-adv: 100).", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch-size") { Description = "Parser batch size.", DefaultValueFactory = _ => 512 };
+        var lr = new Option<double>("--lr") { Description = "Parser peak learning rate (SGD, cosine).", DefaultValueFactory = _ => 0.1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the parsers.", DefaultValueFactory = _ => 0 };
+        var command = new Command("evaluate", "Train model parsing networks on attack records and report per-attribute accuracy against chance: in distribution, across attack types and budgets, on held-out victims.")
+        {
+            records, outPath, input, backbone, all, epochs, batch, lr, seed,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string folder = parse.GetValue(records)!;
+            if (!File.Exists(Path.Combine(folder, "splits.json"))) throw new ArgumentException($"--records: '{folder}' holds no attack records (no splits.json).");
+            ParsingOptions options;
+            try
+            {
+                options = new ParsingOptions
+                {
+                    Backbone = parse.GetValue(backbone) == "resnet9" ? ParsingBackbone.ResNet9 : ParsingBackbone.ConvNet4,
+                    Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), Seed = parse.GetValue(seed),
+                }.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{Kebab(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}", e); }
+            var evaluation = new ParsingEvaluation(options, parse.GetValue(input) == "adversarial" ? ParsingInput.Adversarial : ParsingInput.Perturbation, !parse.GetValue(all));
+            var report = evaluation.Run(AttackRecordSet.Open(folder), new Progress<string>(context.Output.WriteLine), cancel);
+            ParsingEvaluation.Write(report, parse.GetValue(outPath)!);
+            context.Output.Write(report.ToMarkdown());
+            context.Output.WriteLine($"Wrote {Path.Combine(parse.GetValue(outPath)!, "parsing.md")} and its heat maps.");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
     private static ImageSet ReadFolder(string folder, string option, int? size)
     {
         if (!Directory.Exists(folder)) throw new ArgumentException($"{option} folder '{folder}' does not exist.");
@@ -160,7 +201,7 @@ public static class ForensicsCommand
         nameof(VictimGrid.RetrainEpochs) => "retrain-epochs",
         nameof(VictimGrid.RewindEpoch) => "rewind-epoch",
         nameof(VictimGrid.LearningRate) => "lr",
-        nameof(VictimGrid.BatchSize) => "batch-size",
+        nameof(VictimGrid.BatchSize) or nameof(ParsingOptions.BatchSize) => "batch-size",
         _ => (name ?? "?").ToLowerInvariant(),
     };
 }

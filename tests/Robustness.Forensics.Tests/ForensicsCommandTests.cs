@@ -47,6 +47,15 @@ public sealed class ForensicsCommandTests : IDisposable
         attacks.Code.Should().Be(0, attacks.Err);
         attacks.Out.Should().Contain("Recording 8 attack settings on 2 victims, 12 images each").And.Contain("resnet20-k5-tanh-s0 / pgd-eps16").And.Contain("16 shards");
         AttackRecordSet.Open(records).Shards.Should().HaveCount(16);
+        string report = Path.Combine(_dir, "report");
+        var evaluate = await Run("forensics", "evaluate", "--records", records, "--out", report, "--epochs", "1", "--batch-size", "16", "--all-examples");
+        evaluate.Code.Should().Be(0, evaluate.Err);
+        evaluate.Out.Should().Contain("In distribution").And.Contain("| fgsm |").And.Contain("Across PGD budgets").And.Contain("sparsity (0/0.625)");
+        File.ReadAllText(Path.Combine(report, "parsing.md")).Should().Contain("![cross-attack matrix](cross-attack.png)");
+        new FileInfo(Path.Combine(report, "cross-attack.png")).Length.Should().BeGreaterThan(1000);
+        File.Exists(Path.Combine(report, "cross-budget.png")).Should().BeTrue();
+        (await Run("forensics", "evaluate", "--records", zoo, "--out", report)).Err.Should().Contain("no splits.json");
+
         var bad = await Run("forensics", "attacks", "--zoo", zoo, "--data", data, "--out", records, "--only", "boundary");
         bad.Code.Should().Be(2);
         bad.Err.Should().Contain("boundary");

@@ -59,6 +59,23 @@ public sealed class ModelParsingTests : IDisposable
     }
 
     [Fact]
+    public void The_heat_map_draws_a_matrix_with_its_values()
+    {
+        var schema = new AttributeSchema(["a"], [["0", "1"]]);
+        ParsingScores Scores(double a) => new(schema.Names, [a], [0.5], 10);
+        var cells = new[] { ("fgsm", "fgsm", 0.95), ("fgsm", "pgd", 0.7), ("pgd", "fgsm", 0.55), ("pgd", "pgd", 0.9), ("pgd", "square", 0.4) }
+            .Select(c => new ParsingCell(c.Item1, c.Item2, Scores(c.Item3))).ToList();
+        string path = Path.Combine(_dir, "matrix.png");
+        ParsingEvaluation.HeatMap(path, "test", cells);
+        var bytes = File.ReadAllBytes(path);
+        bytes.Take(4).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 });
+        var report = new ParsingReport(schema, ParsingInput.Perturbation, new ParsingOptions(), cells, [], [], "records", 1);
+        report.InDistribution.Select(c => c.Test).Should().Equal("fgsm", "pgd");
+        var md = report.ToMarkdown();
+        md.Should().Contain("| fgsm | 95.0 % | 70.0 % | - |").And.Contain("| pgd | 55.0 % | 90.0 % | 40.0 % |").And.Contain("95.0 % (50.0 %)");
+    }
+
+    [Fact]
     public void Data_from_records_holds_the_successful_perturbations_with_their_victims_labels()
     {
         var sets = SyntheticImageSet.TrainTest(64, 30, seed: 3, size: 32, classes: 3);
