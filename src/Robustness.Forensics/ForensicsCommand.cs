@@ -133,8 +133,11 @@ public static class ForensicsCommand
     {
         var records = new Option<string>("--records") { Description = "An attack record folder (robustness forensics attacks).", Required = true };
         var outPath = new Option<string>("--out") { Description = "Report folder: parsing.md, parsing.json, cross-attack.png, cross-budget.png.", Required = true };
-        var input = new Option<string>("--input") { Description = "What the parser sees: the perturbation x'-x, or the adversarial image x'.", DefaultValueFactory = _ => "perturbation" };
-        input.AcceptOnlyFromAmong("perturbation", "adversarial");
+        var input = new Option<string>("--input") { Description = "What the parser sees: the perturbation x'-x, the adversarial image x', or x'-D(x') from a DnCNN denoiser D (no clean image).", DefaultValueFactory = _ => "perturbation" };
+        input.AcceptOnlyFromAmong("perturbation", "adversarial", "denoised");
+        var denoiserDepth = new Option<int>("--denoiser-depth") { Description = "DnCNN convolutions (RED-adv: 17).", DefaultValueFactory = _ => 17 };
+        var denoiserWidth = new Option<int>("--denoiser-width") { Description = "DnCNN channels (RED-adv: 64).", DefaultValueFactory = _ => 64 };
+        var denoiserEpochs = new Option<int>("--denoiser-epochs") { Description = "DnCNN training epochs (RED-adv: 20).", DefaultValueFactory = _ => 20 };
         var backbone = new Option<string>("--backbone") { Description = "The parser's backbone.", DefaultValueFactory = _ => "convnet4" };
         backbone.AcceptOnlyFromAmong("convnet4", "resnet9");
         var all = new Option<bool>("--all-examples") { Description = "Parse every attacked image, not only those the victim got right and the attack fooled (RED-adv's choice)." };
@@ -144,7 +147,7 @@ public static class ForensicsCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the parsers.", DefaultValueFactory = _ => 0 };
         var command = new Command("evaluate", "Train model parsing networks on attack records and report per-attribute accuracy against chance: in distribution, across attack types and budgets, on held-out victims.")
         {
-            records, outPath, input, backbone, all, epochs, batch, lr, seed,
+            records, outPath, input, backbone, all, epochs, batch, lr, seed, denoiserDepth, denoiserWidth, denoiserEpochs,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -160,7 +163,17 @@ public static class ForensicsCommand
                 }.Validate();
             }
             catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{Kebab(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}", e); }
-            var evaluation = new ParsingEvaluation(options, parse.GetValue(input) == "adversarial" ? ParsingInput.Adversarial : ParsingInput.Perturbation, !parse.GetValue(all));
+            DenoiserOptions denoiser;
+            try
+            {
+                denoiser = new DenoiserOptions
+                {
+                    Depth = parse.GetValue(denoiserDepth), Width = parse.GetValue(denoiserWidth), Epochs = parse.GetValue(denoiserEpochs), Seed = parse.GetValue(seed),
+                }.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--denoiser-{(e.ParamName ?? "?").ToLowerInvariant()}: {e.Message.Split(" (Parameter")[0]}", e); }
+            var kind = parse.GetValue(input) switch { "adversarial" => ParsingInput.Adversarial, "denoised" => ParsingInput.Denoised, _ => ParsingInput.Perturbation };
+            var evaluation = new ParsingEvaluation(options, kind, !parse.GetValue(all), denoiser);
             var report = evaluation.Run(AttackRecordSet.Open(folder), new Progress<string>(context.Output.WriteLine), cancel);
             ParsingEvaluation.Write(report, parse.GetValue(outPath)!);
             context.Output.Write(report.ToMarkdown());

@@ -17,6 +17,9 @@ public enum ParsingInput
 
     /// <summary>The adversarial image x' alone.</summary>
     Adversarial,
+
+    /// <summary>The perturbation estimated without the clean image, x' - D(x'), by a DnCNN denoiser D trained on the training records (RED-adv's realistic case).</summary>
+    Denoised,
 }
 
 /// <summary>The attributes parsed and their values, in a fixed order: a victim's label is the index of its value per attribute.</summary>
@@ -87,6 +90,8 @@ public sealed record ParsingData(Tensor Inputs, Tensor Labels, AttributeSchema S
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentNullException.ThrowIfNull(images);
+        if (input == ParsingInput.Denoised)
+            throw new ArgumentException("Denoised inputs need a denoiser: draw the adversarial images and map them with DnCnn.Residual (ParsingEvaluation does).", nameof(input));
         var (clean, labels) = records.Clean();
         using var cleanScope = clean;
         using var labelScope = labels;

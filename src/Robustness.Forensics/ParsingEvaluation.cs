@@ -72,10 +72,19 @@ public sealed record ParsingReport(AttributeSchema Schema, ParsingInput Input, P
 }
 
 /// <summary>Runs model parsing's evaluation on an <see cref="AttackRecordSet"/> (trains one parser per row of each matrix).</summary>
-public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInput input = ParsingInput.Perturbation, bool successfulOnly = true)
+/// <remarks>
+/// With <see cref="ParsingInput.Denoised"/>, one DnCNN is first trained on every training-image record (all attacks, all
+/// victims; l1 between x' - D(x') and the true perturbation) and every parser then sees x' - D(x'). RED-adv afterwards
+/// fine-tunes denoiser and parser together at small learning rates; that co-training is not done here.
+/// </remarks>
+public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInput input = ParsingInput.Perturbation, bool successfulOnly = true,
+    DenoiserOptions? denoiser = null)
 {
     /// <summary>The parser's recipe.</summary>
     public ParsingOptions Options { get; } = (options ?? new ParsingOptions()).Validate();
+
+    /// <summary>The denoiser's recipe (used with <see cref="ParsingInput.Denoised"/>).</summary>
+    public DenoiserOptions Denoiser { get; } = (denoiser ?? new DenoiserOptions()).Validate();
 
     /// <summary>
     /// Evaluates on <paramref name="records"/>: parsers train on the records' training images (and, for the cross-attack
@@ -90,7 +99,22 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
         var split = records.Splits;
         var types = RecordedAttack.Types.Where(t => records.Shards.Any(s => s.Attack == t)).ToList();
 
-        ParsingData Data(Func<AttackShard, bool> filter, IReadOnlyList<int> images) => ParsingData.From(records, schema, filter, images, input, successfulOnly);
+        DnCnn? dncnn = null;
+        if (input == ParsingInput.Denoised)
+        {
+            using var adversarial = ParsingData.From(records, schema, _ => true, split.TrainImages, ParsingInput.Adversarial, successfulOnly);
+            using var perturbations = ParsingData.From(records, schema, _ => true, split.TrainImages, ParsingInput.Perturbation, successfulOnly);
+            progress?.Report($"training the denoiser ({adversarial.Count:N0} examples)");
+            dncnn = Denoiser.Train(adversarial.Inputs, perturbations.Inputs, cancellationToken: cancellationToken);
+        }
+
+        ParsingData Data(Func<AttackShard, bool> filter, IReadOnlyList<int> images)
+        {
+            if (dncnn is null) return ParsingData.From(records, schema, filter, images, input, successfulOnly);
+            var adversarial = ParsingData.From(records, schema, filter, images, ParsingInput.Adversarial, successfulOnly);
+            try { return new ParsingData(dncnn.Residual(adversarial.Inputs), adversarial.Labels.clone(), schema); }
+            finally { adversarial.Dispose(); }
+        }
 
         IReadOnlyList<ParsingCell> Matrix(IReadOnlyList<(string Name, Func<AttackShard, bool> Filter)> groups, Func<AttackShard, bool> victims, Func<AttackShard, bool> testVictims, bool square)
         {
@@ -145,6 +169,7 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
                 }
             }
         }
+        dncnn?.Dispose();
         return new ParsingReport(schema, input, Options, crossAttack, crossBudget, heldOut, records.Folder, clock.Elapsed.TotalSeconds);
     }
 

@@ -55,6 +55,10 @@ public sealed class ForensicsCommandTests : IDisposable
         new FileInfo(Path.Combine(report, "cross-attack.png")).Length.Should().BeGreaterThan(1000);
         File.Exists(Path.Combine(report, "cross-budget.png")).Should().BeTrue();
         (await Run("forensics", "evaluate", "--records", zoo, "--out", report)).Err.Should().Contain("no splits.json");
+        var denoised = await Run("forensics", "evaluate", "--records", records, "--out", Path.Combine(_dir, "report-denoised"), "--input", "denoised", "--epochs", "1",
+            "--batch-size", "16", "--all-examples", "--denoiser-depth", "3", "--denoiser-width", "8", "--denoiser-epochs", "1");
+        denoised.Code.Should().Be(0, denoised.Err);
+        denoised.Out.Should().Contain("training the denoiser").And.Contain("Input: denoised");
 
         var bad = await Run("forensics", "attacks", "--zoo", zoo, "--data", data, "--out", records, "--only", "boundary");
         bad.Code.Should().Be(2);
