@@ -16,7 +16,7 @@ public static class ForensicsCommand
     public static Command Create(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context) };
+        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context), TrainParser(context), Parse(context) };
     }
 
     private static Command Zoo(CommandContext context)
@@ -181,6 +181,98 @@ public static class ForensicsCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    private static Command TrainParser(CommandContext context)
+    {
+        var records = new Option<string>("--records") { Description = "An attack record folder (robustness forensics attacks).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The parser file (safetensors).", Required = true };
+        var input = new Option<string>("--input") { Description = "What the parser sees: perturbation (needs the clean image when parsing), adversarial, or denoised (x'-D(x')).", DefaultValueFactory = _ => "denoised" };
+        input.AcceptOnlyFromAmong("perturbation", "adversarial", "denoised");
+        var backbone = new Option<string>("--backbone") { Description = "The parser's backbone.", DefaultValueFactory = _ => "convnet4" };
+        backbone.AcceptOnlyFromAmong("convnet4", "resnet9");
+        var epochs = new Option<int>("--epochs") { Description = "Parser training epochs.", DefaultValueFactory = _ => 100 };
+        var denoiserEpochs = new Option<int>("--denoiser-epochs") { Description = "DnCNN training epochs.", DefaultValueFactory = _ => 20 };
+        var denoiserDepth = new Option<int>("--denoiser-depth") { Description = "DnCNN convolutions.", DefaultValueFactory = _ => 17 };
+        var denoiserWidth = new Option<int>("--denoiser-width") { Description = "DnCNN channels.", DefaultValueFactory = _ => 64 };
+        var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 0 };
+        var all = new Option<bool>("--all-examples") { Description = "Train on every attacked image, not only those the victim got right and the attack fooled." };
+        var command = new Command("train", "Train one model parser on every training record (all attacks and victims) and save it for robustness forensics parse.")
+        {
+            records, outPath, input, backbone, epochs, denoiserEpochs, denoiserDepth, denoiserWidth, seed, all,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string folder = parse.GetValue(records)!;
+            if (!File.Exists(Path.Combine(folder, "splits.json"))) throw new ArgumentException($"--records: '{folder}' holds no attack records (no splits.json).");
+            var kind = parse.GetValue(input) switch { "adversarial" => ParsingInput.Adversarial, "denoised" => ParsingInput.Denoised, _ => ParsingInput.Perturbation };
+            ParsingOptions options;
+            DenoiserOptions denoiser;
+            try
+            {
+                options = new ParsingOptions { Backbone = parse.GetValue(backbone) == "resnet9" ? ParsingBackbone.ResNet9 : ParsingBackbone.ConvNet4, Epochs = parse.GetValue(epochs), Seed = parse.GetValue(seed) }.Validate();
+                denoiser = new DenoiserOptions { Depth = parse.GetValue(denoiserDepth), Width = parse.GetValue(denoiserWidth), Epochs = parse.GetValue(denoiserEpochs), Seed = parse.GetValue(seed) }.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{(e.ParamName ?? "?").ToLowerInvariant()}: {e.Message.Split(" (Parameter")[0]}", e); }
+            using var parser = ParserFile.Train(AttackRecordSet.Open(folder), options, kind, successfulOnly: !parse.GetValue(all), denoiser, new Progress<string>(context.Output.WriteLine), cancel);
+            parser.Save(parse.GetValue(outPath)!);
+            context.Output.WriteLine($"Saved the parser ({string.Join(", ", parser.Network.Schema.Names)}; input {kind.ToString().ToLowerInvariant()}) to {parse.GetValue(outPath)}.");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command Parse(CommandContext context)
+    {
+        var parserPath = new Option<string>("--parser") { Description = "A parser file (robustness forensics train).", Required = true };
+        var images = new Argument<string>("images") { Description = "An adversarial image, or a folder of them (class subfolders or flat)." };
+        var clean = new Option<string?>("--clean") { Description = "The clean image or folder (same relative names), for a parser of perturbations." };
+        var command = new Command("parse", "Say which victim model most likely produced an adversarial image: each attribute's predicted value and its probability.")
+        {
+            parserPath, images, clean,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string file = parse.GetValue(parserPath)!;
+            if (!File.Exists(file)) throw new ArgumentException($"--parser file '{file}' does not exist.");
+            using var parser = ParserFile.Load(file);
+            var (names, adversarial) = ReadImages(parse.GetValue(images)!, "images", parser.ImageSize);
+            TorchSharp.torch.Tensor? cleanImages = null;
+            if (parse.GetValue(clean) is string c)
+            {
+                var (cleanNames, read) = ReadImages(c, "--clean", parser.ImageSize);
+                if (!cleanNames.SequenceEqual(names)) throw new ArgumentException("--clean must hold the same relative file names as the adversarial images.");
+                cleanImages = read;
+            }
+            var results = parser.Parse(adversarial, cleanImages);
+            context.Output.WriteLine($"| image | {string.Join(" | ", parser.Network.Schema.Names)} |");
+            context.Output.WriteLine($"|---|{string.Concat(parser.Network.Schema.Names.Select(_ => "---|"))}");
+            for (int i = 0; i < results.Count; i++)
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {names[i]} | {string.Join(" | ", results[i].Values.Select((v, a) => $"{v} ({results[i].Probabilities[a]:P0})"))} |"));
+            adversarial.Dispose();
+            cleanImages?.Dispose();
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    // One image file or a folder (with or without class subfolders), resized to the parser's size; names relative to the folder.
+    private static (IReadOnlyList<string> Names, TorchSharp.torch.Tensor Images) ReadImages(string path, string option, int size)
+    {
+        if (File.Exists(path))
+        {
+            var image = ImageFileReader.Read(path, SizePolicy.Resize(size, size));
+            var set = new ImageSet(image.Pixels, [0L], 3, size, size, ["image"]);
+            return ([Path.GetFileName(path)], set.ToTensor());
+        }
+        if (!Directory.Exists(path)) throw new ArgumentException($"{option}: '{path}' is neither an image nor a folder.");
+        var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(ImageFileReader.HasSupportedExtension).Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new ArgumentException($"{option}: '{path}' holds no images.");
+        var pixels = new List<byte>();
+        foreach (var f in files) pixels.AddRange(ImageFileReader.Read(f, SizePolicy.Resize(size, size)).Pixels);
+        var all = new ImageSet(pixels.ToArray(), new long[files.Count], 3, size, size, ["image"]);
+        return ([.. files.Select(f => Path.GetRelativePath(path, f))], all.ToTensor());
     }
 
     private static ImageSet ReadFolder(string folder, string option, int? size)

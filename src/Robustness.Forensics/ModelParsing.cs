@@ -117,7 +117,7 @@ public sealed record ParsingData(Tensor Inputs, Tensor Labels, AttributeSchema S
                 inputs.Add(value.MoveToOuterDisposeScope());
                 targets.Add(torch.tensor(schema.Labels(s.Attributes)).unsqueeze(0).expand(kept.shape[0], -1).contiguous().MoveToOuterDisposeScope());
             }
-            if (inputs.Count == 0) throw new ArgumentException("No examples pass the filter (no shard, or no successful attack on these images).", nameof(shard));
+            if (inputs.Count == 0) throw new ArgumentException("No examples pass the filter: no shard, or no attack that succeeded on an image its victim got right (parse every attacked image instead: successfulOnly false, --all-examples).", nameof(shard));
             return new ParsingData(torch.cat(inputs), torch.cat(targets), schema);
         }
         finally

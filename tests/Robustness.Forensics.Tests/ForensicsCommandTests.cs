@@ -60,6 +60,22 @@ public sealed class ForensicsCommandTests : IDisposable
         denoised.Code.Should().Be(0, denoised.Err);
         denoised.Out.Should().Contain("training the denoiser").And.Contain("Input: denoised");
 
+        string parser = Path.Combine(_dir, "parser.safetensors");
+        var train = await Run("forensics", "train", "--records", records, "--out", parser, "--input", "adversarial", "--epochs", "1", "--all-examples");
+        train.Code.Should().Be(0, train.Err);
+        train.Out.Should().Contain("Saved the parser (sparsity; input adversarial)");
+        var parsed = await Run("forensics", "parse", "--parser", parser, Path.Combine(data, "horizontal-grating"));
+        parsed.Code.Should().Be(0, parsed.Err);
+        parsed.Out.Should().Contain("| image | sparsity |");
+        parsed.Out.Split('\n').Count(l => l.StartsWith("| ") && l.Contains(".png")).Should().Be(Directory.GetFiles(Path.Combine(data, "horizontal-grating")).Length);
+
+        string perturbationParser = Path.Combine(_dir, "perturbation.safetensors");
+        (await Run("forensics", "train", "--records", records, "--out", perturbationParser, "--input", "perturbation", "--epochs", "1", "--all-examples")).Code.Should().Be(0);
+        var noClean = await Run("forensics", "parse", "--parser", perturbationParser, Path.Combine(data, "horizontal-grating"));
+        noClean.Code.Should().Be(2);
+        noClean.Err.Should().Contain("clean");
+        (await Run("forensics", "parse", "--parser", perturbationParser, Path.Combine(data, "horizontal-grating"), "--clean", Path.Combine(data, "horizontal-grating"))).Code.Should().Be(0);
+
         var bad = await Run("forensics", "attacks", "--zoo", zoo, "--data", data, "--out", records, "--only", "boundary");
         bad.Code.Should().Be(2);
         bad.Err.Should().Contain("boundary");

@@ -59,6 +59,29 @@ public sealed class ModelParsingTests : IDisposable
     }
 
     [Fact]
+    public void A_parser_file_round_trips_with_its_denoiser()
+    {
+        var schema = new AttributeSchema(["kernel", "activation"], [["3", "5", "7"], ["relu", "tanh"]]);
+        torch.random.manual_seed(1);
+        using var network = new ModelParsingNetwork(schema, ParsingBackbone.ConvNet4, size: 16, width: 64);
+        network.eval();
+        var denoiser = new DnCnn(3, 8);
+        using (torch.no_grad()) foreach (var p in denoiser.parameters()) p.add_(0.01.ToScalar());
+        using var file = new ParserFile(network, ParsingInput.Denoised, 16, denoiser, new DenoiserOptions { Depth = 3, Width = 8 });
+        string path = Path.Combine(_dir, "parser.safetensors");
+        file.Save(path);
+        using var loaded = ParserFile.Load(path);
+        loaded.Input.Should().Be(ParsingInput.Denoised);
+        loaded.Network.Schema.Values[0].Should().Equal("3", "5", "7");
+        using var scope = torch.NewDisposeScope();
+        var images = torch.rand([4, 3, 16, 16], generator: new torch.Generator(2));
+        loaded.Parse(images).Should().BeEquivalentTo(file.Parse(images), o => o.WithStrictOrdering());
+        loaded.Parse(images)[0].Attributes.Should().Equal("kernel", "activation");
+        FluentActions.Invoking(() => loaded.Parse(torch.rand(1, 3, 32, 32))).Should().Throw<ArgumentException>().WithMessage("*16, 16*");
+        FluentActions.Invoking(() => new ParserFile(network, ParsingInput.Denoised, 16)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
     public void The_heat_map_draws_a_matrix_with_its_values()
     {
         var schema = new AttributeSchema(["a"], [["0", "1"]]);
