@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Robustness.Validation;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -115,32 +114,11 @@ public sealed record DenoiserOptions
         torch.random.manual_seed(Seed);
         var denoiser = new DnCnn(Depth, Width, (int)adversarial.shape[1]);
         denoiser.train();
-        var random = new Random(Seed);
-        int n = (int)adversarial.shape[0], batches = (n + BatchSize - 1) / BatchSize;
-        using var optimizer = torch.optim.SGD(denoiser.parameters(), LearningRate, 0.9);
-        for (int epoch = 0; epoch < Epochs; epoch++)
+        CosineSgd.Train(denoiser.parameters(), (int)adversarial.shape[0], Epochs, BatchSize, LearningRate, 0, Seed, rows =>
         {
-            var clock = Stopwatch.StartNew();
-            var order = Enumerable.Range(0, n).ToArray();
-            random.Shuffle(order);
-            double total = 0;
-            for (int b = 0; b < batches; b++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                foreach (var group in optimizer.ParamGroups)
-                    group.LearningRate = 0.5 * LearningRate * (1 + Math.Cos(Math.PI * (epoch + (double)b / batches) / Epochs));
-                var rows = torch.tensor(order.Skip(b * BatchSize).Take(BatchSize).Select(i => (long)i).ToArray());
-                var x = adversarial.index_select(0, rows);
-                var estimate = x.sub(denoiser.call(x));
-                var loss = torch.nn.functional.l1_loss(estimate, perturbations.index_select(0, rows));
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                total += loss.item<float>() * rows.shape[0];
-            }
-            progress?.Report((epoch, total / n, clock.Elapsed));
-        }
+            var x = adversarial.index_select(0, rows);
+            return torch.nn.functional.l1_loss(x.sub(denoiser.call(x)), perturbations.index_select(0, rows));
+        }, progress, cancellationToken);
         denoiser.eval();
         return denoiser;
     }

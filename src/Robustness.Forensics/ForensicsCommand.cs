@@ -131,50 +131,17 @@ public static class ForensicsCommand
 
     private static Command Evaluate(CommandContext context)
     {
-        var records = new Option<string>("--records") { Description = "An attack record folder (robustness forensics attacks).", Required = true };
+        var shared = new ParserOptions("perturbation");
         var outPath = new Option<string>("--out") { Description = "Report folder: parsing.md, parsing.json, cross-attack.png, cross-budget.png.", Required = true };
-        var input = new Option<string>("--input") { Description = "What the parser sees: the perturbation x'-x, the adversarial image x', or x'-D(x') from a DnCNN denoiser D (no clean image).", DefaultValueFactory = _ => "perturbation" };
-        input.AcceptOnlyFromAmong("perturbation", "adversarial", "denoised");
-        var denoiserDepth = new Option<int>("--denoiser-depth") { Description = "DnCNN convolutions (RED-adv: 17).", DefaultValueFactory = _ => 17 };
-        var denoiserWidth = new Option<int>("--denoiser-width") { Description = "DnCNN channels (RED-adv: 64).", DefaultValueFactory = _ => 64 };
-        var denoiserEpochs = new Option<int>("--denoiser-epochs") { Description = "DnCNN training epochs (RED-adv: 20).", DefaultValueFactory = _ => 20 };
-        var backbone = new Option<string>("--backbone") { Description = "The parser's backbone.", DefaultValueFactory = _ => "convnet4" };
-        backbone.AcceptOnlyFromAmong("convnet4", "resnet9");
-        var all = new Option<bool>("--all-examples") { Description = "Parse every attacked image, not only those the victim got right and the attack fooled (RED-adv's choice)." };
-        var epochs = new Option<int>("--epochs") { Description = "Parser training epochs (RED-adv: 100).", DefaultValueFactory = _ => 100 };
-        var batch = new Option<int>("--batch-size") { Description = "Parser batch size.", DefaultValueFactory = _ => 512 };
-        var lr = new Option<double>("--lr") { Description = "Parser peak learning rate (SGD, cosine).", DefaultValueFactory = _ => 0.1 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the parsers.", DefaultValueFactory = _ => 0 };
         var command = new Command("evaluate", "Train model parsing networks on attack records and report per-attribute accuracy against chance: in distribution, across attack types and budgets, on held-out victims.")
         {
-            records, outPath, input, backbone, all, epochs, batch, lr, seed, denoiserDepth, denoiserWidth, denoiserEpochs,
+            outPath,
         };
+        shared.AddTo(command);
         command.SetAction((parse, cancel) =>
         {
-            string folder = parse.GetValue(records)!;
-            if (!File.Exists(Path.Combine(folder, "splits.json"))) throw new ArgumentException($"--records: '{folder}' holds no attack records (no splits.json).");
-            ParsingOptions options;
-            try
-            {
-                options = new ParsingOptions
-                {
-                    Backbone = parse.GetValue(backbone) == "resnet9" ? ParsingBackbone.ResNet9 : ParsingBackbone.ConvNet4,
-                    Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), Seed = parse.GetValue(seed),
-                }.Validate();
-            }
-            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{Kebab(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}", e); }
-            DenoiserOptions denoiser;
-            try
-            {
-                denoiser = new DenoiserOptions
-                {
-                    Depth = parse.GetValue(denoiserDepth), Width = parse.GetValue(denoiserWidth), Epochs = parse.GetValue(denoiserEpochs), Seed = parse.GetValue(seed),
-                }.Validate();
-            }
-            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--denoiser-{(e.ParamName ?? "?").ToLowerInvariant()}: {e.Message.Split(" (Parameter")[0]}", e); }
-            var kind = parse.GetValue(input) switch { "adversarial" => ParsingInput.Adversarial, "denoised" => ParsingInput.Denoised, _ => ParsingInput.Perturbation };
-            var evaluation = new ParsingEvaluation(options, kind, !parse.GetValue(all), denoiser);
-            var report = evaluation.Run(AttackRecordSet.Open(folder), new Progress<string>(context.Output.WriteLine), cancel);
+            var (records, input, options, denoiser, successfulOnly) = shared.Read(parse);
+            var report = new ParsingEvaluation(options, input, successfulOnly, denoiser).Run(records, new Progress<string>(context.Output.WriteLine), cancel);
             ParsingEvaluation.Write(report, parse.GetValue(outPath)!);
             context.Output.Write(report.ToMarkdown());
             context.Output.WriteLine($"Wrote {Path.Combine(parse.GetValue(outPath)!, "parsing.md")} and its heat maps.");
@@ -185,41 +152,75 @@ public static class ForensicsCommand
 
     private static Command TrainParser(CommandContext context)
     {
-        var records = new Option<string>("--records") { Description = "An attack record folder (robustness forensics attacks).", Required = true };
+        var shared = new ParserOptions("denoised");
         var outPath = new Option<string>("--out") { Description = "The parser file (safetensors).", Required = true };
-        var input = new Option<string>("--input") { Description = "What the parser sees: perturbation (needs the clean image when parsing), adversarial, or denoised (x'-D(x')).", DefaultValueFactory = _ => "denoised" };
-        input.AcceptOnlyFromAmong("perturbation", "adversarial", "denoised");
-        var backbone = new Option<string>("--backbone") { Description = "The parser's backbone.", DefaultValueFactory = _ => "convnet4" };
-        backbone.AcceptOnlyFromAmong("convnet4", "resnet9");
-        var epochs = new Option<int>("--epochs") { Description = "Parser training epochs.", DefaultValueFactory = _ => 100 };
-        var denoiserEpochs = new Option<int>("--denoiser-epochs") { Description = "DnCNN training epochs.", DefaultValueFactory = _ => 20 };
-        var denoiserDepth = new Option<int>("--denoiser-depth") { Description = "DnCNN convolutions.", DefaultValueFactory = _ => 17 };
-        var denoiserWidth = new Option<int>("--denoiser-width") { Description = "DnCNN channels.", DefaultValueFactory = _ => 64 };
-        var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 0 };
-        var all = new Option<bool>("--all-examples") { Description = "Train on every attacked image, not only those the victim got right and the attack fooled." };
-        var command = new Command("train", "Train one model parser on every training record (all attacks and victims) and save it for robustness forensics parse.")
-        {
-            records, outPath, input, backbone, epochs, denoiserEpochs, denoiserDepth, denoiserWidth, seed, all,
-        };
+        var command = new Command("train", "Train one model parser on every training record (all attacks and victims) and save it for robustness forensics parse.") { outPath };
+        shared.AddTo(command);
         command.SetAction((parse, cancel) =>
         {
-            string folder = parse.GetValue(records)!;
-            if (!File.Exists(Path.Combine(folder, "splits.json"))) throw new ArgumentException($"--records: '{folder}' holds no attack records (no splits.json).");
-            var kind = parse.GetValue(input) switch { "adversarial" => ParsingInput.Adversarial, "denoised" => ParsingInput.Denoised, _ => ParsingInput.Perturbation };
-            ParsingOptions options;
-            DenoiserOptions denoiser;
-            try
-            {
-                options = new ParsingOptions { Backbone = parse.GetValue(backbone) == "resnet9" ? ParsingBackbone.ResNet9 : ParsingBackbone.ConvNet4, Epochs = parse.GetValue(epochs), Seed = parse.GetValue(seed) }.Validate();
-                denoiser = new DenoiserOptions { Depth = parse.GetValue(denoiserDepth), Width = parse.GetValue(denoiserWidth), Epochs = parse.GetValue(denoiserEpochs), Seed = parse.GetValue(seed) }.Validate();
-            }
-            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{(e.ParamName ?? "?").ToLowerInvariant()}: {e.Message.Split(" (Parameter")[0]}", e); }
-            using var parser = ParserFile.Train(AttackRecordSet.Open(folder), options, kind, successfulOnly: !parse.GetValue(all), denoiser, new Progress<string>(context.Output.WriteLine), cancel);
+            var (records, input, options, denoiser, successfulOnly) = shared.Read(parse);
+            using var parser = ParserFile.Train(records, options, input, successfulOnly, denoiser, new Progress<string>(context.Output.WriteLine), cancel);
             parser.Save(parse.GetValue(outPath)!);
-            context.Output.WriteLine($"Saved the parser ({string.Join(", ", parser.Network.Schema.Names)}; input {kind.ToString().ToLowerInvariant()}) to {parse.GetValue(outPath)}.");
+            context.Output.WriteLine($"Saved the parser ({string.Join(", ", parser.Network.Schema.Names)}; input {input.ToString().ToLowerInvariant()}) to {parse.GetValue(outPath)}.");
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The options <c>evaluate</c> and <c>train</c> share: the records, what the parser sees, its recipe and the denoiser's.</summary>
+    private sealed class ParserOptions(string defaultInput)
+    {
+        private readonly Option<string> _records = new("--records") { Description = "An attack record folder (robustness forensics attacks).", Required = true };
+        private readonly Option<string> _input = new("--input")
+        {
+            Description = "What the parser sees: the perturbation x'-x (needs the clean image), the adversarial image x', or x'-D(x') from a DnCNN denoiser D.",
+            DefaultValueFactory = _ => defaultInput,
+        };
+        private readonly Option<string> _backbone = new("--backbone") { Description = "The parser's backbone.", DefaultValueFactory = _ => "convnet4" };
+        private readonly Option<bool> _all = new("--all-examples") { Description = "Use every attacked image, not only those the victim got right and the attack fooled (RED-adv's choice)." };
+        private readonly Option<int> _epochs = new("--epochs") { Description = "Parser training epochs (RED-adv: 100).", DefaultValueFactory = _ => 100 };
+        private readonly Option<int> _batch = new("--batch-size") { Description = "Parser batch size.", DefaultValueFactory = _ => 512 };
+        private readonly Option<double> _lr = new("--lr") { Description = "Parser peak learning rate (SGD, cosine).", DefaultValueFactory = _ => 0.1 };
+        private readonly Option<int> _seed = new("--seed") { Description = "Seed of the parsers and the denoiser.", DefaultValueFactory = _ => 0 };
+        private readonly Option<int> _denoiserDepth = new("--denoiser-depth") { Description = "DnCNN convolutions (RED-adv: 17).", DefaultValueFactory = _ => 17 };
+        private readonly Option<int> _denoiserWidth = new("--denoiser-width") { Description = "DnCNN channels (RED-adv: 64).", DefaultValueFactory = _ => 64 };
+        private readonly Option<int> _denoiserEpochs = new("--denoiser-epochs") { Description = "DnCNN training epochs (RED-adv: 20).", DefaultValueFactory = _ => 20 };
+
+        public void AddTo(Command command)
+        {
+            _input.AcceptOnlyFromAmong("perturbation", "adversarial", "denoised");
+            _backbone.AcceptOnlyFromAmong("convnet4", "resnet9");
+            foreach (var option in new Option[] { _records, _input, _backbone, _all, _epochs, _batch, _lr, _seed, _denoiserDepth, _denoiserWidth, _denoiserEpochs })
+                command.Options.Add(option);
+        }
+
+        public (AttackRecordSet Records, ParsingInput Input, ParsingOptions Parser, DenoiserOptions Denoiser, bool SuccessfulOnly) Read(ParseResult parse)
+        {
+            string folder = parse.GetValue(_records)!;
+            if (!File.Exists(Path.Combine(folder, "splits.json"))) throw new ArgumentException($"--records: '{folder}' holds no attack records (no splits.json).");
+            var input = parse.GetValue(_input) switch { "adversarial" => ParsingInput.Adversarial, "denoised" => ParsingInput.Denoised, _ => ParsingInput.Perturbation };
+            int seed = parse.GetValue(_seed);
+            ParsingOptions parser;
+            DenoiserOptions denoiser;
+            try
+            {
+                parser = new ParsingOptions
+                {
+                    Backbone = parse.GetValue(_backbone) == "resnet9" ? ParsingBackbone.ResNet9 : ParsingBackbone.ConvNet4,
+                    Epochs = parse.GetValue(_epochs), BatchSize = parse.GetValue(_batch), LearningRate = parse.GetValue(_lr), Seed = seed,
+                }.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--{Kebab(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}", e); }
+            try
+            {
+                denoiser = new DenoiserOptions
+                {
+                    Depth = parse.GetValue(_denoiserDepth), Width = parse.GetValue(_denoiserWidth), Epochs = parse.GetValue(_denoiserEpochs), Seed = seed,
+                }.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--denoiser-{(e.ParamName ?? "?").ToLowerInvariant()}: {e.Message.Split(" (Parameter")[0]}", e); }
+            return (AttackRecordSet.Open(folder), input, parser, denoiser, !parse.GetValue(_all));
+        }
     }
 
     private static Command Parse(CommandContext context)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Robustness.Models;
 using Robustness.Validation;
@@ -251,34 +250,12 @@ public sealed class ModelParser(ParsingOptions? options = null)
         torch.random.manual_seed(o.Seed);
         var network = new ModelParsingNetwork(data.Schema, o.Backbone, (int)data.Inputs.shape[1], (int)data.Inputs.shape[2]);
         network.train();
-        var random = new Random(o.Seed);
-        long n = data.Count;
-        int batches = (int)((n + o.BatchSize - 1) / o.BatchSize);
-        using var optimizer = torch.optim.SGD(network.parameters(), o.LearningRate, 0.9, 0, 5e-4);
-        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        CosineSgd.Train(network.parameters(), (int)data.Count, o.Epochs, o.BatchSize, o.LearningRate, 5e-4, o.Seed, rows =>
         {
-            var clock = Stopwatch.StartNew();
-            var order = Enumerable.Range(0, (int)n).ToArray();
-            random.Shuffle(order);
-            double total = 0;
-            for (int b = 0; b < batches; b++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                double lr = 0.5 * o.LearningRate * (1 + Math.Cos(Math.PI * (epoch + (double)b / batches) / o.Epochs));
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                var rows = torch.tensor(order.Skip(b * o.BatchSize).Take(o.BatchSize).Select(i => (long)i).ToArray());
-                var x = data.Inputs.index_select(0, rows);
-                var y = data.Labels.index_select(0, rows);
-                var heads = network.Split(network.call(x));
-                var loss = heads.Select((logits, a) => torch.nn.functional.cross_entropy(logits, y.select(1, a))).Aggregate((s, l) => s.add(l));
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                total += loss.item<float>() * rows.shape[0];
-            }
-            progress?.Report((epoch, total / n, clock.Elapsed));
-        }
+            var y = data.Labels.index_select(0, rows);
+            var heads = network.Split(network.call(data.Inputs.index_select(0, rows)));
+            return heads.Select((logits, a) => torch.nn.functional.cross_entropy(logits, y.select(1, a))).Aggregate((s, l) => s.add(l));
+        }, progress, cancellationToken);
         network.eval();
         return network;
     }
