@@ -16,6 +16,11 @@ using Robustness.Benchmarks;
 //                                                                    channel slicing of a ResNet-18: accuracy, MACs, latency per ratio and selector vs from scratch
 //   all-in-one [--per-class 1000] [--test-per-class 200] [--width 16] [--epochs 15] [--threads 2] [--request-batch 16] [--name all-in-one-cifar10-cpu] [--data TARBALL]
 //                                                                    All-in-One: accuracy per ratio vs separate and one-shot, DVFS latency table, switching trace
+//   robust-all-in-one [--per-class 500] [--test-per-class 100] [--width 16] [--adversarial-epochs 10] [--epochs 10] [--lr 0.01] [--hsic on|off]
+//             [--attack-images 200] [--autoattack on|off] [--threads 2] [--name robust-all-in-one-cifar10-cpu] [--data TARBALL]
+//                                                                    robust All-in-One from a PGD-AT teacher vs PGD-AT separate models and one-shot slices
+//   black-box [--per-class 500] [--epochs 15] [--images 100] [--budgets 500,2000] [--eps 8/255] [--threads 2] [--name black-box-cifar10-cpu] [--data TARBALL]
+//                                                                    Square vs ZO-signSGD vs NES at equal query budgets on a trained ResNet-18 w16
 //   sep-table [--per-class 200] [--test 10000] [--width 16] [--epochs 30] [--k 5] [--iterations 30] [--inner-steps 15]
 //             [--eps 8/255,2/255] [--methods clean,random,final-checkpoint,sep,sep-fa] [--victim-seed 1] [--source-seed 0]
 //             [--device cpu] [--threads 2] [--batch 128] [--name sep-cifar10-cpu] [--work DIR] [--data TARBALL]
@@ -56,6 +61,16 @@ switch (args.FirstOrDefault())
         return SlicingBenchmark.Run(results, new SlicingBenchmark.Options(IntOption("--per-class", 1000), IntOption("--test-per-class", 200), IntOption("--width", 16),
             IntOption("--epochs", 15), IntOption("--fine-tune-epochs", 5), IntOption("--threads", 2),
             Option("--data", Path.Combine(TrainingBenchmark.RepositoryRoot(), "..", "shared", "datasets", "cifar10", "cifar10-jpeg.tar.gz")), Option("--name", "slicing-cifar10-cpu")));
+    case "black-box":
+        return BlackBoxBenchmark.Run(results, new BlackBoxBenchmark.Options(IntOption("--per-class", 500), IntOption("--epochs", 15), IntOption("--images", 100),
+            [.. Option("--budgets", "500,2000").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))], Robustness.Attacks.Budget.Parse(Option("--eps", "8/255")),
+            IntOption("--threads", 2), Option("--data", Path.Combine(TrainingBenchmark.RepositoryRoot(), "..", "shared", "datasets", "cifar10", "cifar10-jpeg.tar.gz")),
+            Option("--name", "black-box-cifar10-cpu")));
+    case "robust-all-in-one":
+        return RobustAllInOneBenchmark.Run(results, new RobustAllInOneBenchmark.Options(IntOption("--per-class", 500), IntOption("--test-per-class", 100), IntOption("--width", 16),
+            IntOption("--adversarial-epochs", 10), IntOption("--epochs", 10), double.Parse(Option("--lr", "0.01"), CultureInfo.InvariantCulture), Option("--hsic", "on") == "on",
+            IntOption("--attack-images", 200), Option("--autoattack", "on") == "on", IntOption("--threads", 2),
+            Option("--data", Path.Combine(TrainingBenchmark.RepositoryRoot(), "..", "shared", "datasets", "cifar10", "cifar10-jpeg.tar.gz")), Option("--name", "robust-all-in-one-cifar10-cpu")));
     case "all-in-one":
         return AllInOneBenchmark.Run(results, new AllInOneBenchmark.Options(IntOption("--per-class", 1000), IntOption("--test-per-class", 200), IntOption("--width", 16),
             IntOption("--epochs", 15), IntOption("--threads", 2), IntOption("--request-batch", 16),
