@@ -173,9 +173,19 @@ public abstract class ZerothOrderAttack<TOptions> : Attack<TOptions> where TOpti
         return z / z.flatten(2).square().sum([2L], keepdim: true).sqrt().unsqueeze(-1).unsqueeze(-1);
     }
 
-    /// <summary>The settings a catalogue entry builds: steps from <c>Steps</c>, or from a <c>Queries</c> budget, else the default.</summary>
-    protected static int StepsFor(AttackSettings settings, int defaultSteps, int queriesPerStep) =>
-        settings.Steps ?? (settings.Queries is int q ? Math.Max(1, q / queriesPerStep) : defaultSteps);
+    /// <summary>
+    /// The options a catalogue entry builds from <paramref name="settings"/> over <paramref name="defaults"/>: steps from
+    /// <c>Steps</c>, or from a <c>Queries</c> budget, else the default.
+    /// </summary>
+    protected static TOptions FromSettings(TOptions defaults, AttackSettings settings) =>
+        (TOptions)((ZerothOrderOptions)defaults with
+        {
+            Epsilon = settings.EpsilonOrDefault,
+            Steps = settings.Steps ?? (settings.Queries is int q ? Math.Max(1, q / defaults.QueriesPerStep) : defaults.Steps),
+            StepSize = settings.StepSize ?? defaults.StepSize,
+            Target = settings.Target,
+            Seed = settings.Seed,
+        });
 
     /// <summary>The knobs a zeroth-order attack reads.</summary>
     protected static readonly string[] ReadKnobs =
@@ -217,18 +227,7 @@ public sealed class ZoSignSgd : ZerothOrderAttack<ZoSignSgdOptions>
         IsBlackBox: true,
         IsMinimumNorm: false,
         SupportsTargets: true,
-        settings =>
-        {
-            var defaults = new ZoSignSgdOptions();
-            return new ZoSignSgd(defaults with
-            {
-                Epsilon = settings.EpsilonOrDefault,
-                Steps = StepsFor(settings, defaults.Steps, defaults.QueriesPerStep),
-                StepSize = settings.StepSize ?? defaults.StepSize,
-                Target = settings.Target,
-                Seed = settings.Seed,
-            });
-        })
+        settings => new ZoSignSgd(FromSettings(new ZoSignSgdOptions(), settings)))
     {
         Reads = ReadKnobs,
     };
@@ -277,18 +276,7 @@ public sealed class Nes : ZerothOrderAttack<NesOptions>
         IsBlackBox: true,
         IsMinimumNorm: false,
         SupportsTargets: true,
-        settings =>
-        {
-            var defaults = new NesOptions();
-            return new Nes(defaults with
-            {
-                Epsilon = settings.EpsilonOrDefault,
-                Steps = StepsFor(settings, defaults.Steps, defaults.QueriesPerStep),
-                StepSize = settings.StepSize ?? defaults.StepSize,
-                Target = settings.Target,
-                Seed = settings.Seed,
-            });
-        })
+        settings => new Nes(FromSettings(new NesOptions(), settings)))
     {
         Reads = ReadKnobs,
     };
