@@ -66,8 +66,7 @@ public static class RobustAllInOneBenchmark
             var clock = Stopwatch.StartNew();
             new Trainer(recipe, new PgdAdversarialObjective()).Train(model, train);
             seconds[file] = clock.Elapsed.TotalSeconds;
-            model.Save(path + ".tmp");
-            File.Move(path + ".tmp", path, overwrite: true);
+            model.Save(path); // atomic: a kill never leaves a half-written model to resume from
             WriteSeconds(work, seconds);
             Console.WriteLine(Inv($"{file}: PGD-AT {o.AdversarialEpochs} epochs in {seconds[file] / 60:F1} min"));
             return model;
@@ -93,8 +92,7 @@ public static class RobustAllInOneBenchmark
                     .Train(network, train, progress: new Progress<MultiRatioEpoch>(e => Console.WriteLine(Inv($"robust all-in-one epoch {e.Epoch + 1}: loss {e.Loss:F3}, {e.Duration.TotalSeconds:F1} s"))),
                         objective: objective);
                 seconds["all-in-one"] = clock.Elapsed.TotalSeconds;
-                network.Save(multiPath + ".tmp");
-                File.Move(multiPath + ".tmp", multiPath, overwrite: true);
+                network.Save(multiPath);
                 WriteSeconds(work, seconds);
             }
             foreach (double ratio in Ratios)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Robustness.Data;
+using Robustness.IO;
 using Robustness.Models;
 using Robustness.Validation;
 using TorchSharp;
@@ -183,15 +184,15 @@ public sealed class AttackRecorder
         {
             using var scope = torch.NewDisposeScope();
             var pixels = torch.tensor(attacked.Pixels.ToArray(), [attacked.Count, attacked.Channels, attacked.Height, attacked.Width], ScalarType.Byte);
-            Atomic.Write(cleanPath, path => SafeTensors.Save(path, new Dictionary<string, Tensor>
+            SafeTensors.Save(cleanPath, new Dictionary<string, Tensor>
             {
                 ["images"] = pixels, ["labels"] = attacked.LabelsTensor(0, attacked.Count), ["source_index"] = torch.tensor(chosen.Select(i => (long)i).ToArray()),
-            }, new Dictionary<string, string> { ["classes"] = string.Join(",", attacked.ClassNames) }));
+            }, new Dictionary<string, string> { ["classes"] = string.Join(",", attacked.ClassNames) });
         }
 
         string splitsPath = Path.Combine(folder, "splits.json");
         if (!File.Exists(splitsPath))
-            Atomic.Write(splitsPath, path => File.WriteAllText(path, JsonSerializer.Serialize(Splits(attacked.Count, zoo), ZooIndex.Json)));
+            AtomicFile.WriteAllText(splitsPath, JsonSerializer.Serialize(Splits(attacked.Count, zoo), ZooIndex.Json));
 
         var shards = AttackRecordSet.ReadIndex(folder);
         var done = shards.Select(s => s.File).ToHashSet();
@@ -209,8 +210,8 @@ public sealed class AttackRecorder
                 cancellationToken.ThrowIfCancellationRequested();
                 var shard = Attack(folder, record, setting, victim, attacked, cancellationToken);
                 shards.Add(shard);
-                Atomic.Write(Path.Combine(folder, AttackRecordSet.IndexFile),
-                    path => File.WriteAllLines(path, shards.Select(s => JsonSerializer.Serialize(s, ZooIndex.JsonLine))));
+                AtomicFile.WriteAllText(Path.Combine(folder, AttackRecordSet.IndexFile),
+                    string.Concat(shards.Select(s => JsonSerializer.Serialize(s, ZooIndex.JsonLine) + "\n")));
                 progress?.Report(shard);
             }
         }
@@ -239,10 +240,10 @@ public sealed class AttackRecorder
             adversarialPredictions.narrow(0, start, n).copy_(victim.Predict(xAdv).cpu());
         }
         string file = ShardFile(record.Id, setting);
-        Atomic.Write(Path.Combine(folder, file), path => SafeTensors.Save(path, new Dictionary<string, Tensor>
+        SafeTensors.Save(Path.Combine(folder, file), new Dictionary<string, Tensor>
         {
             ["adversarial"] = adversarial, ["clean_predictions"] = cleanPredictions, ["adversarial_predictions"] = adversarialPredictions,
-        }, new Dictionary<string, string> { ["victim"] = record.Id, ["attack"] = setting.Attack, ["setting"] = setting.Label }));
+        }, new Dictionary<string, string> { ["victim"] = record.Id, ["attack"] = setting.Attack, ["setting"] = setting.Label });
         using var labels = images.LabelsTensor(0, images.Count);
         double fooled = adversarialPredictions.ne(labels).to(ScalarType.Float32).mean().item<float>();
         return new AttackShard(record.Id, record.Attributes, setting.Attack, setting.Label, setting.EpsilonPixels, file, images.Count, fooled, clock.Elapsed.TotalSeconds);

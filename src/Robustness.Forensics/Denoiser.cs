@@ -104,6 +104,19 @@ public sealed record DenoiserOptions
         return this;
     }
 
+    /// <summary>
+    /// Trains a denoiser on the records of <paramref name="records"/> on <paramref name="images"/> (every attack and victim):
+    /// their adversarial images against their true perturbations.
+    /// </summary>
+    public DnCnn Train(AttackRecordSet records, AttributeSchema schema, IReadOnlyList<int> images, bool successfulOnly,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var adversarial = ParsingData.From(records, schema, _ => true, images, ParsingInput.Adversarial, successfulOnly);
+        using var perturbations = ParsingData.From(records, schema, _ => true, images, ParsingInput.Perturbation, successfulOnly);
+        progress?.Report($"training the denoiser ({adversarial.Count:N0} examples)");
+        return Train(adversarial.Inputs, perturbations.Inputs, cancellationToken: cancellationToken);
+    }
+
     /// <summary>Trains a denoiser so that x' - D(x') matches the true perturbation (mean absolute error) on <paramref name="adversarial"/> / <paramref name="perturbations"/>.</summary>
     public DnCnn Train(Tensor adversarial, Tensor perturbations, IProgress<(int Epoch, double L1, TimeSpan Duration)>? progress = null, CancellationToken cancellationToken = default)
     {

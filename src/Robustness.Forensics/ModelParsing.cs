@@ -90,7 +90,7 @@ public sealed record ParsingData(Tensor Inputs, Tensor Labels, AttributeSchema S
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentNullException.ThrowIfNull(images);
         if (input == ParsingInput.Denoised)
-            throw new ArgumentException("Denoised inputs need a denoiser: draw the adversarial images and map them with DnCnn.Residual (ParsingEvaluation does).", nameof(input));
+            throw new ArgumentException("Denoised inputs need a denoiser: use ParsingData.Denoised.", nameof(input));
         var (clean, labels) = records.Clean();
         using var cleanScope = clean;
         using var labelScope = labels;
@@ -123,6 +123,15 @@ public sealed record ParsingData(Tensor Inputs, Tensor Labels, AttributeSchema S
         {
             foreach (var t in inputs.Concat(targets)) t.Dispose();
         }
+    }
+
+    /// <summary>As <see cref="From"/> with <see cref="ParsingInput.Denoised"/>: the adversarial images mapped to x' - D(x') by <paramref name="denoiser"/>.</summary>
+    public static ParsingData Denoised(AttackRecordSet records, AttributeSchema schema, Func<AttackShard, bool> shard, IReadOnlyList<int> images,
+        DnCnn denoiser, bool successfulOnly = true)
+    {
+        ArgumentNullException.ThrowIfNull(denoiser);
+        using var adversarial = From(records, schema, shard, images, ParsingInput.Adversarial, successfulOnly);
+        return new ParsingData(denoiser.Residual(adversarial.Inputs), adversarial.Labels.clone(), schema);
     }
 
     /// <inheritdoc />

@@ -61,20 +61,14 @@ public sealed class ParserFile : IDisposable
         var schema = AttributeSchema.Of(records.Shards.Select(s => s.Attributes));
         var images = records.Splits.TrainImages;
         DnCnn? denoiser = null;
-        ParsingData data;
         if (input == ParsingInput.Denoised)
         {
             denoiserOptions = (denoiserOptions ?? new DenoiserOptions()).Validate();
-            using var adversarial = ParsingData.From(records, schema, _ => true, images, ParsingInput.Adversarial, successfulOnly);
-            using var perturbations = ParsingData.From(records, schema, _ => true, images, ParsingInput.Perturbation, successfulOnly);
-            progress?.Report($"training the denoiser ({adversarial.Count:N0} examples)");
-            denoiser = denoiserOptions.Train(adversarial.Inputs, perturbations.Inputs, cancellationToken: cancellationToken);
-            data = new ParsingData(denoiser.Residual(adversarial.Inputs), adversarial.Labels.clone(), schema);
+            denoiser = denoiserOptions.Train(records, schema, images, successfulOnly, progress, cancellationToken);
         }
-        else
-        {
-            data = ParsingData.From(records, schema, _ => true, images, input, successfulOnly);
-        }
+        var data = denoiser is null
+            ? ParsingData.From(records, schema, _ => true, images, input, successfulOnly)
+            : ParsingData.Denoised(records, schema, _ => true, images, denoiser, successfulOnly);
         using (data)
         {
             var parser = new ModelParser(options);
@@ -85,7 +79,7 @@ public sealed class ParserFile : IDisposable
         }
     }
 
-    /// <summary>Writes the parser to <paramref name="path"/> (atomically).</summary>
+    /// <summary>Writes the parser to <paramref name="path"/> (atomically, as every safetensors file).</summary>
     public void Save(string path)
     {
         var tensors = new Dictionary<string, Tensor>();
@@ -99,7 +93,7 @@ public sealed class ParserFile : IDisposable
             [SizeKey] = ImageSize.ToString(CultureInfo.InvariantCulture),
         };
         if (Denoiser is not null) metadata[DenoiserKey] = string.Create(CultureInfo.InvariantCulture, $"{DenoiserOptions.Depth},{DenoiserOptions.Width}");
-        Atomic.Write(path, p => SafeTensors.Save(p, tensors, metadata));
+        SafeTensors.Save(path, tensors, metadata);
     }
 
     /// <summary>Reads a parser written by <see cref="Save"/>.</summary>

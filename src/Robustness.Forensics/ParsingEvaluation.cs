@@ -99,22 +99,11 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
         var split = records.Splits;
         var types = RecordedAttack.Types.Where(t => records.Shards.Any(s => s.Attack == t)).ToList();
 
-        DnCnn? dncnn = null;
-        if (input == ParsingInput.Denoised)
-        {
-            using var adversarial = ParsingData.From(records, schema, _ => true, split.TrainImages, ParsingInput.Adversarial, successfulOnly);
-            using var perturbations = ParsingData.From(records, schema, _ => true, split.TrainImages, ParsingInput.Perturbation, successfulOnly);
-            progress?.Report($"training the denoiser ({adversarial.Count:N0} examples)");
-            dncnn = Denoiser.Train(adversarial.Inputs, perturbations.Inputs, cancellationToken: cancellationToken);
-        }
+        using var dncnn = input == ParsingInput.Denoised ? Denoiser.Train(records, schema, split.TrainImages, successfulOnly, progress, cancellationToken) : null;
 
-        ParsingData Data(Func<AttackShard, bool> filter, IReadOnlyList<int> images)
-        {
-            if (dncnn is null) return ParsingData.From(records, schema, filter, images, input, successfulOnly);
-            var adversarial = ParsingData.From(records, schema, filter, images, ParsingInput.Adversarial, successfulOnly);
-            try { return new ParsingData(dncnn.Residual(adversarial.Inputs), adversarial.Labels.clone(), schema); }
-            finally { adversarial.Dispose(); }
-        }
+        ParsingData Data(Func<AttackShard, bool> filter, IReadOnlyList<int> images) => dncnn is null
+            ? ParsingData.From(records, schema, filter, images, input, successfulOnly)
+            : ParsingData.Denoised(records, schema, filter, images, dncnn, successfulOnly);
 
         IReadOnlyList<ParsingCell> Matrix(IReadOnlyList<(string Name, Func<AttackShard, bool> Filter)> groups, Func<AttackShard, bool> victims, Func<AttackShard, bool> testVictims, bool square)
         {
@@ -169,7 +158,6 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
                 }
             }
         }
-        dncnn?.Dispose();
         return new ParsingReport(schema, input, Options, crossAttack, crossBudget, heldOut, records.Folder, clock.Elapsed.TotalSeconds);
     }
 
@@ -181,7 +169,7 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
         AtomicFile.Write(Path.Combine(folder, "parsing.json"), s => JsonSerializer.Serialize(s, report, ZooIndex.Json));
         HeatMap(Path.Combine(folder, "cross-attack.png"), "Model parsing across attack types (mean accuracy over attributes, %)", report.CrossAttack);
         if (report.CrossBudget.Count > 0) HeatMap(Path.Combine(folder, "cross-budget.png"), "Model parsing across PGD budgets (mean accuracy, %)", report.CrossBudget);
-        AtomicFile.Write(Path.Combine(folder, "parsing.md"), s => s.Write(Encoding.UTF8.GetBytes("# Model parsing\n\n" + report.ToMarkdown("cross-attack.png"))));
+        AtomicFile.WriteAllText(Path.Combine(folder, "parsing.md"), "# Model parsing\n\n" + report.ToMarkdown("cross-attack.png"));
     }
 
     /// <summary>Draws a trained-on x tested-on matrix of mean accuracies as a PNG heat map with the values written in.</summary>

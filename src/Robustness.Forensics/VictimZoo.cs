@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Robustness.Data;
+using Robustness.IO;
 using Robustness.Models;
 using Robustness.Pruning;
 using Robustness.Training;
@@ -44,7 +45,7 @@ public sealed record ZooIndex(string Settings, IReadOnlyList<VictimRecord> Victi
         return File.Exists(path) ? JsonSerializer.Deserialize<ZooIndex>(File.ReadAllText(path), Json) : null;
     }
 
-    internal void Write(string folder) => Atomic.Write(Path.Combine(folder, FileName), path => File.WriteAllText(path, JsonSerializer.Serialize(this, Json)));
+    internal void Write(string folder) => AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, Json));
 }
 
 /// <summary>
@@ -54,7 +55,7 @@ public sealed record ZooIndex(string Settings, IReadOnlyList<VictimRecord> Victi
 /// by one global magnitude threshold (<see cref="MaskSet.ByGlobalMagnitude"/>; classifier and batch norm untouched, as
 /// RED-adv prunes), rewinds the kept weights to the early epoch and retrains with the mask (the lottery-ticket
 /// rewinding of RED-adv's <c>omp</c>). Each victim is saved as <c>victims/&lt;id&gt;.safetensors</c> with its attributes
-/// in the metadata, and indexed in <c>zoo.json</c>, each file written atomically; a second run with the same settings
+/// in the metadata, and indexed in <c>zoo.json</c>, each file written atomically (<see cref="AtomicFile"/>); a second run with the same settings
 /// trains only what is missing, and one with other settings is refused. One dense network is shared by the
 /// sparsities of its group (RED-adv trains it again for each): the same recipe, a third of the dense epochs.
 /// </summary>
@@ -143,7 +144,7 @@ public sealed class VictimZoo
         string dense = Path.Combine(folder, "dense", id + ".safetensors"), rewind = Path.Combine(folder, "dense", id + ".rewind.safetensors");
         if (File.Exists(dense) && File.Exists(rewind)) return (dense, rewind);
         using var model = Classifier.Create(spec, norm, train.ClassNames, seed: Seed);
-        if (Grid.RewindEpoch == 0) Atomic.Write(rewind, model.Save);
+        if (Grid.RewindEpoch == 0) model.Save(rewind);
         var options = Recipe(Grid.Epochs) with
         {
             Checkpoints = Grid.RewindEpoch == 0 ? CheckpointSchedule.None : CheckpointSchedule.AtEpochs([Grid.RewindEpoch - 1]),
@@ -154,10 +155,10 @@ public sealed class VictimZoo
             if (Grid.RewindEpoch > 0)
             {
                 using var early = checkpoints!.Load(Grid.RewindEpoch - 1);
-                Atomic.Write(rewind, early.Save);
+                early.Save(rewind);
             }
         }
-        Atomic.Write(dense, model.Save);
+        model.Save(dense);
         return (dense, rewind);
     }
 
@@ -180,7 +181,7 @@ public sealed class VictimZoo
             [ActivationKey] = victim.Activation.ToString().ToLowerInvariant(),
             [SparsityKey] = victim.Sparsity.ToString("R", CultureInfo.InvariantCulture),
         };
-        Atomic.Write(Path.Combine(folder, file), path => model.Save(path, auxiliary: null, metadata));
+        model.Save(Path.Combine(folder, file), auxiliary: null, metadata);
         return new VictimRecord(victim.Id, victim, file, accuracy, sparsity, clock.Elapsed.TotalSeconds);
     }
 
@@ -212,16 +213,5 @@ public sealed class VictimZoo
             $"widths {string.Join(",", g.Widths.Select(kv => $"{kv.Key}={kv.Value}"))}; kernels {string.Join(",", g.KernelSizes)}; activations {string.Join(",", g.Activations)}; " +
             $"sparsities {string.Join(",", g.Sparsities)}; epochs {g.Epochs}+{g.RetrainEpochs}, rewind {g.RewindEpoch}, lr {g.LearningRate}, batch {g.BatchSize}; seed {Seed}; " +
             $"{train.Count} training images {train.Width}x{train.Height}x{train.Channels}, classes {string.Join(",", train.ClassNames)}");
-    }
-}
-
-/// <summary>Writes a file through a temporary name and a rename, so a kill never leaves a half-written file under the real name.</summary>
-internal static class Atomic
-{
-    public static void Write(string path, Action<string> write)
-    {
-        string temporary = path + ".tmp";
-        write(temporary);
-        File.Move(temporary, path, overwrite: true);
     }
 }
