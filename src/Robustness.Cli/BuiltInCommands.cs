@@ -17,6 +17,7 @@ public sealed class BuiltInCommands : ICommandContributor
         return
         [
             TrainCommand.Create(output, error, models),
+            ImportCommand.Create(output, error, models),
             EvaluateCommand.Create(output, error, catalog, models),
             AttackCommand.Create(output, error, catalog, models),
             ProtectCommand.Create(output, error, catalog.All(TechniqueFamily.Protectors), models),

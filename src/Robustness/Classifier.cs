@@ -268,7 +268,7 @@ public sealed class Classifier : IDisposable
         var metadata = SafeTensors.ReadMetadata(path);
         string Get(string key) => metadata.TryGetValue(MetadataPrefix + key, out var v)
             ? v
-            : throw new InvalidDataException($"'{path}' has no '{MetadataPrefix}{key}' metadata; load plain state dicts with Classifier.Create(spec, ...).LoadWeights(path).");
+            : throw new InvalidDataException($"'{path}' has no '{MetadataPrefix}{key}' metadata; bring plain state dicts (PyTorch's) in with 'robustness import' or Classifier.FromStateDict / Classifier.Create(spec, ...).LoadWeights(path).");
         int Int(string key) => int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
             ? v
             : throw new InvalidDataException($"'{path}' metadata '{MetadataPrefix}{key}' is not an integer.");
@@ -317,35 +317,91 @@ public sealed class Classifier : IDisposable
     }
 
     /// <summary>
-    /// Loads weights and buffers from a safetensors state dict (e.g. written by PyTorch's <c>save_file(model.state_dict())</c>).
-    /// Every tensor of the network must be present with the same shape; extra or missing names raise, except auxiliary
-    /// tensors (<see cref="AuxiliaryPrefix"/>), which are skipped.
+    /// Loads weights and buffers from a state dict file: safetensors (e.g. PyTorch's <c>save_file(model.state_dict())</c>
+    /// or a file saved here) or a <c>torch.save</c> file (.pth/.pt), read by <see cref="StateDictFile"/>, which also
+    /// unwraps checkpoints (<paramref name="key"/> picks the nested dictionary) and DataParallel's <c>module.</c> prefix.
+    /// Every tensor of the network must be present with the same shape; anything else raises a
+    /// <see cref="StateDictMismatchException"/> listing all differences. Auxiliary tensors (<see cref="AuxiliaryPrefix"/>)
+    /// are skipped.
     /// </summary>
-    public void LoadWeights(string path)
+    public void LoadWeights(string path, string? key = null)
     {
-        var (tensors, _) = SafeTensors.Load(path);
-        try
-        {
-            using var _ = torch.no_grad();
-            var mine = Network.state_dict();
-            var missing = mine.Keys.Except(tensors.Keys).ToArray();
-            var unexpected = tensors.Keys.Except(mine.Keys).Where(k => !k.StartsWith(AuxiliaryPrefix, StringComparison.Ordinal)).ToArray();
-            if (missing.Length > 0 || unexpected.Length > 0)
-                throw new InvalidDataException($"'{path}' does not match {Spec.Architecture}: missing [{string.Join(", ", missing.Take(8))}], unexpected [{string.Join(", ", unexpected.Take(8))}].");
-            foreach (var (name, target) in mine)
-            {
-                var source = tensors[name];
-                if (!source.shape.SequenceEqual(target.shape))
-                    throw new InvalidDataException($"'{path}': '{name}' has shape [{string.Join(", ", source.shape)}], the network expects [{string.Join(", ", target.shape)}].");
-                using var converted = source.to(target.dtype, target.device);
-                target.copy_(converted);
-            }
-        }
+        var tensors = StateDictFile.Read(path, key);
+        try { LoadStateDict(tensors, path); }
         finally
         {
             foreach (var t in tensors.Values) t.Dispose();
         }
     }
+
+    /// <summary>
+    /// Copies <paramref name="stateDict"/> (names as PyTorch's <c>state_dict()</c>; any dtype and device, converted) into
+    /// the network. It must match exactly: the <see cref="StateDictMismatchException"/> lists every missing, unexpected
+    /// and mis-shaped name. Nothing is copied unless everything fits. <paramref name="source"/> names the weights in messages.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, string source = "the state dict")
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        using var _ = torch.no_grad();
+        var mine = Network.state_dict();
+        var missing = mine.Keys.Where(k => !stateDict.ContainsKey(k)).ToArray();
+        var unexpected = stateDict.Keys.Where(k => !mine.ContainsKey(k) && !k.StartsWith(AuxiliaryPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        var misShaped = mine.Where(kv => stateDict.TryGetValue(kv.Key, out var s) && !s.shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => new ShapeMismatch(kv.Key, stateDict[kv.Key].shape, kv.Value.shape)).ToArray();
+        if (missing.Length > 0 || unexpected.Length > 0 || misShaped.Length > 0)
+            throw new StateDictMismatchException(source, Describe(), missing, unexpected, misShaped);
+        foreach (var (name, target) in mine)
+        {
+            using var converted = stateDict[name].to(target.dtype, target.device);
+            target.copy_(converted);
+        }
+    }
+
+    /// <summary>
+    /// A classifier of the zoo architecture <paramref name="spec"/> with the weights of <paramref name="stateDict"/> (e.g.
+    /// from <see cref="StateDictFile.Read"/>), in eval mode: the way to bring a PyTorch model. The state dict must fit
+    /// exactly (see <see cref="LoadStateDict"/>); the caller keeps ownership of its tensors.
+    /// </summary>
+    public static Classifier FromStateDict(IReadOnlyDictionary<string, Tensor> stateDict, ModelSpec spec, Normalization normalization,
+        IReadOnlyList<string>? classNames = null, Device? device = null, ModelFamilyRegistry? families = null, string source = "the state dict")
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(normalization);
+        var classifier = Create(spec, normalization, classNames, families: families);
+        try
+        {
+            classifier.LoadStateDict(stateDict, source);
+            classifier.Eval();
+            if (device is not null) classifier.To(device);
+            return classifier;
+        }
+        catch
+        {
+            classifier.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Wraps any TorchSharp network that maps normalised images [N, C, H, W] (C = the normalisation's channels) to logits
+    /// [N, <paramref name="classes"/>]: every attack, evaluation, SEP and training then works on it. Such a classifier has
+    /// no zoo family, so it cannot be cloned, pruned by family rules or reloaded by <see cref="Load"/> (save its
+    /// weights and rebuild the network yourself); its architecture is recorded as <c>custom:TypeName</c>.
+    /// </summary>
+    public static Classifier Wrap(Module<Tensor, Tensor> network, int classes, Normalization normalization,
+        IReadOnlyList<string>? classNames = null, int imageSize = 32, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(normalization);
+        var spec = new ModelSpec(CustomArchitecturePrefix + network.GetType().Name, classes, InputChannels: normalization.Channels, ImageSize: imageSize);
+        return new Classifier(network, spec, normalization, classNames, device);
+    }
+
+    /// <summary>The architecture prefix of networks given to <see cref="Wrap"/>.</summary>
+    public const string CustomArchitecturePrefix = "custom:";
+
+    private string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Spec.Architecture} (width {Spec.Width}{(Spec.Depth > 0 ? $", depth {Spec.Depth}" : "")}, {Spec.Classes} classes)");
 
     /// <inheritdoc />
     public void Dispose()

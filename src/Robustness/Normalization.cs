@@ -42,6 +42,9 @@ public sealed record Normalization
     /// <summary>The CIFAR-10 training-set statistics used by SEP and most CIFAR code.</summary>
     public static Normalization Cifar10 { get; } = new([0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f]);
 
+    /// <summary>The ImageNet statistics of torchvision's and timm's pretrained models.</summary>
+    public static Normalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
     /// <summary>True when this normalisation changes nothing.</summary>
     public bool IsIdentity => Mean.All(m => m == 0f) && Std.All(s => s == 1f);
 
