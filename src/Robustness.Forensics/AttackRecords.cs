@@ -156,13 +156,16 @@ public sealed class AttackRecorder
 
     /// <summary>
     /// Attacks the victims of the zoo in <paramref name="zooFolder"/> on <paramref name="images"/> (their classes must be
-    /// the victims') and writes the records to <paramref name="folder"/>. Returns the record set.
+    /// the victims') and writes the records to <paramref name="folder"/>. Returns the record set. <paramref name="select"/>
+    /// picks the victims from the zoo's (e.g. <see cref="VictimGrid.LatinFraction"/>); all of them when null. The splits
+    /// are drawn over the selected victims on the first run.
     /// </summary>
     public AttackRecordSet Record(string zooFolder, ImageSet images, string folder, IProgress<AttackShard>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, Func<IReadOnlyList<VictimRecord>, IReadOnlyList<VictimRecord>>? select = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         var zoo = ZooIndex.Read(zooFolder) ?? throw new ArgumentException($"'{zooFolder}' holds no victim zoo (no {ZooIndex.FileName}).", nameof(zooFolder));
+        if (select is not null) zoo = zoo with { Victims = select(zoo.Victims) };
         if (zoo.Victims.Count == 0) throw new ArgumentException($"The zoo in '{zooFolder}' has no victims yet.", nameof(zooFolder));
         var o = Options;
         Directory.CreateDirectory(folder);

@@ -38,9 +38,10 @@ public static class ForensicsCommand
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (SGD, cosine; default 0.1)." };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (default 128)." };
         var seed = new Option<int>("--seed") { Description = "Seed of every victim.", DefaultValueFactory = _ => 0 };
+        var design = Design();
         var command = new Command("zoo", "Train the victim zoo: architecture x kernel size x activation x conv sparsity (one-shot global magnitude pruning with rewinding), resumable.")
         {
-            data, test, outPath, grid, perClass, architectures, kernels, activations, sparsities, width, epochs, retrain, rewind, lr, batch, seed,
+            data, test, outPath, grid, perClass, architectures, kernels, activations, sparsities, width, epochs, retrain, rewind, lr, batch, seed, design,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -72,10 +73,10 @@ public static class ForensicsCommand
                 train = FirstPerClass(train, n);
             }
             var testSet = parse.GetValue(test) is string t ? ReadFolder(t, "--test", train.Height).AlignClasses(train.ClassNames) : null;
-            var victims = g.Victims();
+            var victims = Select(g.Victims(), v => v, parse.GetValue(design)!);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Victim zoo '{g.Name}': {victims.Count} victims ({g.Widths.Count} architectures x {g.KernelSizes.Count} kernel sizes x {g.Activations.Count} activations x {g.Sparsities.Count} sparsities), {g.Epochs} + {g.RetrainEpochs} epochs on {train.Count} images."));
-            var index = zoo.Build(train, testSet, parse.GetValue(outPath)!, progress: new Progress<VictimProgress>(r =>
+                $"Victim zoo '{g.Name}': {victims.Count} victims ({g.Widths.Count} architectures x {g.KernelSizes.Count} kernel sizes x {g.Activations.Count} activations x {g.Sparsities.Count} sparsities{(victims.Count < g.Victims().Count ? ", Latin fraction" : "")}), {g.Epochs} + {g.RetrainEpochs} epochs on {train.Count} images."));
+            var index = zoo.Build(train, testSet, parse.GetValue(outPath)!, victims, progress: new Progress<VictimProgress>(r =>
             {
                 if (r.Record is { } v)
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -86,6 +87,21 @@ public static class ForensicsCommand
         });
         return command;
     }
+
+    /// <summary><c>--design full|latin</c>: every victim, or the grid's balanced third (<see cref="VictimGrid.LatinFraction"/>).</summary>
+    private static Option<string> Design()
+    {
+        var design = new Option<string>("--design")
+        {
+            Description = "full: every victim of the grid; latin: a balanced third (one sparsity per architecture, kernel and activation by a Latin square: every attribute value and every pair of values still occur).",
+            DefaultValueFactory = _ => "full",
+        };
+        design.AcceptOnlyFromAmong("full", "latin");
+        return design;
+    }
+
+    private static IReadOnlyList<T> Select<T>(IReadOnlyList<T> victims, Func<T, VictimAttributes> attributes, string design) =>
+        design == "latin" ? VictimGrid.LatinFraction(victims, attributes) : victims;
 
     private static Command Attacks(CommandContext context)
     {
@@ -98,14 +114,17 @@ public static class ForensicsCommand
         var images = new Option<int>("--images") { Description = "Images attacked on every victim (a seeded choice).", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch-size") { Description = "Images per attack batch.", DefaultValueFactory = _ => 250 };
         var seed = new Option<int>("--seed") { Description = "Seed of the image choice, the splits and the attacks.", DefaultValueFactory = _ => 0 };
+        var design = Design();
         var command = new Command("attacks", "Attack every victim of a zoo with every setting and keep the adversarial examples as model parsing's dataset, resumably.")
         {
-            zoo, data, outPath, set, only, images, batch, seed,
+            zoo, data, outPath, set, only, images, batch, seed, design,
         };
         command.SetAction((parse, cancel) =>
         {
             string zooFolder = parse.GetValue(zoo)!;
             var index = ZooIndex.Read(zooFolder) ?? throw new ArgumentException($"--zoo: '{zooFolder}' holds no victim zoo (no {ZooIndex.FileName}).");
+            string designName = parse.GetValue(design)!;
+            index = index with { Victims = Select(index.Victims, v => v.Attributes, designName) };
             if (index.Victims.Count == 0) throw new ArgumentException($"--zoo: '{zooFolder}' has no victims yet.");
             var settings = RecordedAttack.Preset(parse.GetValue(set)!);
             if (parse.GetValue(only) is string o)
@@ -121,7 +140,8 @@ public static class ForensicsCommand
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Recording {settings.Count} attack settings on {index.Victims.Count} victims, {Math.Min(recorder.Options.Images, source.Count)} images each."));
             var records = recorder.Record(zooFolder, source, parse.GetValue(outPath)!, new Progress<AttackShard>(s =>
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Victim} / {s.Setting}: {s.FooledRate:P1} fooled, {s.Seconds:F1} s"))), cancel);
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Victim} / {s.Setting}: {s.FooledRate:P1} fooled, {s.Seconds:F1} s"))), cancel,
+                victims => Select(victims, v => v.Attributes, designName));
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{records.Shards.Count} shards in {Path.Combine(parse.GetValue(outPath)!, AttackRecordSet.IndexFile)}; splits: {records.Splits.TrainImages.Count}/{records.Splits.ValidationImages.Count}/{records.Splits.TestImages.Count} images, {records.Splits.HeldOutVictims.Count} held-out victims."));
             return Task.FromResult(0);

@@ -114,6 +114,35 @@ public sealed record VictimGrid
     public IReadOnlyList<VictimAttributes> Victims() =>
         [.. from a in Widths.Keys from k in KernelSizes from f in Activations from s in Sparsities select new VictimAttributes(a, k, f, s)];
 
+    /// <summary>
+    /// A balanced third of a grid whose kernel sizes, activations and sparsities have the same number of values n: for
+    /// each architecture, kernel size and activation, the one sparsity at position (architecture + kernel + activation)
+    /// mod n. Every attribute value appears equally often and every pair of values of two attributes occurs together
+    /// (a Latin square per architecture), so a parser still has to tell every value of every attribute apart; what is
+    /// lost is the three sparsities pruned from one dense network side by side. The positions are those of the values
+    /// present in <paramref name="victims"/> (architectures in <see cref="VictimArchitectures.Names"/> order, the rest
+    /// sorted), so the same fraction is picked from a whole grid and from a zoo that holds more than the fraction.
+    /// </summary>
+    public static IReadOnlyList<T> LatinFraction<T>(IReadOnlyList<T> victims, Func<T, VictimAttributes> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(victims);
+        ArgumentNullException.ThrowIfNull(attributes);
+        var all = victims.Select(attributes).ToArray();
+        var architectures = all.Select(v => v.Architecture).Distinct().OrderBy(a => VictimArchitectures.Names.ToList().IndexOf(a)).ThenBy(a => a, StringComparer.Ordinal).ToList();
+        var kernels = all.Select(v => v.KernelSize).Distinct().Order().ToList();
+        var activations = all.Select(v => v.Activation).Distinct().Order().ToList();
+        var sparsities = all.Select(v => v.Sparsity).Distinct().Order().ToList();
+        int n = sparsities.Count;
+        if (kernels.Count != n || activations.Count != n)
+            throw new ArgumentException($"A Latin fraction needs as many kernel sizes, activations and sparsities; these victims have {kernels.Count}, {activations.Count} and {n}.", nameof(victims));
+        return [.. victims.Where(v =>
+        {
+            var a = attributes(v);
+            int position = (architectures.IndexOf(a.Architecture) + kernels.IndexOf(a.KernelSize) + activations.IndexOf(a.Activation)) % n;
+            return sparsities.IndexOf(a.Sparsity) == position;
+        })];
+    }
+
     /// <summary>The spec of <paramref name="victim"/>'s network.</summary>
     public ArchSpec SpecOf(VictimAttributes victim)
     {

@@ -84,6 +84,15 @@ public sealed class VictimZoo
     /// training images' channel statistics). Cancellation stops between epochs; what was saved stays valid.
     /// </summary>
     public ZooIndex Build(ImageSet train, ImageSet? test, string folder, Normalization? normalization = null,
+        IProgress<VictimProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Build(train, test, folder, Grid.Victims(), normalization, progress, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Build(ImageSet, ImageSet?, string, Normalization?, IProgress{VictimProgress}?, CancellationToken)"/>,
+    /// training only <paramref name="selected"/> (victims of the grid, e.g. its <see cref="VictimGrid.LatinFraction"/>);
+    /// the zoo keeps whatever it already holds, so a later run with the whole grid trains the rest.
+    /// </summary>
+    public ZooIndex Build(ImageSet train, ImageSet? test, string folder, IReadOnlyList<VictimAttributes> selected, Normalization? normalization = null,
         IProgress<VictimProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -99,27 +108,30 @@ public sealed class VictimZoo
             throw new InvalidOperationException($"'{folder}' holds a zoo built with other settings ({existing.Settings}); these are ({settings}). Use a new folder.");
         var records = (existing?.Victims ?? []).ToDictionary(r => r.Id);
         var norm = normalization ?? ChannelStatistics.Of(train);
+        ArgumentNullException.ThrowIfNull(selected);
         var victims = Grid.Victims();
+        var foreign = selected.Except(victims).FirstOrDefault();
+        if (foreign is not null) throw new ArgumentException($"Victim {foreign.Id} is not in the grid.", nameof(selected));
 
         int index = 0;
-        foreach (var group in victims.GroupBy(v => v.DenseId))
+        foreach (var group in selected.GroupBy(v => v.DenseId))
         {
             var todo = group.Where(v => !records.ContainsKey(v.Id) || !File.Exists(Path.Combine(folder, records[v.Id].File))).ToList();
-            foreach (var kept in group.Except(todo)) progress?.Report(new VictimProgress(index++, victims.Count, kept.Id, "kept", records[kept.Id]));
+            foreach (var kept in group.Except(todo)) progress?.Report(new VictimProgress(index++, selected.Count, kept.Id, "kept", records[kept.Id]));
             if (todo.Count == 0) continue;
 
             var spec = Grid.SpecOf(todo[0]).ToModelSpec(train.ClassNames.Count, train.Channels, train.Height);
-            progress?.Report(new VictimProgress(index, victims.Count, group.Key, "dense"));
+            progress?.Report(new VictimProgress(index, selected.Count, group.Key, "dense"));
             var (densePath, rewindPath) = Dense(folder, group.Key, spec, norm, train, cancellationToken);
             using var dense = Classifier.Load(densePath);
             foreach (var victim in todo)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                progress?.Report(new VictimProgress(index, victims.Count, victim.Id, "retrain"));
+                progress?.Report(new VictimProgress(index, selected.Count, victim.Id, "retrain"));
                 var record = Retrain(folder, victim, dense, rewindPath, train, test, cancellationToken);
                 records[victim.Id] = record;
                 new ZooIndex(settings, [.. victims.Where(v => records.ContainsKey(v.Id)).Select(v => records[v.Id])]).Write(folder);
-                progress?.Report(new VictimProgress(index++, victims.Count, victim.Id, "done", record));
+                progress?.Report(new VictimProgress(index++, selected.Count, victim.Id, "done", record));
             }
         }
         var finished = new ZooIndex(settings, [.. victims.Where(v => records.ContainsKey(v.Id)).Select(v => records[v.Id])]);

@@ -97,6 +97,8 @@ public sealed class ForensicsCommandTests : IDisposable
     [InlineData(new[] { "--sparsities", "1" }, "--sparsities")]
     [InlineData(new[] { "--grid", "huge" }, "huge")]
     [InlineData(new[] { "--per-class", "0" }, "--per-class")]
+    [InlineData(new[] { "--design", "half" }, "half")]
+    [InlineData(new[] { "--design", "latin", "--kernels", "3" }, "as many kernel sizes, activations and sparsities")]
     public async Task Bad_arguments_are_usage_errors(string[] extra, string mentioned)
     {
         var run = await Run(["forensics", "zoo", "--data", Data(), "--out", Path.Combine(_dir, "z"), .. extra]);

@@ -21,6 +21,38 @@ public sealed class VictimGridTests
     }
 
     [Fact]
+    public void The_Latin_fraction_is_a_balanced_third_where_every_pair_of_attribute_values_occurs()
+    {
+        var fraction = VictimGrid.LatinFraction(VictimGrid.Cpu.Victims(), v => v);
+
+        fraction.Should().HaveCount(45);
+        fraction.GroupBy(v => v.Architecture).Should().HaveCount(5).And.OnlyContain(g => g.Count() == 9);
+        fraction.GroupBy(v => v.KernelSize).Should().HaveCount(3).And.OnlyContain(g => g.Count() == 15);
+        fraction.GroupBy(v => v.Activation).Should().HaveCount(3).And.OnlyContain(g => g.Count() == 15);
+        fraction.GroupBy(v => v.Sparsity).Should().HaveCount(3).And.OnlyContain(g => g.Count() == 15);
+        fraction.GroupBy(v => v.DenseId).Should().OnlyContain(g => g.Count() == 1, "one sparsity per dense network");
+        foreach (var architecture in VictimArchitectures.Names)
+        {
+            var cells = fraction.Where(v => v.Architecture == architecture).ToArray();
+            cells.Select(v => (v.KernelSize, v.Sparsity)).Distinct().Should().HaveCount(9, "every kernel meets every sparsity");
+            cells.Select(v => (v.Activation, v.Sparsity)).Distinct().Should().HaveCount(9, "every activation meets every sparsity");
+        }
+    }
+
+    [Fact]
+    public void The_Latin_fraction_of_a_zoo_holding_more_is_the_same_victims()
+    {
+        var grid = VictimGrid.Cpu.Victims();
+        var fraction = VictimGrid.LatinFraction(grid, v => v);
+        // A zoo that trained all of the first architecture and the fraction of the rest.
+        var zoo = grid.Where(v => v.Architecture == "resnet9" || fraction.Contains(v)).ToArray();
+
+        VictimGrid.LatinFraction(zoo, v => v).Should().Equal(fraction);
+        var act = () => VictimGrid.LatinFraction(grid.Where(v => v.KernelSize != 7).ToArray(), v => v);
+        act.Should().Throw<ArgumentException>().WithMessage("*as many kernel sizes, activations and sparsities*2, 3 and 3*");
+    }
+
+    [Fact]
     public void Every_victim_builds_with_its_kernel_and_activation()
     {
         foreach (var victim in VictimGrid.Cpu.Victims().Where(v => v.Sparsity == 0 && v.KernelSize == 7 && v.Activation == ActivationKind.Elu))

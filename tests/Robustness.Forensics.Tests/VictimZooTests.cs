@@ -82,6 +82,26 @@ public sealed class VictimZooTests : IDisposable
     }
 
     [Fact]
+    public void A_selection_trains_only_its_victims_and_the_whole_grid_later_adds_the_rest_on_the_same_dense_networks()
+    {
+        var (train, test) = Data();
+        var grid = Tiny with { Widths = new Dictionary<string, int> { ["resnet9"] = 4 } };
+        var selected = grid.Victims().Where(v => v.Sparsity == (v.Activation == ActivationKind.Relu ? 0 : 0.5)).ToArray();
+
+        var part = new VictimZoo(grid).Build(train, test, _dir, selected);
+        part.Victims.Select(v => v.Id).Should().Equal(selected.Select(v => v.Id));
+
+        var stages = new List<VictimProgress>();
+        var whole = new VictimZoo(grid).Build(train, test, _dir, progress: new SyncProgress<VictimProgress>(stages.Add));
+        whole.Victims.Select(v => v.Id).Should().Equal(grid.Victims().Select(v => v.Id));
+        stages.Where(s => s.Stage == "kept").Select(s => s.Id).Should().BeEquivalentTo(selected.Select(v => v.Id));
+        stages.Where(s => s.Stage == "done").Should().HaveCount(2);
+        Directory.GetFiles(Path.Combine(_dir, "dense"), "*.rewind.safetensors").Should().HaveCount(2, "the dense networks trained for the selection are reused");
+        FluentActions.Invoking(() => new VictimZoo(grid).Build(train, test, _dir, [new VictimAttributes("vgg13", 3, ActivationKind.Relu, 0)]))
+            .Should().Throw<ArgumentException>().WithMessage("*vgg13-k3-relu-s0 is not in the grid*");
+    }
+
+    [Fact]
     public void A_folder_of_other_settings_is_refused_and_victims_are_reproducible()
     {
         var (train, test) = Data();
