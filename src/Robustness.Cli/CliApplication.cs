@@ -45,6 +45,7 @@ public static class CliApplication
                     throw new InvalidOperationException($"Two command contributors add a command named '{command.Name}' ({contributor.GetType().Name} is the second).");
                 root.Add(command);
             }
+        CliVocabulary.Apply(root);
         return root;
     }
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Model parsing on two CPU cores (issue 15): the cpu victim grid's Latin fraction (45 of RED-adv's 135 victims:
+# ResNet-9/20/18, VGG-11/13 at width 16 x kernel 3/5/7 x ReLU/tanh/ELU x conv sparsity 0/37.5/62.5%, one sparsity per
+# architecture, kernel and activation, every pair of attribute values present), trained on 2,000 CIFAR-10 training
+# images (200 per class); FGSM and PGD at 4/8/12/16, CW-l2, Square, ZO-signSGD and NES at 8/255 on 50 test images per
+# victim; then model parsing networks on the perturbations, evaluated in distribution, across attack types and
+# budgets, and on held-out victims. Writes benchmarks/results/forensics-cifar10-cpu.md (+ .json and the heat maps).
+# Every stage resumes: run it again after a kill. Usage: benchmarks/run-forensics-cpu.sh [WORK_DIR] [PARSER_EPOCHS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-benchmarks/work/forensics-cpu}
+epochs=${2:-30}
+tarball=../shared/datasets/cifar10/cifar10-jpeg.tar.gz
+out=benchmarks/results/forensics-cifar10-cpu
+
+# The data: the first 1,000 training and 200 test images of each class by file name (the zoo uses the first 200).
+if [ ! -f "$work/data/.complete" ]; then
+  rm -rf "$work/data" "$work/extract" && mkdir -p "$work/extract" "$work/data"
+  tar xzf "$tarball" -C "$work/extract"
+  for split_count in train:1000 test:200; do
+    split=${split_count%%:*}; count=${split_count##*:}
+    for class_dir in "$work/extract/$split"/*/; do
+      class=$(basename "$class_dir"); mkdir -p "$work/data/$split/$class"
+      ls "$class_dir" | sort | head -n "$count" | while read -r f; do cp "$class_dir/$f" "$work/data/$split/$class/"; done
+    done
+  done
+  rm -rf "$work/extract" && touch "$work/data/.complete"
+fi
+
+dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
+tool="dotnet $work/bin/Robustness.Cli.dll"
+start=$(date +%s)
+$tool forensics zoo --data "$work/data/train" --test "$work/data/test" --per-class 200 --grid cpu --design latin --out "$work/zoo" | tee "$work/zoo.log"
+zoo_done=$(date +%s)
+$tool forensics attacks --zoo "$work/zoo" --data "$work/data/test" --out "$work/records" --attacks cpu \
+  --only fgsm,pgd,cw-l2,square,zo-signsgd,nes --images 50 --design latin | tee "$work/attacks.log"
+attacks_done=$(date +%s)
+$tool forensics evaluate --records "$work/records" --out "$work/report" --input perturbation --backbone convnet4 --epochs "$epochs" | tee "$work/evaluate.log"
+end=$(date +%s)
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
+mkdir -p "$out"
+cp "$work/report/cross-attack.png" "$out/cross-attack.png"
+[ -f "$work/report/cross-budget.png" ] && cp "$work/report/cross-budget.png" "$out/cross-budget.png"
+cp "$work/report/parsing.json" "$out.json"
+victims=$(python3 -c "import json,sys; z=json.load(open('$work/zoo/zoo.json')); print(len(z['Victims']))")
+{
+  echo "# Model parsing of adversarial attacks, CIFAR-10, CPU"
+  echo
+  echo "Machine: $cpu, $(nproc) cores; CPU flags: $flags; $(date -u '+%Y-%m-%d %H:%M UTC')."
+  echo "Wall time of this invocation: zoo $(( (zoo_done - start) / 60 )) min, attack records $(( (attacks_done - zoo_done) / 60 )) min, parsers $(( (end - attacks_done) / 60 )) min (stages already done on disk are kept, so a resumed run shows only what it did)."
+  echo
+  echo "Victims: the cpu grid's Latin fraction (\`--design latin\`): 45 networks, one conv sparsity per architecture x kernel x activation,"
+  echo "so every attribute value occurs 9 (architecture) or 15 (the others) times and every pair of values of two attributes occurs;"
+  echo "width 16, 6 dense epochs, global L1 pruning of the convolutions, rewinding to epoch 1, 6 masked epochs, on 2,000 CIFAR-10"
+  echo "training images (the zoo folder holds $victims victims; the parsers use the fraction's 45). Attacks: FGSM and PGD at"
+  echo "4/8/12/16 (PGD steps 0.5/1/2/2 /255, 10 steps), CW-l2 (c = 1), Square (1,000 queries), ZO-signSGD and NES (25 steps, RED-adv's"
+  echo "step 0.0005) at 8/255, on the same 50 test images per victim. Left out of this run for time: AutoAttack (measured over 3"
+  echo "minutes per victim on 100 images, most of it in FAB-T and Square on the few points APGD leaves) and the other 90 victims."
+  echo
+  tail -n +3 "$work/report/parsing.md" | sed 's|(cross-attack.png)|(forensics-cifar10-cpu/cross-attack.png)|'
+  echo
+  echo "Produced by: \`benchmarks/run-forensics-cpu.sh $work $epochs\`"
+} > "$out.md"
+cat "$out.md"
