@@ -16,6 +16,10 @@ public sealed record CommandContext(TextWriter Output, TextWriter Error, IServic
 
     /// <summary>The model families of the host (built-in and the modules'): what <c>--arch</c> accepts and model files load with.</summary>
     public ModelFamilyRegistry Models => Services.GetRequiredService<ModelFamilyRegistry>();
+
+    /// <summary>The host's loggers (the tool writes them to stderr at its <c>--verbosity</c>); pass them to the library's techniques.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory Loggers =>
+        Services.GetService<Microsoft.Extensions.Logging.ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
 }
 
 /// <summary>

@@ -16,10 +16,10 @@ public sealed class BuiltInCommands : ICommandContributor
         var (output, error, catalog, models) = (context.Output, context.Error, context.Catalog, context.Models);
         return
         [
-            TrainCommand.Create(output, error, models),
+            TrainCommand.Create(output, error, models, context.Loggers),
             ImportCommand.Create(output, error, models),
-            EvaluateCommand.Create(output, error, catalog, models),
-            AttackCommand.Create(output, error, catalog, models),
+            EvaluateCommand.Create(output, error, catalog, models, context.Loggers),
+            AttackCommand.Create(output, error, catalog, models, context.Loggers),
             ProtectCommand.Create(output, error, catalog.All(TechniqueFamily.Protectors), models),
             VerifyCommand.Create(output, error),
             PruneCommand.Create(output, error, catalog, models),

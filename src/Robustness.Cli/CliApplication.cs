@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Robustness.Cli.Abstractions;
+using Robustness.Cli.Output;
 using Robustness.Hosting;
 
 namespace Robustness.Cli;
@@ -23,12 +25,29 @@ public static class CliApplication
     public static ServiceProvider CreateHost(Action<RobustnessBuilder>? configure = null)
     {
         var services = new ServiceCollection();
+        var log = new CliLog();
+        services.AddSingleton(log);
+        // The provider decides what is written (its level follows --verbosity); the factory lets everything through to it.
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(log));
         var builder = services.AddRobustness().AddModule(CoreModuleName,
             "The library's own: the attack suite, data protection, pruning, the model zoo and the tool's commands.",
             core => core.AddAttacks().AddProtectors().AddPruners().AddBuiltInModelFamilies().AddCommands<BuiltInCommands>());
         ModuleDiscovery.InstallAll(builder);
         configure?.Invoke(builder);
         return services.BuildServiceProvider();
+    }
+
+    /// <summary><c>--verbosity quiet|normal|detailed|diagnostic</c>, on every command: how much of the library's log reaches stderr.</summary>
+    private static Option<string> CreateVerbosity()
+    {
+        var option = new Option<string>("--verbosity", "-v")
+        {
+            Description = "How much of the library's log to write to stderr: quiet (errors), normal (warnings), detailed (per-epoch progress and settings), diagnostic.",
+            DefaultValueFactory = _ => "normal",
+            Recursive = true,
+        };
+        option.AcceptOnlyFromAmong([.. CliLog.Verbosities.Keys]);
+        return option;
     }
 
     /// <summary>The root command with every contributed command; a name contributed twice is refused.</summary>
@@ -45,6 +64,7 @@ public static class CliApplication
                     throw new InvalidOperationException($"Two command contributors add a command named '{command.Name}' ({contributor.GetType().Name} is the second).");
                 root.Add(command);
             }
+        root.Add(CreateVerbosity());
         CliVocabulary.Apply(root);
         return root;
     }
@@ -67,6 +87,11 @@ public static class CliApplication
             error.WriteLine($"robustness: {string.Join("; ", messages)} (see '{help}')");
             return ExitCodes.BadArguments;
         }
+        var log = services.GetRequiredService<CliLog>();
+        log.Writer = error;
+        if (root.Options.FirstOrDefault(o => o.Name == "--verbosity") is Option<string> verbosity && parse.GetValue(verbosity) is string level
+            && CliLog.Verbosities.TryGetValue(level, out var minimum))
+            log.Minimum = minimum;
 
         using var cancellation = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancellation.Cancel(); };
