@@ -6,19 +6,15 @@ using Robustness.Hosting;
 using Robustness.Models;
 using Robustness.Protection;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Cli.Tests;
 
 /// <summary>The tool is a host: techniques and commands registered by another assembly (this one) appear and run.</summary>
 public sealed class HostTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(Action<RobustnessBuilder>? configure, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error, configure);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static async Task<(int Code, string Out, string Err)> Run(Action<RobustnessBuilder>? configure, params string[] args) =>
+        await RunWith(configure, args);
 
     // A module's registration: a protector under a new name, and a command that lists what the catalogue knows.
     private static void Module(RobustnessBuilder builder) => builder

@@ -2,6 +2,7 @@ using FluentAssertions;
 using Robustness.Models;
 using TorchSharp;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Cli.Tests;
 
@@ -23,13 +24,6 @@ public sealed class ImportCliTests : IDisposable
             "tests", "Robustness.Tests", "Models", "Fixtures", name);
     }
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public async Task A_pth_state_dict_imports_into_a_model_file_with_PyTorchs_logits()

@@ -7,6 +7,7 @@ using Robustness.Protection.Batch;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Cli.Tests;
 
@@ -24,15 +25,6 @@ public sealed class ProtectCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args) => await RunWith(null, args);
-
-    private static async Task<(int Code, string Out, string Err)> RunWith(Action<RobustnessBuilder>? configure, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error, configure);
-        return (code, output.ToString(), error.ToString());
-    }
 
     /// <summary>Writes classes x perClass distinct gradient PNGs.</summary>
     private static void WriteImages(string root, int classes, int perClass, int size = 8)

@@ -5,6 +5,7 @@ using Robustness.Data;
 using Robustness.Models;
 using Robustness.Pruning;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Cli.Tests;
 
@@ -15,13 +16,6 @@ public sealed class PruneCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     // A tiny 4-class 8x8 SmallCnn (untrained: the command's plumbing is under test, not its accuracy) and class folders.
     private (string Model, string Data, string Test) TinyModelAndFolders()

@@ -3,6 +3,7 @@ using FluentAssertions;
 using Robustness.Data;
 using Robustness.Samples.Module;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Cli.Tests;
 
@@ -16,13 +17,8 @@ public sealed class SampleModuleTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error, b => b.AddSampleModule());
-        return (code, output.ToString(), error.ToString());
-    }
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args) =>
+        await RunWith(b => b.AddSampleModule(), args);
 
     [Fact]
     public async Task The_tool_lists_the_module_and_everything_it_brings()

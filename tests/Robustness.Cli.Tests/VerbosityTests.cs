@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Cli.Tests;
 
@@ -10,13 +11,6 @@ public sealed class VerbosityTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public async Task Detailed_shows_the_trainers_per_epoch_log_and_normal_does_not()

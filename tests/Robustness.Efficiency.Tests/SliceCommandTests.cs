@@ -3,6 +3,7 @@ using Robustness.Cli;
 using Robustness.Data;
 using Robustness.Models;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Efficiency.Tests;
 
@@ -13,13 +14,6 @@ public sealed class SliceCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private async Task<(string Model, string Data)> TrainedModel(string arch)
     {

@@ -2,6 +2,7 @@ using FluentAssertions;
 using Robustness.Cli;
 using Robustness.Data;
 using Xunit;
+using static Robustness.Testing.CliRun;
 
 namespace Robustness.Forensics.Tests;
 
@@ -12,13 +13,6 @@ public sealed class ForensicsCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await CliApplication.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private string Data()
     {
