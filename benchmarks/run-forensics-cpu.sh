@@ -5,11 +5,13 @@
 # images (200 per class); FGSM and PGD at 4/8/12/16, CW-l2, Square, ZO-signSGD and NES at 8/255 on 50 test images per
 # victim; then model parsing networks on the perturbations, evaluated in distribution, across attack types and
 # budgets, and on held-out victims. Writes benchmarks/results/forensics-cifar10-cpu.md (+ .json and the heat maps).
-# Every stage resumes: run it again after a kill. Usage: benchmarks/run-forensics-cpu.sh [WORK_DIR] [PARSER_EPOCHS]
+# Every stage resumes: run it again after a kill. Usage: benchmarks/run-forensics-cpu.sh [WORK_DIR] [PARSER_EPOCHS] [all|evaluate]
+# ("evaluate" skips training and attacking and evaluates whatever the record folder holds, e.g. after a stop part way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-benchmarks/work/forensics-cpu}
 epochs=${2:-30}
+stages=${3:-all}
 tarball=../shared/datasets/cifar10/cifar10-jpeg.tar.gz
 out=benchmarks/results/forensics-cifar10-cpu
 
@@ -30,10 +32,14 @@ fi
 dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
 tool="dotnet $work/bin/Robustness.Cli.dll"
 start=$(date +%s)
-$tool forensics zoo --data "$work/data/train" --test "$work/data/test" --per-class 200 --grid cpu --design latin --out "$work/zoo" | tee "$work/zoo.log"
+if [ "$stages" = all ]; then
+  $tool forensics zoo --data "$work/data/train" --test "$work/data/test" --per-class 200 --grid cpu --design latin --out "$work/zoo" | tee -a "$work/zoo.log"
+fi
 zoo_done=$(date +%s)
-$tool forensics attacks --zoo "$work/zoo" --data "$work/data/test" --out "$work/records" --attacks cpu \
-  --only fgsm,pgd,cw-l2,square,zo-signsgd,nes --images 50 --design latin | tee "$work/attacks.log"
+if [ "$stages" = all ]; then
+  $tool forensics attacks --zoo "$work/zoo" --data "$work/data/test" --out "$work/records" --attacks cpu \
+    --only fgsm,pgd,cw-l2,square,zo-signsgd,nes --images 50 --design latin | tee -a "$work/attacks.log"
+fi
 attacks_done=$(date +%s)
 $tool forensics evaluate --records "$work/records" --out "$work/report" --input perturbation --backbone convnet4 --epochs "$epochs" | tee "$work/evaluate.log"
 end=$(date +%s)
@@ -44,23 +50,34 @@ mkdir -p "$out"
 cp "$work/report/cross-attack.png" "$out/cross-attack.png"
 [ -f "$work/report/cross-budget.png" ] && cp "$work/report/cross-budget.png" "$out/cross-budget.png"
 cp "$work/report/parsing.json" "$out.json"
-victims=$(python3 -c "import json,sys; z=json.load(open('$work/zoo/zoo.json')); print(len(z['Victims']))")
+# What the records hold (a stop part way leaves fewer victims than the fraction's 45).
+read -r victims architectures <<< "$(python3 - "$work/records/index.jsonl" <<'PY'
+import json, sys
+shards = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+victims = {s["Victim"]: s["Attributes"]["Architecture"] for s in shards}
+order = ["resnet9", "resnet20", "resnet18", "vgg11", "vgg13"]
+counts = {a: sum(1 for v in victims.values() if v == a) for a in order}
+print(len(victims), ", ".join(f"{a} ({counts[a]})" for a in order if counts[a]))
+PY
+)"
+zoo_victims=$(python3 -c "import json; print(len(json.load(open('$work/zoo/zoo.json'))['Victims']))")
 {
   echo "# Model parsing of adversarial attacks, CIFAR-10, CPU"
   echo
   echo "Machine: $cpu, $(nproc) cores; CPU flags: $flags; $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo "Wall time of this invocation: zoo $(( (zoo_done - start) / 60 )) min, attack records $(( (attacks_done - zoo_done) / 60 )) min, parsers $(( (end - attacks_done) / 60 )) min (stages already done on disk are kept, so a resumed run shows only what it did)."
   echo
-  echo "Victims: the cpu grid's Latin fraction (\`--design latin\`): 45 networks, one conv sparsity per architecture x kernel x activation,"
-  echo "so every attribute value occurs 9 (architecture) or 15 (the others) times and every pair of values of two attributes occurs;"
-  echo "width 16, 6 dense epochs, global L1 pruning of the convolutions, rewinding to epoch 1, 6 masked epochs, on 2,000 CIFAR-10"
-  echo "training images (the zoo folder holds $victims victims; the parsers use the fraction's 45). Attacks: FGSM and PGD at"
+  echo "Victims: the cpu grid's Latin fraction (\`--design latin\`: one conv sparsity per architecture x kernel x activation,"
+  echo "so every kernel, activation and sparsity value occurs equally often and every pair of their values occurs), of which the"
+  echo "records hold $victims networks of the architectures $architectures (the whole fraction is 45, 9 per architecture; the zoo"
+  echo "folder holds $zoo_victims trained victims); width 16, 6 dense epochs, global L1 pruning of the convolutions, rewinding to"
+  echo "epoch 1, 6 masked epochs, on 2,000 CIFAR-10 training images. Attacks: FGSM and PGD at"
   echo "4/8/12/16 (PGD steps 0.5/1/2/2 /255, 10 steps), CW-l2 (c = 1), Square (1,000 queries), ZO-signSGD and NES (25 steps, RED-adv's"
   echo "step 0.0005) at 8/255, on the same 50 test images per victim. Left out of this run for time: AutoAttack (measured over 3"
-  echo "minutes per victim on 100 images, most of it in FAB-T and Square on the few points APGD leaves) and the other 90 victims."
+  echo "minutes per victim on 100 images, most of it in FAB-T and Square on the few points APGD leaves) and the grid's other 90 victims."
   echo
   tail -n +3 "$work/report/parsing.md" | sed 's|(cross-attack.png)|(forensics-cifar10-cpu/cross-attack.png)|'
   echo
-  echo "Produced by: \`benchmarks/run-forensics-cpu.sh $work $epochs\`"
+  echo "Produced by: \`benchmarks/run-forensics-cpu.sh $work $epochs $stages\` (parsers: ConvNet-4 on the perturbation x' - x, $epochs epochs)."
 } > "$out.md"
 cat "$out.md"
