@@ -302,9 +302,15 @@ public sealed class Classifier : IDisposable
             try { return build(); }
             catch (ArgumentException e) { throw new InvalidDataException($"'{path}' metadata describes no valid model: {e.Message}", e); }
         }
+        return Loaded(classifier, c => c.LoadWeights(path), device);
+    }
+
+    // Fills a freshly built classifier, puts it in eval mode on its device, and disposes of it if filling fails.
+    private static Classifier Loaded(Classifier classifier, Action<Classifier> load, Device? device)
+    {
         try
         {
-            classifier.LoadWeights(path);
+            load(classifier);
             classifier.Eval();
             if (device is not null) classifier.To(device);
             return classifier;
@@ -367,19 +373,7 @@ public sealed class Classifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentNullException.ThrowIfNull(normalization);
-        var classifier = Create(spec, normalization, classNames, families: families);
-        try
-        {
-            classifier.LoadStateDict(stateDict, source);
-            classifier.Eval();
-            if (device is not null) classifier.To(device);
-            return classifier;
-        }
-        catch
-        {
-            classifier.Dispose();
-            throw;
-        }
+        return Loaded(Create(spec, normalization, classNames, families: families), c => c.LoadStateDict(stateDict, source), device);
     }
 
     /// <summary>
