@@ -157,8 +157,8 @@ public sealed class AttackRecorder
     /// <summary>
     /// Attacks the victims of the zoo in <paramref name="zooFolder"/> on <paramref name="images"/> (their classes must be
     /// the victims') and writes the records to <paramref name="folder"/>. Returns the record set. <paramref name="select"/>
-    /// picks the victims from the zoo's (e.g. <see cref="VictimGrid.LatinFraction"/>); all of them when null. The splits
-    /// are drawn over the selected victims on the first run.
+    /// picks the victims from the zoo's (e.g. <see cref="VictimGrid.LatinFraction"/>); all of them when null. The held-out
+    /// victims are drawn over the selected victims, again whenever they change.
     /// </summary>
     public AttackRecordSet Record(string zooFolder, ImageSet images, string folder, IProgress<AttackShard>? progress = null,
         CancellationToken cancellationToken = default, Func<IReadOnlyList<VictimRecord>, IReadOnlyList<VictimRecord>>? select = null)
@@ -193,9 +193,14 @@ public sealed class AttackRecorder
             }, new Dictionary<string, string> { ["classes"] = string.Join(",", attacked.ClassNames) });
         }
 
+        // The splits follow the victims: a zoo that grew since the last run (a stopped run resumed, a fraction completed)
+        // gets its held-out victims drawn again over all of them. The image splits depend only on the image count and the
+        // seed, so they never change.
         string splitsPath = Path.Combine(folder, "splits.json");
-        if (!File.Exists(splitsPath))
-            AtomicFile.WriteAllText(splitsPath, JsonSerializer.Serialize(Splits(attacked.Count, zoo), ZooIndex.Json));
+        var splits = Splits(attacked.Count, zoo);
+        var written = File.Exists(splitsPath) ? JsonSerializer.Deserialize<RecordSplits>(File.ReadAllText(splitsPath), ZooIndex.Json) : null;
+        if (written is null || !written.TrainVictims.Concat(written.HeldOutVictims).ToHashSet().SetEquals(splits.TrainVictims.Concat(splits.HeldOutVictims)))
+            AtomicFile.WriteAllText(splitsPath, JsonSerializer.Serialize(splits, ZooIndex.Json));
 
         var shards = AttackRecordSet.ReadIndex(folder);
         var done = shards.Select(s => s.File).ToHashSet();

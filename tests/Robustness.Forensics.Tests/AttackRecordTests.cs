@@ -102,5 +102,16 @@ public sealed class AttackRecordTests : IDisposable
         FluentActions.Invoking(() => new AttackRecorder(settings, new AttackRecordOptions { Images = 20, Seed = 5 }).Record(zoo, test, records))
             .Should().Throw<InvalidOperationException>().WithMessage("*other images*");
         FluentActions.Invoking(() => new AttackRecorder([new RecordedAttack("boundary", 0.1)])).Should().Throw<ArgumentOutOfRangeException>();
+
+        // Records of part of the zoo, resumed over all of it: the held-out victims are drawn again over every victim,
+        // the image splits stay as they were.
+        string grown = Path.Combine(_dir, "grown");
+        var part = recorder.Record(zoo, test, grown, select: victims => [.. victims.Where(v => v.Attributes.Architecture == "resnet9")]);
+        part.Splits.TrainVictims.Concat(part.Splits.HeldOutVictims).Should().HaveCount(2);
+        var whole = recorder.Record(zoo, test, grown);
+        whole.Shards.Should().HaveCount(4 * settings.Length);
+        whole.Splits.TrainVictims.Concat(whole.Splits.HeldOutVictims).Should().BeEquivalentTo(set.Splits.TrainVictims.Concat(set.Splits.HeldOutVictims));
+        whole.Splits.TrainImages.Should().Equal(part.Splits.TrainImages);
+        whole.Splits.TestImages.Should().Equal(part.Splits.TestImages);
     }
 }
