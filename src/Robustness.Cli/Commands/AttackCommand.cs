@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Robustness.Models;
 using Robustness.Hosting;
 using System.CommandLine;
@@ -21,7 +20,7 @@ namespace Robustness.Cli.Commands;
 public static class AttackCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog, ModelFamilyRegistry models, ILoggerFactory? loggers = null)
+    public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog, ModelFamilyRegistry models, ILoggerFactory loggers)
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train'.", Required = true };
         var data = new Option<string>("--data") { Description = "Images in class folders (DIR/<class>/<image>).", Required = true };
@@ -56,7 +55,7 @@ public static class AttackCommand
             var started = System.Diagnostics.Stopwatch.StartNew();
             var progress = new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  batch {p.Batch}/{p.Batches}, {Math.Min(images.Count, p.Batch * batchSize) / Math.Max(p.Elapsed.TotalSeconds, 1e-9):F1} img/s")));
-            var evaluation = new RobustnessEvaluation(batchSize, (loggers ?? NullLoggerFactory.Instance).CreateLogger<RobustnessEvaluation>()).Evaluate(classifier, images, [instance], progress, cancel,
+            var evaluation = new RobustnessEvaluation(batchSize, loggers.CreateLogger<RobustnessEvaluation>()).Evaluate(classifier, images, [instance], progress, cancel,
                 saveDir is null ? null : batch => SaveBatch(images, batch.Indices, batch.Images, saveDir));
             var entry = evaluation.Entries[0];
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Robustness.Models;
 using Robustness.Hosting;
 using Robustness.IO;
@@ -18,7 +17,7 @@ public static class EvaluateCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create(TextWriter output, TextWriter error, ITechniqueCatalog catalog, ModelFamilyRegistry models,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory loggers)
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train' (safetensors with metadata).", Required = true };
         var data = new Option<string>("--data") { Description = "Test images in class folders (DIR/<class>/<image>).", Required = true };
@@ -56,7 +55,7 @@ public static class EvaluateCommand
                 var settings = knobs.Read(parse, CommonOptions.InRange(parse, seed, 0));
                 var options = new AutoAttackOptions { Norm = settings.Norm, Epsilon = settings.EpsilonOrDefault, Seed = settings.Seed, BatchSize = batchSize, StatePath = parse.GetValue(state) };
                 var evaluator = catalog.StandardAutoAttack(settings.Norm, settings.EpsilonOrDefault, settings.Seed, options,
-                    (loggers ?? NullLoggerFactory.Instance).CreateLogger<AutoAttackEvaluator>());
+                    loggers.CreateLogger<AutoAttackEvaluator>());
                 output.WriteLine($"AutoAttack-style evaluation: {string.Join(", ", evaluator.Attacks.Select(a => a.ToString()))}.");
                 var progress = new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {p.Stage}: batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double r ? $", robust accuracy {r:P2}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}")));

@@ -45,7 +45,7 @@ public static class ImportCommand
         var channels = new Option<int>("--channels") { Description = "Image channels.", DefaultValueFactory = _ => 3 };
         var imageSize = new Option<int>("--image-size") { Description = "The input size the model was trained at (pixels).", DefaultValueFactory = _ => 32 };
         var check = new Option<string?>("--check") { Description = "Class folders to measure the imported model's accuracy on (a wrong --normalization or class order shows here)." };
-        var outPath = new Option<string>("--out", "-o") { Description = "The model file to write (safetensors with metadata).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The model file to write (safetensors with metadata).", Required = true };
 
         var command = new Command("import", "Bring a PyTorch model: load a state dict into a zoo architecture and save it as a model file the other commands read.")
         {

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using System.CommandLine;
 using System.Globalization;
 using Robustness.Cli.Output;
@@ -13,7 +12,7 @@ namespace Robustness.Cli.Commands;
 public static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create(TextWriter output, TextWriter error, ModelFamilyRegistry models, ILoggerFactory? loggers = null)
+    public static Command Create(TextWriter output, TextWriter error, ModelFamilyRegistry models, ILoggerFactory loggers)
     {
         var data = new Option<string?>("--data") { Description = "Training images in class folders (DIR/<class>/<image>)." };
         var test = new Option<string?>("--test") { Description = "Optional test images in class folders, evaluated after each epoch." };
@@ -112,7 +111,7 @@ public static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Training {spec.Architecture} ({classifier.ParameterCount:N0} parameters) on {trainSet.Count} images of {trainSet.ClassNames.Count} classes, {epochCount} epochs, objective {objective?.ToString() ?? "cross-entropy"}, device {deviceValue.type}."));
             var result = new TrainingProgressDisplay(output).Run("train", progress =>
-                new Trainer(options, objective, (loggers ?? NullLoggerFactory.Instance).CreateLogger<Trainer>()).Train(classifier, trainSet, testSet, checkpointSet, progress, cancel));
+                new Trainer(options, objective, loggers.CreateLogger<Trainer>()).Train(classifier, trainSet, testSet, checkpointSet, progress, cancel));
 
             classifier.Save(parse.GetValue(outPath)!);
             var final = result.Final;
