@@ -23,7 +23,8 @@ if [ ! -f "$work/data/.complete" ]; then
     split=${split_count%%:*}; count=${split_count##*:}
     for class_dir in "$work/extract/$split"/*/; do
       class=$(basename "$class_dir"); mkdir -p "$work/data/$split/$class"
-      ls "$class_dir" | sort | head -n "$count" | while read -r f; do cp "$class_dir/$f" "$work/data/$split/$class/"; done
+      # awk, not head: head exits early, sort dies of SIGPIPE, and pipefail would end the script without a word.
+      ls "$class_dir" | sort | awk -v n="$count" 'NR <= n' | while read -r f; do cp "$class_dir/$f" "$work/data/$split/$class/"; done
     done
   done
   rm -rf "$work/extract" && touch "$work/data/.complete"
