@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Text;
 using Robustness.Data;
 using Robustness.IO;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace Robustness.Protection.Batch;
 
@@ -22,10 +20,10 @@ public static class ProtectionReport
     /// The factor the delta is multiplied by in the pictures: the largest whole number that maps the full budget
     /// (<paramref name="levels"/>) into [-127, 127] around grey 128 (at least 1): 15 for 8/255, 63 for 2/255.
     /// </summary>
-    public static int Amplification(int levels) => Math.Max(1, 127 / Math.Max(1, levels));
+    public static int Amplification(int levels) => DifferencePanel.Amplification(levels);
 
     /// <summary>Upscale factor of the pictures: whole, so the larger side is at least 96 pixels, at most 8.</summary>
-    public static int Upscale(int height, int width) => Math.Clamp((96 + Math.Max(height, width) - 1) / Math.Max(height, width), 1, 8);
+    public static int Upscale(int height, int width) => DifferencePanel.Upscale(height, width);
 
     /// <summary>
     /// Writes the report into <paramref name="reportFolder"/> (created if needed) and returns the path of <c>report.md</c>.
@@ -129,33 +127,9 @@ public static class ProtectionReport
             }
         }
         if (rows.Count == 0) return false;
-        int h = rows[0].Clean.Height, w = rows[0].Clean.Width, scale = Upscale(h, w), gap = 4;
-        rows = rows.Where(r => r.Clean.Height == h && r.Clean.Width == w).ToList();
-        int cellW = w * scale, cellH = h * scale;
-        using var canvas = new Image<Rgb24>(3 * cellW + 4 * gap, rows.Count * cellH + (rows.Count + 1) * gap, new Rgb24(255, 255, 255));
-        int plane = h * w;
-        for (int row = 0; row < rows.Count; row++)
-        {
-            var (clean, stored) = rows[row];
-            for (int column = 0; column < 3; column++)
-            {
-                int left = gap + column * (cellW + gap), top = gap + row * (cellH + gap);
-                for (int y = 0; y < cellH; y++)
-                for (int x = 0; x < cellW; x++)
-                {
-                    int p = (y / scale) * w + x / scale;
-                    canvas[left + x, top + y] = new Rgb24(Pixel(0), Pixel(1), Pixel(2));
-
-                    byte Pixel(int c) => column switch
-                    {
-                        0 => clean.Pixels[c * plane + p],
-                        1 => stored.Pixels[c * plane + p],
-                        _ => (byte)Math.Clamp(128 + amplification * (stored.Pixels[c * plane + p] - clean.Pixels[c * plane + p]), 0, 255),
-                    };
-                }
-            }
-        }
-        AtomicFile.Write(path, stream => canvas.SaveAsPng(stream));
+        int h = rows[0].Clean.Height, w = rows[0].Clean.Width;
+        var sameSize = rows.Where(r => r.Clean.Height == h && r.Clean.Width == w).Select(r => (r.Clean.Pixels, r.Stored.Pixels)).ToList();
+        DifferencePanel.Write(path, sameSize, RgbImage.ChannelCount, h, w, amplification);
         return true;
     }
 }
