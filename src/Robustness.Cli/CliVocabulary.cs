@@ -17,7 +17,7 @@ public static class CliVocabulary
         new("what the command writes (a file or a folder, as its help says)", "--output", "-o", ["--out"]),
         new("a model file", "--model", "-m", []),
         new("which technique (attack, protector, pruner)", "--method", null, ["--attack"]),
-        new("iterations of the technique's own loop", "--steps", null, ["--iterations"]),
+        new("iterations of the technique's own loop (train: the inner attack's)", "--steps", null, ["--iterations", "--adv-steps"]),
     ];
 
     /// <summary>Adds the vocabulary's aliases to every option of <paramref name="command"/> and its subcommands.</summary>

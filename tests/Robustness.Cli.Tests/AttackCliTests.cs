@@ -29,13 +29,16 @@ public sealed class AttackCliTests : IDisposable
     public async Task Attack_reports_robust_accuracy_and_saves_adversarials_within_budget_under_the_same_paths()
     {
         var (model, data) = await TrainedModelAndFolder();
-        string saved = Path.Combine(_dir, "adv"), report = Path.Combine(_dir, "attack.json");
+        string saved = Path.Combine(_dir, "adv"), report = Path.Combine(_dir, "attack-report");
 
         var run = await Run("attack", "--model", model, "--data", data, "--attack", "pgd", "--eps", "8/255", "--steps", "5",
-            "--save-adversarial", saved, "--report", report);
+            "--save-adversarial", saved, "--report", report, "--budgets", "16/255,2/255");
 
         run.Code.Should().Be(0, run.Err);
-        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        ReportAssertions.ShouldBeACompleteReport(report, "robust-accuracy.png", "examples.png").Should().Contain("16/255");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        json.RootElement.GetProperty("budgets").EnumerateArray().Select(b => b.GetProperty("epsilon").GetDouble() * 255)
+            .Should().Equal([2.0, 8.0, 16.0], (a, b) => Math.Abs(a - b) < 1e-6, "the main budget and the sweep, in order");
         double clean = json.RootElement.GetProperty("cleanAccuracy").GetDouble();
         double robust = json.RootElement.GetProperty("robustAccuracy").GetDouble();
         robust.Should().BeLessThan(clean);
@@ -87,13 +90,14 @@ public sealed class AttackCliTests : IDisposable
     public async Task Evaluate_with_autoattack_writes_the_robust_report()
     {
         var (model, data) = await TrainedModelAndFolder();
-        string report = Path.Combine(_dir, "eval.json");
+        string report = Path.Combine(_dir, "eval-report");
 
         var run = await Run("evaluate", "--model", model, "--data", data, "--autoattack", "--eps", "4/255", "--report", report);
 
         run.Code.Should().Be(0, run.Err);
         run.Out.Should().Contain("apgd-ce").And.Contain("square");
-        using var json = JsonDocument.Parse(File.ReadAllText(report));
+        ReportAssertions.ShouldBeACompleteReport(report, "class-accuracy.png", "autoattack.png").Should().Contain("AutoAttack (linf, eps 4/255)");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
         var auto = json.RootElement.GetProperty("autoAttack");
         auto.GetProperty("robustCorrect").GetInt32().Should().BeLessThanOrEqualTo(auto.GetProperty("cleanCorrect").GetInt32());
     }

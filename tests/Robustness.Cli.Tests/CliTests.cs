@@ -43,19 +43,45 @@ public sealed class CliTests : IDisposable
         PngImageWriter.Write(sets.Test, testDir);
         string model = Path.Combine(_dir, "model.safetensors"), checkpoints = Path.Combine(_dir, "ckpt"), report = Path.Combine(_dir, "r.json");
 
+        string trainReport = Path.Combine(_dir, "train-report");
         var train = await Run("train", "--data", trainDir, "--test", testDir, "--width", "4", "--epochs", "2", "--batch-size", "32",
-            "--checkpoints", checkpoints, "--out", model, "--seed", "1");
+            "--checkpoints", checkpoints, "--out", model, "--seed", "1", "--report", trainReport);
         train.Code.Should().Be(0, train.Err);
+        ReportAssertions.ShouldBeACompleteReport(trainReport, "loss.png", "accuracy.png").Should().Contain("Training: small-cnn");
+        using (var history = JsonDocument.Parse(File.ReadAllText(Path.Combine(trainReport, "report.json"))))
+        {
+            var epochs = history.RootElement.GetProperty("history");
+            epochs.GetArrayLength().Should().Be(2);
+            epochs[1].GetProperty("test").GetProperty("total").GetInt64().Should().Be(100);
+        }
         File.Exists(model).Should().BeTrue();
         Directory.GetFiles(checkpoints, "epoch-*.safetensors").Should().HaveCount(2);
         train.Out.Should().Contain("epoch 2/2");
 
         var evaluate = await Run("evaluate", "--model", model, "--data", testDir, "--report", report);
         evaluate.Code.Should().Be(0, evaluate.Err);
+        evaluate.Err.Should().Contain("old meaning of --report", "a .json path is still accepted for one release, with a warning");
+        File.Exists(Path.Combine(_dir, "r.md")).Should().BeTrue("the rest of the report goes beside the old .json path");
+        ReportAssertions.ShouldBeSelfContained(File.ReadAllText(Path.Combine(_dir, "r.html")), images: 1);
+        File.Exists(Path.Combine(_dir, "r-class-accuracy.png")).Should().BeTrue();
         evaluate.Out.Should().Contain("Accuracy").And.Contain("rings");
         using var json = JsonDocument.Parse(File.ReadAllText(report));
         json.RootElement.GetProperty("images").GetInt32().Should().Be(100);
         json.RootElement.GetProperty("accuracy").GetProperty("total").GetInt64().Should().Be(100);
+    }
+
+    [Fact]
+    public async Task Report_naming_an_existing_file_is_refused_before_any_work()
+    {
+        string file = Path.Combine(_dir, "notes.txt"), model = Path.Combine(_dir, "never.safetensors");
+        File.WriteAllText(file, "mine");
+
+        var (code, _, err) = await Run("train", "--synthetic", "20", "--epochs", "1", "--out", model, "--report", file);
+
+        code.Should().Be(ExitCodes.BadArguments);
+        err.Should().Contain("--report").And.Contain("is a file; give a folder");
+        File.ReadAllText(file).Should().Be("mine");
+        File.Exists(model).Should().BeFalse();
     }
 
     [Fact]

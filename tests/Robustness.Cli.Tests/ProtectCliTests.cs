@@ -67,6 +67,7 @@ public sealed class ProtectCliTests : IDisposable
         first.Out.Should().MatchRegex(@"protect 16/16 \(100%\) [\d.]+ img/s elapsed \S+ ETA 00:00:00", "plain progress lines when the output is not a terminal");
         File.Exists(Path.Combine(_output, "c1", "photo.png")).Should().BeTrue();
         File.ReadAllText(Path.Combine(_dir, "report", "report.md")).Should().Contain("c1/photo.jpg");
+        ReportAssertions.ShouldBeSelfContained(File.ReadAllText(Path.Combine(_dir, "report", "report.html")), images: 1);
         Directory.GetFiles(Path.Combine(_dir, "report"), "examples-*.png").Should().HaveCount(3);
 
         var verify = await Run("verify", "--input", _input, "--output", _output);

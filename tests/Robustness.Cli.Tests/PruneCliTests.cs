@@ -33,13 +33,14 @@ public sealed class PruneCliTests : IDisposable
     public async Task Prune_saves_a_model_with_the_exact_sparsity_and_reports_teacher_and_student()
     {
         var (model, data, test) = TinyModelAndFolders();
-        string pruned = Path.Combine(_dir, "pruned.safetensors"), report = Path.Combine(_dir, "r.json");
+        string pruned = Path.Combine(_dir, "pruned.safetensors"), reportFolder = Path.Combine(_dir, "prune-report"), report = Path.Combine(reportFolder, "report.json");
 
         var run = await Run("prune", "--model", model, "--data", data, "--test", test, "--sparsity", "4x", "--method", "pwoa",
             "--profile", "fast", "--admm-epochs", "1", "--retrain-epochs", "1", "--batch-size", "16", "--attack-images", "10", "--no-autoattack",
-            "--out", pruned, "--report", report, "--seed", "3");
+            "--out", pruned, "--report", reportFolder, "--seed", "3");
 
         run.Code.Should().Be(0, run.Err);
+        ReportAssertions.ShouldBeACompleteReport(reportFolder, "accuracy-sparsity.png", "layer-sparsity.png").Should().Contain("<td>teacher</td>");
         run.Out.Should().Contain("admm epoch 1/1").And.Contain("retrain epoch 1/1").And.Contain("| teacher").And.Contain("| pwoa");
         using var student = Classifier.Load(pruned);
         var sparsity = SparsityReport.Measure(student);

@@ -21,7 +21,7 @@ public static class EvaluateCommand
     {
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train' (safetensors with metadata).", Required = true };
         var data = new Option<string>("--data") { Description = "Test images in class folders (DIR/<class>/<image>).", Required = true };
-        var report = new Option<string?>("--report") { Description = "Write the accuracy report as JSON to this file." };
+        var report = ReportFolder.Option("accuracy per class; with --autoattack, accuracy after each attack");
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass.", DefaultValueFactory = _ => 256 };
         var device = CommonOptions.Device();
         var autoAttack = new Option<bool>("--autoattack") { Description = "Also run the AutoAttack-style evaluation (APGD-CE, APGD-T, FAB-T, Square 5000 queries) at --eps." };
@@ -39,6 +39,7 @@ public static class EvaluateCommand
             string modelPath = parse.GetValue(model)!;
             if (!File.Exists(modelPath)) throw new UsageException($"--model file '{modelPath}' does not exist.");
             int batchSize = CommonOptions.InRange(parse, batch, 1);
+            var reportFolder = ReportFolder.From(parse, report, error);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
 
             using var classifier = Classifier.Load(modelPath, deviceValue, models);
@@ -57,18 +58,12 @@ public static class EvaluateCommand
                 var evaluator = catalog.StandardAutoAttack(settings.Norm, settings.EpsilonOrDefault, settings.Seed, options,
                     loggers.CreateLogger<AutoAttackEvaluator>());
                 output.WriteLine($"AutoAttack-style evaluation: {string.Join(", ", evaluator.Attacks.Select(a => a.ToString()))}.");
-                var progress = new SyncProgress<EvaluationProgress>(p => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {p.Stage}: batch {p.Batch}/{p.Batches}{(p.RobustAccuracy is double r ? $", robust accuracy {r:P2}" : "")}, elapsed {p.Elapsed:hh\\:mm\\:ss}")));
-                robust = evaluator.Evaluate(classifier, images, progress, cancel);
+                robust = new AttackProgressDisplay(output).Run($"AutoAttack on {images.Count} images", progress => evaluator.Evaluate(classifier, images, progress, cancel));
                 output.WriteLine(robust.ToMarkdown());
             }
 
-            if (parse.GetValue(report) is string reportPath)
-            {
-                var document = new EvaluationDocument(Path.GetFullPath(modelPath), classifier.Spec.Architecture, images.Count, accuracy, robust);
-                AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(document, ReportJson.Options));
-                output.WriteLine($"Report written to {reportPath}.");
-            }
+            if (reportFolder is not null)
+                output.WriteLine(EvaluationReport.Write(reportFolder, new EvaluationDocument(Path.GetFullPath(modelPath), classifier.Spec.Architecture, images.Count, accuracy, robust)));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;

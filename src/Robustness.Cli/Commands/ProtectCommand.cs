@@ -143,7 +143,10 @@ public static class ProtectCommand
                 var result = new ProtectionProgressDisplay(output).Run(progress => job.Run(progress, cancel));
                 WriteSummary(output, result);
                 if (parse.GetValue(report) is { } reportDir)
-                    output.WriteLine($"Report: {ProtectionReport.Write(reportDir, inputRoot, outputRoot, result)}");
+                {
+                    string markdown = ProtectionReport.Write(reportDir, inputRoot, outputRoot, result);
+                    output.WriteLine($"Report: {markdown} and {HtmlReport.Write(markdown)}");
+                }
                 return Task.FromResult(result.Failed == 0 ? ExitCodes.Success : ExitCodes.Failure);
             }
             finally

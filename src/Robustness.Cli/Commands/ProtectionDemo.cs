@@ -98,7 +98,7 @@ public static class ProtectionDemo
         md.AppendLine(ci, $"| {sep.Name} | {sepVictim.TestAccuracy:P1} |").AppendLine();
         md.AppendLine("![victim accuracy](victim-accuracy.png)");
         string reportPath = ProtectionReport.Write(reportFolder, cleanTrainFolder, sepFolder, sepRun, md.ToString());
-        output.WriteLine($"Protection report: {reportPath}");
+        output.WriteLine($"Protection report: {reportPath} and {HtmlReport.Write(reportPath)}");
 
         return new ProtectionDemoResult(sep.Name, Budget.Format(settings.Epsilon), sep.SelectedEpochs ?? [], settings.Iterations,
             sepRun.WallTime.TotalSeconds, sepRun.ImagesPerSecond, cleanVictim.TestAccuracy, randomVictim.TestAccuracy, sepVictim.TestAccuracy, reportPath);

@@ -40,7 +40,7 @@ public static class PruneCommand
         var eps = new Option<string>("--eps") { Description = "l-inf budget of the robustness evaluation: 8/255, 0.0314, 8 (pixel levels).", DefaultValueFactory = _ => "8/255" };
         var attackImages = new Option<int>("--attack-images") { Description = "At most this many test images are attacked (robust accuracy is slow on a CPU).", DefaultValueFactory = _ => 500 };
         var noAutoAttack = new Option<bool>("--no-autoattack") { Description = "Skip the AutoAttack-style evaluation (PGD-10 only)." };
-        var report = new Option<string?>("--report") { Description = "Write the report as JSON here, and as Markdown beside it (.md)." };
+        var report = ReportFolder.Option("accuracy against sparsity, sparsity per layer");
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
 
@@ -75,7 +75,7 @@ public static class PruneCommand
             };
             var pruner = CommonOptions.Usage(() => definition.Build(settings), "--method");
             string outFile = parse.GetValue(outPath)!;
-            string? reportPath = parse.GetValue(report);
+            var reportFolder = ReportFolder.From(parse, report, error);
             var phases = new List<PhaseSeconds>();
 
             var clock = Stopwatch.StartNew();
@@ -125,13 +125,7 @@ public static class PruneCommand
             string markdown = document.ToMarkdown();
             output.WriteLine();
             output.Write(markdown);
-            if (reportPath is not null)
-            {
-                AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(document, ReportJson.Options));
-                string markdownPath = Path.ChangeExtension(reportPath, ".md");
-                AtomicFile.WriteAllText(markdownPath, markdown);
-                output.WriteLine($"Report written to {reportPath} and {markdownPath}.");
-            }
+            if (reportFolder is not null) output.WriteLine(PruningReport.Write(reportFolder, document));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;

@@ -38,15 +38,16 @@ public static class TrainCommand
         var outPath = new Option<string>("--out") { Description = "Where to save the trained model (safetensors).", Required = true };
         var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, pgd (Madry PGD-AT) or trades (Zhang 2019, beta 6).", DefaultValueFactory = _ => "none" };
         adversarial.AcceptOnlyFromAmong("none", "pgd", "trades");
-        var advSteps = new Option<int?>("--adv-steps") { Description = "Inner PGD steps of adversarial training (default: 7 for pgd, 10 for trades)." };
+        var advSteps = new Option<int?>("--steps") { Description = "Inner PGD steps of adversarial training (default: 7 for pgd, 10 for trades)." };
         var knobs = new AttackOptionsCli();
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
+        var report = ReportFolder.Option("loss and accuracy curves, one row per epoch");
 
         var command = new Command("train", "Train a classifier and keep checkpoints (the source model of SEP).")
         {
             data, test, synthetic, arch, width, archSpec, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
-            adversarial, advSteps,
+            adversarial, advSteps, report,
         };
         knobs.AddTo(command, withAttackKnobs: false);
         command.SetAction((parse, cancel) =>
@@ -58,6 +59,7 @@ public static class TrainCommand
             int epochCount = CommonOptions.InRange(parse, epochs, 1, 100_000);
             int checkpointEvery = CommonOptions.InRange(parse, every, 0, 100_000);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
+            var reportFolder = ReportFolder.From(parse, report, error);
 
             ImageSet trainSet;
             ImageSet? testSet;
@@ -118,6 +120,10 @@ public static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Done in {result.WallTime:hh\\:mm\\:ss}: train accuracy {final.TrainAccuracy:P1}{(final.Test is { } t ? $", test accuracy {t.Accuracy:P1}" : "")}; " +
                 $"{checkpointSet.Count} checkpoint(s){(checkpointDir is null ? " (in memory, not kept)" : $" in {checkpointDir}")}; model saved to {parse.GetValue(outPath)}."));
+            if (reportFolder is not null)
+                output.WriteLine(TrainingReport.Write(reportFolder, new TrainingReport.TrainingDocument(Path.GetFullPath(parse.GetValue(outPath)!), spec.Architecture,
+                    classifier.ParameterCount, trainSet.Count, testSet?.Count, objective?.ToString() ?? "cross-entropy", seedValue,
+                    deviceValue.type.ToString().ToLowerInvariant(), result.WallTime.TotalSeconds, result.History)));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
@@ -126,7 +132,7 @@ public static class TrainCommand
     /// <summary>The training objective for <c>--adversarial</c>: null (plain cross-entropy), PGD-AT or TRADES.</summary>
     private static ITrainingObjective? AdversarialObjective(string kind, Attacks.AttackSettings settings, int? steps)
     {
-        if (steps < 1) throw new UsageException($"--adv-steps must be >= 1; got {steps}.");
+        if (steps < 1) throw new UsageException($"--steps must be >= 1; got {steps}.");
         return kind switch
         {
             "pgd" => new PgdAdversarialObjective(PgdAdversarialObjective.MadryDefaults with
