@@ -99,8 +99,21 @@ public static class CliApplication
         try
         {
             Runtime.TorchRuntime.ConfigureFromEnvironment();
+            // libtorch is loaded before the command runs, so a missing or broken one is one line, not TorchSharp's trace.
+            if (parse.Action is not System.CommandLine.Help.HelpAction && !args.Contains("--version") && NativeLoadFailure.TryLoad() is var (failure, trace))
+            {
+                error.WriteLine($"robustness: {NativeLoadFailure.Describe(failure)}");
+                if (log.Minimum <= LogLevel.Trace) error.WriteLine($"{trace}{Environment.NewLine}{failure}");
+                return ExitCodes.Failure;
+            }
             var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
             return await parse.InvokeAsync(config, cancellation.Token);
+        }
+        catch (Exception e) when (NativeLoadFailure.Describe(e) is string line)
+        {
+            error.WriteLine($"robustness: {line}");
+            if (log.Minimum <= LogLevel.Trace) error.WriteLine(e);
+            return ExitCodes.Failure;
         }
         catch (Exception e) when (IsUsageError(e))
         {

@@ -26,8 +26,8 @@ public static class CommonOptions
     /// <summary><c>--device cpu|cuda|cuda:N|auto</c>.</summary>
     public static Option<string> Device() => new("--device")
     {
-        Description = $"Where to run: {TorchDevices.AllowedNames}. CUDA needs a CUDA libtorch ({TorchRuntime.LibTorchDirectoryVariable}).",
-        DefaultValueFactory = _ => "cpu",
+        Description = $"Where to run: {TorchDevices.AllowedNames} (auto: CUDA when a CUDA libtorch is configured with {TorchRuntime.LibTorchDirectoryVariable} and sees a GPU, else the CPU).",
+        DefaultValueFactory = _ => "auto",
     };
 
     /// <summary><c>--seed N</c> (>= 0).</summary>
