@@ -33,6 +33,7 @@ public sealed class AttackOptionsCli
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command, bool withAttackKnobs = true)
     {
+        Norm.AcceptOnlyFromAmong("linf", "l2", "l1", "inf", "l-inf");
         command.Add(Epsilon);
         command.Add(Norm);
         if (!withAttackKnobs) return;

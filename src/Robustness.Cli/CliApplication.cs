@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Robustness.Cli.Abstractions;
@@ -81,7 +82,7 @@ public static class CliApplication
         if (parse.Errors.Count > 0)
         {
             // One line: the most specific message first (an unknown token says more than "command missing").
-            var messages = parse.Errors.Select(e => OneLine(e.Message)).Distinct()
+            var messages = parse.Errors.Select(Describe).Distinct()
                 .OrderBy(m => m.StartsWith("Required command", StringComparison.Ordinal)).ToArray();
             string help = string.Join(' ', new[] { "robustness", CommandPath(parse), "--help" }.Where(p => p.Length > 0));
             error.WriteLine($"robustness: {string.Join("; ", messages)} (see '{help}')");
@@ -134,6 +135,19 @@ public static class CliApplication
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    // A value outside an option's allowed ones: System.CommandLine's message does not say which option it was.
+    private static string Describe(ParseError error)
+    {
+        string message = OneLine(error.Message);
+        var option = error.SymbolResult switch
+        {
+            OptionResult o => o.Option,
+            ArgumentResult { Parent: OptionResult o } => o.Option,
+            _ => null,
+        };
+        return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
     }
 
     private static bool IsUsageError(Exception e) => e is UsageException or ArgumentException;

@@ -58,4 +58,29 @@ public sealed class CliVocabularyTests
         protect.Options.Single(o => o.Name == "--iterations").Aliases.Should().NotContain("--steps");
         protect.Options.Single(o => o.Name == "--steps").Aliases.Should().NotContain("--iterations");
     }
+
+    [Theory]
+    [InlineData("attack", "--attack", "pgd", "square")]
+    [InlineData("prune", "--method", "pwoa", "magnitude")]
+    [InlineData("protect", "--method", "sep", "sep-fa-vr")]
+    [InlineData("train", "--arch", "small-cnn", "resnet18")]
+    [InlineData("attack", "--norm", "linf", "l2")]
+    [InlineData("train", "--schedule", "sep", "cosine")]
+    public void Fixed_choice_options_declare_their_values_so_help_and_completion_list_them(string commandName, string optionName, string first, string second)
+    {
+        var option = Root().Subcommands.Single(c => c.Name == commandName).Options.Single(o => o.Name == optionName || o.Aliases.Contains(optionName));
+
+        var completions = option.GetCompletions(System.CommandLine.Completions.CompletionContext.Empty).Select(c => c.Label).ToArray();
+
+        completions.Should().Contain([first, second]);
+    }
+
+    [Fact]
+    public async Task A_value_outside_the_allowed_ones_names_the_option()
+    {
+        var (code, _, err) = await Robustness.Testing.CliRun.Run("attack", "--model", "m", "--data", "d", "--attack", "pgdx");
+
+        code.Should().Be(ExitCodes.BadArguments);
+        err.Should().StartWith("robustness: --attack: Argument 'pgdx' not recognized. Must be one of:").And.Contain("'pgd'");
+    }
 }

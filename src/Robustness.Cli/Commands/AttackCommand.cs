@@ -25,6 +25,7 @@ public static class AttackCommand
         var model = new Option<string>("--model") { Description = "A model saved by 'robustness train'.", Required = true };
         var data = new Option<string>("--data") { Description = "Images in class folders (DIR/<class>/<image>).", Required = true };
         var attack = new Option<string>("--attack") { Description = $"Attack: {string.Join(", ", catalog.Names(TechniqueFamily.Attacks))}.", DefaultValueFactory = _ => "pgd" };
+        attack.AcceptOnlyFromAmong([.. catalog.Names(TechniqueFamily.Attacks)]);
         var knobs = new AttackOptionsCli();
         var save = new Option<string?>("--save-adversarial") { Description = "Write the adversarial images here as PNG, keeping relative paths (quantised to 8 bits)." };
         var report = ReportFolder.Option("robust accuracy against the budget; clean | adversarial | amplified difference");

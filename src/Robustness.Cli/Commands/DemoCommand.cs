@@ -31,6 +31,7 @@ public static class DemoCommand
         var contrast = new Option<double>("--contrast") { Description = "Contrast of the synthetic shapes against their background, in (0, 1]: 1 = bold shapes, lower = shapes closer to the per-pixel noise.", DefaultValueFactory = _ => DefaultContrast };
         var withPruning = new Option<bool>("--with-pruning") { Description = "Also run the pruning part: PGD-AT a SmallCnn, prune it 4x with PwoA and naively, compare (several more minutes)." };
         var method = new Option<string>("--method") { Description = "sep, sep-fa or sep-fa-vr.", DefaultValueFactory = _ => "sep" };
+        method.AcceptOnlyFromAmong("sep", "sep-fa", "sep-fa-vr");
         var iterations = new Option<int>("--iterations") { Description = "SEP iterations T (step 1/255).", DefaultValueFactory = _ => DefaultIterations };
         var width = new Option<int>("--width") { Description = "SmallCnn width.", DefaultValueFactory = _ => 16 };
         var seed = CommonOptions.Seed();

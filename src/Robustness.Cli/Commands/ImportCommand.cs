@@ -21,6 +21,7 @@ public static class ImportCommand
         var weights = new Option<string>("--weights", "-w") { Description = "The state dict: torch.save (.pth/.pt/.bin, zip format) or safetensors.", Required = true };
         var key = new Option<string?>("--key") { Description = "For a training checkpoint: the entry that holds the weights (default: the top level, else state_dict, model_state_dict, model, net, network, ema)." };
         var arch = new Option<string?>("--arch") { Description = $"The zoo architecture the weights fit: {string.Join(", ", models.Names)}." };
+        arch.AcceptOnlyFromAmong([.. models.Names]);
         var width = new Option<int>("--width") { Description = "Base width (0 = the architecture's standard width).", DefaultValueFactory = _ => 0 };
         var depth = new Option<int>("--depth") { Description = "Depth, for the architectures that have one (0 = standard).", DefaultValueFactory = _ => 0 };
         var parameters = new Option<string[]>("--param")

@@ -28,9 +28,11 @@ public static class ProtectCommand
         var outputDir = new Option<string>("--output") { Description = "Output folder: the same relative paths as lossless PNG, plus .robustness/ (manifests, run.json). Must lie apart from --input.", Required = true };
         var eps = new Option<string>("--eps") { Description = "l-inf budget: 8/255, 0.0314 or 8px.", DefaultValueFactory = _ => "8/255" };
         var method = new Option<string>("--method") { Description = $"Protection method: {string.Join(", ", protectors.Select(d => d.Name))} (default {DefaultMethod}).", DefaultValueFactory = _ => DefaultMethod };
+        method.AcceptOnlyFromAmong([.. protectors.Select(d => d.Name)]);
         var checkpoints = new Option<string?>("--checkpoints") { Description = "The source model's checkpoints, a folder written by 'robustness train --checkpoints' (methods that need checkpoints)." };
         var trainEpochs = new Option<int?>("--train-epochs") { Description = "Train the source model first (SEP recipe, a checkpoint every epoch) into <output>/.robustness/checkpoints; reused when complete. Not with --shard n>1." };
         var arch = new Option<string?>("--arch") { Description = $"Architecture of the model trained here: {string.Join(", ", models.Names)} (default small-cnn)." };
+        arch.AcceptOnlyFromAmong([.. models.Names]);
         var width = new Option<int?>("--width") { Description = "Base width of the model trained here (0 = the architecture's standard width)." };
         var checkpointCount = new Option<int?>("--checkpoint-count") { Description = "Checkpoints K taken by SEP's selection rule (default: the method's)." };
         var iterations = new Option<int?>("--iterations") { Description = "SEP's iterations T over the checkpoint ensemble (default 30)." };

@@ -31,6 +31,7 @@ public static class PruneCommand
         var outPath = new Option<string>("--out") { Description = "Where to save the pruned model (safetensors).", Required = true };
         var sparsity = new Option<string>("--sparsity") { Description = "Fraction of weights zeroed per pruned layer: 0.75, 75% or a ratio 4x (= 0.75).", DefaultValueFactory = _ => "0.75" };
         var method = new Option<string>("--method") { Description = $"Pruning method: {string.Join(", ", catalog.Names(TechniqueFamily.Pruners))}.", DefaultValueFactory = _ => "pwoa" };
+        method.AcceptOnlyFromAmong([.. catalog.Names(TechniqueFamily.Pruners)]);
         var admmEpochs = new Option<int?>("--admm-epochs") { Description = "ADMM epochs (PwoA and ablations; default: the profile's, paper 50, fast 6)." };
         var retrainEpochs = new Option<int?>("--retrain-epochs") { Description = "Masked retraining / fine-tuning epochs (default: the profile's, paper 100, fast 6)." };
         var profile = new Option<string>("--profile") { Description = "Recipe: paper (the paper's CIFAR-10 schedule) or fast (a short CPU run).", DefaultValueFactory = _ => "paper" };

@@ -22,6 +22,7 @@ public static class TrainCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", models.Names)}.", DefaultValueFactory = _ => "small-cnn" };
+        arch.AcceptOnlyFromAmong([.. models.Names]);
         var width = new Option<int>("--width") { Description = "Base width (0 = the architecture's standard width).", DefaultValueFactory = _ => 0 };
         var archSpec = CommonOptions.ArchSpecFile();
         var epochs = new Option<int>("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 10 };
