@@ -73,6 +73,8 @@ public sealed class ProtectCliTests : IDisposable
         var verify = await Run("verify", "--input", _input, "--output", _output);
         verify.Code.Should().Be(0, verify.Out);
         verify.Out.Should().Contain("OK: 16 output(s) checked");
+        first.Out.Should().Contain("Visibility of what this run wrote: PSNR mean");
+        verify.Out.Should().Contain("Visibility: PSNR mean").And.Contain("over 16 image(s)");
 
         var again = await Run(Protect());
         again.Code.Should().Be(0, again.Err);
@@ -176,6 +178,7 @@ public sealed class ProtectCliTests : IDisposable
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "needs-checkpoints", "--train-epochs", "2", "--shard", "0/2"], "--train-epochs" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--iterations", "0"], "--iterations" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "1.5"], "--eps must be in [0, 1]" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--min-psnr", "-3"], "--min-psnr" },
         { ["verify", "--input", "IN"], "--output" },
         { ["verify", "--input", "IN", "--output", "NOWHERE"], "--output" },
     };

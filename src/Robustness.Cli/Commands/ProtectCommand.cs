@@ -41,6 +41,10 @@ public static class ProtectCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Images per crafting batch (part of the run's settings).", DefaultValueFactory = _ => DataProtection.DefaultBatchSize };
         var shard = new Option<string>("--shard") { Description = "Protect only shard i of n (i/n, 0-based): batches k with k mod n == i. Shards share one output folder.", DefaultValueFactory = _ => "0/1" };
         var report = new Option<string?>("--report") { Description = "Write a Markdown report with example pictures (clean, protected, amplified delta) into this folder." };
+        var minPsnr = new Option<double?>("--min-psnr")
+        {
+            Description = "Lowest acceptable PSNR in dB (e.g. 35): an image whose protected version would fall below it is reported as failed and not written, never weakened.",
+        };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
 
@@ -49,12 +53,13 @@ public static class ProtectCommand
             "Images must all have the size the source model was trained on (or, without a model, the size of the first readable image); " +
             "other sizes, unreadable files and links out of the input are per-file errors. Resumable: run it again to finish an interrupted run.")
         {
-            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, checkpointCount, iterations, steps, stepSize, batchSize, shard, seed, device, report,
+            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, checkpointCount, iterations, steps, stepSize, batchSize, shard, seed, device, report, minPsnr,
         };
         command.SetAction((parse, cancel) =>
         {
             string inputRoot = parse.GetValue(input)!, outputRoot = Path.GetFullPath(parse.GetValue(outputDir)!);
             double epsilon = CommonOptions.Usage(() => Budget.CheckImageLinf(ParseBudget(parse.GetValue(eps)!, "--eps"), "--eps"), "--eps");
+            double? floor = ReadMinPsnr(parse.GetValue(minPsnr));
             var definition = Lookup(protectors, parse.GetValue(method)!);
             Shard part;
             try { part = Shard.Parse(parse.GetValue(shard)!); }
@@ -138,7 +143,7 @@ public static class ProtectCommand
                 var job = new FolderProtectionJob(protector, new FolderProtectionOptions
                 {
                     InputRoot = inputRoot, OutputRoot = outputRoot, BatchSize = batch, Shard = part, Device = deviceValue,
-                    ImageSize = imageSize, Settings = settings,
+                    ImageSize = imageSize, Settings = settings, MinPsnr = floor,
                 });
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Protecting {index.Files.Count} files of {index.ClassNames.Count} classes with {definition.Name}, eps {Budget.Format(epsilon)}, batch {batch}, shard {part}, device {deviceValue.type}, into {outputRoot}."));
@@ -179,11 +184,15 @@ public static class ProtectCommand
     private static int? Positive(int? value, string option) =>
         value is < 1 ? throw new UsageException($"{option} must be >= 1; got {value}.") : value;
 
+    private static double? ReadMinPsnr(double? value) =>
+        value is double v && (!double.IsFinite(v) || v <= 0) ? throw new UsageException($"--min-psnr must be a positive number of dB (e.g. 35); got {v}.") : value;
+
     private static void WriteSummary(TextWriter output, FolderProtectionResult r)
     {
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Done in {r.WallTime:hh\\:mm\\:ss}: {r.Protected} protected, {r.AlreadyDone} skipped as already done, {r.Failed} failed, " +
             $"{r.ConvertedToPng.Count} converted to .png, of {r.ShardFiles} file(s) in this shard ({r.ListedFiles} listed); {r.ImagesPerSecond:F1} img/s; images {r.ImageSize.Height}x{r.ImageSize.Width}."));
+        if (r.Quality is { } quality) output.WriteLine($"Visibility of what this run wrote: {quality}.");
         if (r.RemovedTempFiles > 0) output.WriteLine($"Removed {r.RemovedTempFiles} temporary file(s) left by an interrupted run.");
         if (r.IgnoredFiles.Count > 0) output.WriteLine($"Ignored {r.IgnoredFiles.Count} file(s) that are not images in class folders (e.g. {r.IgnoredFiles[0]}).");
         foreach (var e in r.Errors) output.WriteLine($"failed: {e.Input}: {e.Error}");

@@ -28,6 +28,7 @@ public static class VerifyCommand
             var result = ProtectedFolderVerifier.Verify(inputRoot, outputRoot, budget, cancellationToken: cancel);
             foreach (string note in result.Notes) output.WriteLine($"note: {note}");
             foreach (string problem in result.Problems) output.WriteLine($"problem: {problem}");
+            if (result.Quality is { } quality) output.WriteLine($"Visibility: {quality}.");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(result.Passed ? "OK" : "FAILED")}: {result.Checked} output(s) checked against a bound of {result.Levels} levels; {result.Problems.Count} problem(s), {result.Notes.Count} input(s) not expected to have an output."));
             return Task.FromResult(result.Passed ? ExitCodes.Success : ExitCodes.Failure);

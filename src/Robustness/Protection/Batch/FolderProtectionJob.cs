@@ -36,6 +36,12 @@ public sealed record FolderProtectionOptions
     /// <summary>The settings written to <c>run.json</c>; null: the protector's name and budget and <see cref="BatchSize"/>.</summary>
     public ProtectionRunSettings? Settings { get; init; }
 
+    /// <summary>
+    /// Lowest acceptable PSNR in dB (null: no floor). An image whose protected version would fall below it is a per-file
+    /// error naming its PSNR and is not written: the protection is never weakened behind the user's back.
+    /// </summary>
+    public double? MinPsnr { get; init; }
+
     /// <summary>Threads decoding during the scan (-1: every core).</summary>
     public int MaxDegreeOfParallelism { get; init; } = -1;
 
@@ -49,6 +55,8 @@ public sealed record FolderProtectionOptions
         Require.AtLeast(MaxPixels, 1, nameof(MaxPixels));
         if (ImageSize is { } s && (s.Height < 1 || s.Width < 1))
             throw new ArgumentOutOfRangeException(nameof(ImageSize), s, "ImageSize must be at least 1x1.");
+        if (MinPsnr is double floor && (!double.IsFinite(floor) || floor <= 0))
+            throw new ArgumentOutOfRangeException(nameof(MinPsnr), floor, "MinPsnr must be a positive number of dB (e.g. 35), or null.");
         if (MaxDegreeOfParallelism is 0 or < -1)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be -1 or >= 1.");
         return this;
@@ -87,6 +95,9 @@ public sealed record FolderProtectionResult
 
     /// <summary>Wall time of the run.</summary>
     public required TimeSpan WallTime { get; init; }
+
+    /// <summary>PSNR and SSIM of the images written by this invocation (null when it wrote none).</summary>
+    public QualitySummary? Quality { get; init; }
 
     /// <summary>Files failed in this invocation.</summary>
     public int Failed => Errors.Count;
@@ -147,6 +158,7 @@ public sealed class FolderProtectionJob
         var pending = myBatches.Where(k => Batch(k, files.Count).Any(i => !done.Contains(files[i].Entry.RelativePath))).ToArray();
         int pendingFiles = pending.Sum(k => Batch(k, files.Count).Count(i => !done.Contains(files[i].Entry.RelativePath)));
         var errors = new List<ManifestRecord>();
+        var quality = new List<(double? Psnr, double Ssim)>();
         int written = 0;
         if (pending.Length > 0)
         {
@@ -162,7 +174,11 @@ public sealed class FolderProtectionJob
                 foreach (var record in ProtectBatch(Batch(k, files.Count), todo, files, readable, session, outputRoot, scan, cancellationToken))
                 {
                     manifest.Append(record);
-                    if (record.IsOk) written++;
+                    if (record.IsOk)
+                    {
+                        written++;
+                        quality.Add((record.Psnr, record.Ssim!.Value));
+                    }
                     else errors.Add(record);
                 }
                 handled += todo.Length;
@@ -182,6 +198,7 @@ public sealed class FolderProtectionJob
             RemovedTempFiles = removed,
             ImageSize = (scan.Height, scan.Width),
             WallTime = watch.Elapsed,
+            Quality = QualitySummary.Of(quality),
         };
     }
 
@@ -252,6 +269,14 @@ public sealed class FolderProtectionJob
             int maxDelta = MaxDelta(clean, protectedPixels);
             if (maxDelta > levels)
                 throw new InvalidOperationException($"Protector '{_protector.Name}' changed '{file.Entry.RelativePath}' by {maxDelta} levels, more than the budget's {levels}; nothing was written for it.");
+            double? psnr = ImageQuality.Psnr(clean, protectedPixels);
+            if (_options.MinPsnr is double floor && psnr < floor)
+            {
+                records.Add(Failure(file, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"PSNR {psnr:F2} dB is below the minimum of {floor:0.##} dB (MinPsnr, --min-psnr); not written")));
+                continue;
+            }
+            double ssim = ImageQuality.Ssim(clean, protectedPixels, channels, scan.Height, scan.Width);
             string inputSha = FileHash.Sha256(file.Entry.FullPath);
             string full = PngImageWriter.WriteImage(protectedPixels, channels, scan.Height, scan.Width, outputRoot, file.OutputPath);
             records.Add(new ManifestRecord
@@ -261,6 +286,8 @@ public sealed class FolderProtectionJob
                 Output = file.OutputPath,
                 OutputSha256 = FileHash.Sha256(full),
                 MaxDelta = maxDelta,
+                Psnr = psnr,
+                Ssim = ssim,
                 Method = _protector.Name,
                 Epsilon = _protector.Epsilon,
                 Status = ManifestRecord.Ok,

@@ -29,6 +29,12 @@ public sealed record ManifestRecord
     /// <summary>The largest |protected - clean| over all pixels and channels, in 1/255 levels (null on error).</summary>
     [JsonPropertyName("maxDelta")] public int? MaxDelta { get; init; }
 
+    /// <summary>PSNR of the output against the input in dB (null on error, or when the output equals the input).</summary>
+    [JsonPropertyName("psnr")] public double? Psnr { get; init; }
+
+    /// <summary>SSIM of the output against the input (<see cref="Data.ImageQuality.Ssim"/>; null on error and in manifests written before it was recorded).</summary>
+    [JsonPropertyName("ssim")] public double? Ssim { get; init; }
+
     /// <summary>The protector's name.</summary>
     [JsonPropertyName("method")] public required string Method { get; init; }
 

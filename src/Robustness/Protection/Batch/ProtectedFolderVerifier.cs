@@ -9,6 +9,9 @@ namespace Robustness.Protection.Batch;
 /// <param name="Levels">The bound checked, in 1/255 levels.</param>
 public sealed record VerificationResult(int Checked, IReadOnlyList<string> Problems, IReadOnlyList<string> Notes, int Levels)
 {
+    /// <summary>PSNR and SSIM of the checked outputs against their inputs, measured from the files (null when none was checked).</summary>
+    public QualitySummary? Quality { get; init; }
+
     /// <summary>True when there is no problem.</summary>
     public bool Passed => Problems.Count == 0;
 }
@@ -43,6 +46,7 @@ public static class ProtectedFolderVerifier
         var problems = new List<string>();
         var notes = new List<string>();
         int checkedCount = 0;
+        var quality = new List<(double? Psnr, double Ssim)>();
         foreach (var file in index.Files)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -95,6 +99,7 @@ public static class ProtectedFolderVerifier
                 continue;
             }
             int delta = FolderProtectionJob.MaxDelta(clean.Pixels, stored.Pixels);
+            quality.Add((ImageQuality.Psnr(clean.Pixels, stored.Pixels), ImageQuality.Ssim(clean.Pixels, stored.Pixels, RgbImage.ChannelCount, clean.Height, clean.Width)));
             if (delta > levels) problems.Add($"{outRelative}: max |delta| is {delta} levels, over the bound of {levels} ({Attacks.Budget.Format(eps)})");
             string sha = FileHash.Sha256(outFull);
             if (!records.TryGetValue(outRelative, out var matching))
@@ -107,6 +112,6 @@ public static class ProtectedFolderVerifier
         foreach (string temp in Directory.EnumerateFiles(output, ".*.tmp", options))
             if (OutputLayout.TempFileTarget(Path.GetFileName(temp)) is not null)
                 problems.Add($"{Path.GetRelativePath(output, temp).Replace(Path.DirectorySeparatorChar, '/')}: a temporary file left by an interrupted write");
-        return new VerificationResult(checkedCount, problems, notes, levels);
+        return new VerificationResult(checkedCount, problems, notes, levels) { Quality = QualitySummary.Of(quality) };
     }
 }

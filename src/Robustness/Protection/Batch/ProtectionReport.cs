@@ -65,6 +65,14 @@ public static class ProtectionReport
         md.AppendLine(ci, $"- failed: {failed.Length}");
         md.AppendLine(ci, $"- converted to PNG (a lossless copy of a .jpg or other input gets the .png extension): {converted.Length}");
         if (ok.Length > 0) md.AppendLine(ci, $"- largest |delta| written: {ok.Max(r => r.MaxDelta ?? 0)} levels (bound {levels})");
+        // Visibility from the manifests (records written before PSNR/SSIM were recorded have none).
+        var measured = ok.Where(r => r.Ssim is not null).ToArray();
+        if (QualitySummary.Of(measured.Select(r => (r.Psnr, r.Ssim!.Value))) is { } quality)
+        {
+            md.AppendLine(ci, $"- visibility: {quality}{(measured.Length < ok.Length ? $" ({ok.Length - measured.Length} older record(s) without it)" : "")}");
+            var worst = measured.Where(r => r.Psnr is not null).OrderBy(r => r.Psnr).Take(3).Select(r => string.Create(ci, $"`{r.Input}` {r.Psnr:F2} dB")).ToArray();
+            if (worst.Length > 0) md.AppendLine(ci, $"- most visible (lowest PSNR): {string.Join(", ", worst)}");
+        }
         if (run is not null)
             md.AppendLine(ci, $"- this run: {run.Protected} protected, {run.AlreadyDone} already done, {run.Failed} failed, {run.WallTime:hh\\:mm\\:ss}, {run.ImagesPerSecond:F1} img/s; images must be {run.ImageSize.Height}x{run.ImageSize.Width}");
         md.AppendLine();

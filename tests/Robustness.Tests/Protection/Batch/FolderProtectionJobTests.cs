@@ -257,6 +257,46 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void Every_written_image_records_its_psnr_and_ssim_and_verify_measures_the_same_from_the_files()
+    {
+        BatchTestData.WriteFolder(_input);
+
+        var result = Protect();
+
+        var records = ManifestReader.Read(OutputLayout.ManifestFile(_output, Shard.Whole));
+        foreach (var r in records)
+        {
+            var clean = ImageFileReader.Read(Path.Combine(_input, r.Input));
+            var stored = ImageFileReader.Read(Path.Combine(_output, r.Output!));
+            r.Psnr.Should().Be(ImageQuality.Psnr(clean.Pixels, stored.Pixels));
+            r.Ssim.Should().Be(ImageQuality.Ssim(clean.Pixels, stored.Pixels, 3, 8, 8));
+        }
+        // +-8 levels of random noise on every pixel: MSE about 64, PSNR about 30 dB.
+        result.Quality!.MeanPsnr.Should().BeInRange(29, 31.5);
+        result.Quality.Images.Should().Be(15);
+        var verified = ProtectedFolderVerifier.Verify(_input, _output).Quality!;
+        verified.MeanPsnr.Should().BeApproximately(result.Quality.MeanPsnr!.Value, 1e-9);
+        verified.MinSsim.Should().BeApproximately(result.Quality.MinSsim, 1e-9);
+    }
+
+    [Fact]
+    public void Images_that_would_fall_below_the_minimum_psnr_are_per_file_errors_not_weakened()
+    {
+        BatchTestData.WriteFolder(_input);
+        // Full-budget random noise is about 30 dB on every image: a floor of 40 refuses them all, 20 none.
+        var refused = new FolderProtectionJob(Random(), new FolderProtectionOptions { InputRoot = _input, OutputRoot = _output, MinPsnr = 40 }).Run();
+
+        refused.Protected.Should().Be(0);
+        refused.Errors.Should().HaveCount(15).And.OnlyContain(e => e.Error!.Contains("below the minimum of 40 dB"));
+        Directory.GetFiles(_output, "*.png", SearchOption.AllDirectories).Should().BeEmpty("nothing below the floor is written");
+
+        var accepted = new FolderProtectionJob(Random(), new FolderProtectionOptions { InputRoot = _input, OutputRoot = _output, MinPsnr = 20 }).Run();
+        accepted.Protected.Should().Be(15, "a later run with a lower floor writes them, with the bytes the budget gives");
+        FluentActions.Invoking(() => new FolderProtectionOptions { InputRoot = _input, OutputRoot = _output, MinPsnr = 0 }.Validate())
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("MinPsnr");
+    }
+
+    [Fact]
     public void The_report_shows_clean_protected_and_amplified_delta_per_class()
     {
         BatchTestData.WriteFolder(_input, classes: 2, perClass: 4);
@@ -268,6 +308,7 @@ public sealed class FolderProtectionJobTests : IDisposable
 
         string text = File.ReadAllText(markdown);
         text.Should().Contain("random").And.Contain("x15").And.Contain("class1/photo.jpg").And.Contain("converted to PNG");
+        text.Should().Contain($"visibility: {result.Quality}").And.Contain("most visible (lowest PSNR)");
         var pictures = Directory.GetFiles(reportFolder, "examples-*.png");
         pictures.Should().HaveCount(2);
         using var panel = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(pictures[0]);
