@@ -27,8 +27,13 @@ public static class DifferencePanel
     /// Writes the rows as one PNG at <paramref name="path"/> (atomically). Every row's two images hold
     /// <paramref name="channels"/> x <paramref name="height"/> x <paramref name="width"/> bytes.
     /// </summary>
-    public static void Write(string path, IReadOnlyList<(byte[] Original, byte[] Changed)> rows, int channels, int height, int width, int amplification)
+    public static void Write(string path, IReadOnlyList<(byte[] Original, byte[] Changed)> rows, int channels, int height, int width, int amplification) =>
+        Write(path, rows, channels, height, width, amplification, Upscale(Math.Max(1, height), Math.Max(1, width)));
+
+    /// <summary>As <see cref="Write(string, IReadOnlyList{ValueTuple{byte[], byte[]}}, int, int, int, int)"/>, enlarged <paramref name="scale"/> times.</summary>
+    public static void Write(string path, IReadOnlyList<(byte[] Original, byte[] Changed)> rows, int channels, int height, int width, int amplification, int scale)
     {
+        Require.AtLeast(scale, 1, nameof(scale));
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0) throw new ArgumentException("There are no rows to draw.", nameof(rows));
@@ -40,7 +45,7 @@ public static class DifferencePanel
         if (rows.Any(r => r.Original is null || r.Changed is null || r.Original.Length != bytes || r.Changed.Length != bytes))
             throw new ArgumentException($"Every image must hold {channels}x{height}x{width} = {bytes} bytes.", nameof(rows));
 
-        int scale = Upscale(height, width), cellW = width * scale, cellH = height * scale, plane = height * width;
+        int cellW = width * scale, cellH = height * scale, plane = height * width;
         using var canvas = new Image<Rgb24>(3 * cellW + 4 * Gap, rows.Count * cellH + (rows.Count + 1) * Gap, new Rgb24(255, 255, 255));
         for (int row = 0; row < rows.Count; row++)
         {
@@ -64,5 +69,37 @@ public static class DifferencePanel
             }
         }
         AtomicFile.Write(path, stream => canvas.SaveAsPng(stream));
+    }
+
+    /// <summary>
+    /// The <paramref name="size"/> x <paramref name="size"/> window (or less, where the image is smaller) centred on the
+    /// pixel the first row changes most, cut out of every row: the zoomed view of a large image, where a change of a few
+    /// levels is invisible at full size.
+    /// </summary>
+    public static (IReadOnlyList<(byte[] Original, byte[] Changed)> Rows, int Height, int Width) Crop(IReadOnlyList<(byte[] Original, byte[] Changed)> rows,
+        int channels, int height, int width, int size)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) throw new ArgumentException("There are no rows to crop.", nameof(rows));
+        Require.AtLeast(size, 1, nameof(size));
+        int plane = height * width, best = 0, bestP = 0;
+        var (o, c) = rows[0];
+        for (int p = 0; p < plane; p++)
+        {
+            int d = 0;
+            for (int ch = 0; ch < channels; ch++) d += Math.Abs(c[ch * plane + p] - o[ch * plane + p]);
+            if (d > best) (best, bestP) = (d, p);
+        }
+        int h = Math.Min(size, height), w = Math.Min(size, width);
+        int top = Math.Clamp(bestP / width - h / 2, 0, height - h), left = Math.Clamp(bestP % width - w / 2, 0, width - w);
+        byte[] Cut(byte[] image)
+        {
+            var cut = new byte[channels * h * w];
+            for (int ch = 0; ch < channels; ch++)
+                for (int y = 0; y < h; y++)
+                    Array.Copy(image, ch * plane + (top + y) * width + left, cut, (ch * h + y) * w, w);
+            return cut;
+        }
+        return (rows.Select(r => (Cut(r.Original), Cut(r.Changed))).ToList(), h, w);
     }
 }

@@ -62,4 +62,21 @@ public sealed class DifferencePanelTests : IDisposable
         FluentActions.Invoking(() => DifferencePanel.Write(path, [([1], [1])], 1, 1, 1, 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("amplification");
         File.Exists(path).Should().BeFalse();
     }
+
+    [Fact]
+    public void The_zoom_window_is_centred_on_the_largest_change_and_stays_inside_the_image()
+    {
+        // A 1-channel 10x12 image changed most at row 8, column 11 (near the corner): a 4x4 window is pushed inside.
+        byte[] original = new byte[120], changed = new byte[120];
+        for (int p = 0; p < 120; p++) original[p] = changed[p] = (byte)p;
+        changed[8 * 12 + 11] += 9;
+        changed[2 * 12 + 2] += 3;
+
+        var (rows, height, width) = DifferencePanel.Crop([(original, changed)], channels: 1, height: 10, width: 12, size: 4);
+
+        (height, width).Should().Be((4, 4));
+        rows[0].Original[0].Should().Be((byte)(6 * 12 + 8), "the window's top-left is row 6, column 8");
+        rows[0].Changed[2 * 4 + 3].Should().Be((byte)(8 * 12 + 11 + 9), "the largest change is inside it");
+        DifferencePanel.Crop([(original, changed)], 1, 10, 12, 64).Height.Should().Be(10, "a window larger than the image is the image");
+    }
 }

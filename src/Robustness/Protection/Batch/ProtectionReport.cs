@@ -99,8 +99,12 @@ public static class ProtectionReport
         {
             var examples = byClass[k].Take(ExamplesPerClass).ToArray();
             string name = string.Create(ci, $"examples-{k:D2}-{Sanitise(byClass[k].Key)}.png");
-            if (WritePanel(Path.Combine(folder, name), examples, inputRoot, outputRoot, amplification))
+            if (WritePanel(Path.Combine(folder, name), examples, inputRoot, outputRoot, amplification) is { } zoom)
+            {
                 md.AppendLine(ci, $"### {byClass[k].Key}").AppendLine().AppendLine(ci, $"![{byClass[k].Key}]({name})").AppendLine();
+                if (zoom) md.AppendLine(ci, $"Zoomed: {ZoomSize} x {ZoomSize} pixels around the largest change of the first image, x{ZoomScale}.").AppendLine()
+                    .AppendLine(ci, $"![{byClass[k].Key}, zoomed]({ZoomName(name)})").AppendLine();
+            }
         }
         if (!string.IsNullOrWhiteSpace(extraMarkdown)) md.AppendLine(extraMarkdown);
 
@@ -117,8 +121,22 @@ public static class ProtectionReport
         return chars.Length == 0 ? "class" : new string(chars);
     }
 
-    /// <summary>Composes the rows clean | protected | amplified delta into one PNG; false when no example could be read.</summary>
-    private static bool WritePanel(string path, IReadOnlyList<ManifestRecord> examples, string inputRoot, string outputRoot, int amplification)
+    /// <summary>Images larger than this on a side also get a zoomed picture (at full size a few levels are invisible).</summary>
+    public const int ZoomAbove = 128;
+
+    /// <summary>Side of the zoomed window, in the image's pixels.</summary>
+    public const int ZoomSize = 64;
+
+    /// <summary>Enlargement of the zoomed window.</summary>
+    public const int ZoomScale = 4;
+
+    private static string ZoomName(string name) => Path.ChangeExtension(name, null) + "-zoom.png";
+
+    /// <summary>
+    /// Composes the rows clean | protected | amplified delta into one PNG at the images' own resolution (small images
+    /// enlarged), plus a zoomed crop for large images; null when no example could be read, else whether a zoom was written.
+    /// </summary>
+    private static bool? WritePanel(string path, IReadOnlyList<ManifestRecord> examples, string inputRoot, string outputRoot, int amplification)
     {
         var rows = new List<(RgbImage Clean, RgbImage Stored)>();
         foreach (var r in examples)
@@ -134,10 +152,13 @@ public static class ProtectionReport
                 // Changed since it was protected: left out of the picture.
             }
         }
-        if (rows.Count == 0) return false;
+        if (rows.Count == 0) return null;
         int h = rows[0].Clean.Height, w = rows[0].Clean.Width;
         var sameSize = rows.Where(r => r.Clean.Height == h && r.Clean.Width == w).Select(r => (r.Clean.Pixels, r.Stored.Pixels)).ToList();
         DifferencePanel.Write(path, sameSize, RgbImage.ChannelCount, h, w, amplification);
+        if (Math.Max(h, w) <= ZoomAbove) return false;
+        var crop = DifferencePanel.Crop(sameSize, RgbImage.ChannelCount, h, w, ZoomSize);
+        DifferencePanel.Write(Path.Combine(Path.GetDirectoryName(path)!, ZoomName(Path.GetFileName(path))), crop.Rows, RgbImage.ChannelCount, crop.Height, crop.Width, amplification, ZoomScale);
         return true;
     }
 }

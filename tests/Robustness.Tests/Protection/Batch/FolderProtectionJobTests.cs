@@ -297,6 +297,22 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void Large_images_get_a_zoomed_picture_beside_the_full_size_one()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 160);
+        var result = Protect();
+        string reportFolder = Path.Combine(_temp.Path, "report");
+
+        string text = File.ReadAllText(ProtectionReport.Write(reportFolder, _input, _output, result));
+
+        using var full = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Directory.GetFiles(reportFolder, "examples-00-*.png").Single(f => !f.EndsWith("-zoom.png", StringComparison.Ordinal)));
+        using var zoom = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Directory.GetFiles(reportFolder, "examples-00-*-zoom.png").Single());
+        full.Width.Should().Be(3 * 160 + 16, "the image at its own resolution");
+        zoom.Width.Should().Be(3 * ProtectionReport.ZoomSize * ProtectionReport.ZoomScale + 16);
+        text.Should().Contain("-zoom.png").And.Contain("Zoomed: 64 x 64 pixels");
+    }
+
+    [Fact]
     public void The_report_shows_clean_protected_and_amplified_delta_per_class()
     {
         BatchTestData.WriteFolder(_input, classes: 2, perClass: 4);
