@@ -61,12 +61,14 @@ public sealed class ImageFolderIndex
         for (int label = 0; label < classDirectories.Length; label++)
         {
             classNames[label] = Path.GetFileName(classDirectories[label]);
-            var found = ListFiles(classDirectories[label], 0, fullRoot)
-                .Select(f => (Full: f, Relative: ToRelative(fullRoot, f)))
+            var found = ListFiles(classDirectories[label], 0, fullRoot, [RealPath(classDirectories[label])])
+                .Select(f => (f.Path, f.LoopLink, Relative: ToRelative(fullRoot, f.Path)))
                 .OrderBy(f => f.Relative, StringComparer.Ordinal);
-            foreach (var (full, relative) in found)
+            foreach (var (full, loopLink, relative) in found)
             {
-                if (ImageFileReader.HasSupportedExtension(relative))
+                if (loopLink)
+                    skipped.Add(relative + "/");
+                else if (ImageFileReader.HasSupportedExtension(relative))
                     files.Add(new ImageFileEntry(relative, full, label));
                 else
                     skipped.Add(relative);
@@ -79,20 +81,40 @@ public sealed class ImageFolderIndex
     private const int MaxDepth = 32;
 
     // Recurses by hand so that hidden folders (.git, .ipynb_checkpoints) are pruned rather than walked. Linked folders
-    // are followed; the depth limit stops a link that points back up the tree.
-    private static IEnumerable<string> ListFiles(string directory, int depth, string root)
+    // are followed, except one that leads back to a folder above it (a loop: listed as skipped, "name/", not walked);
+    // the depth limit stops what that check cannot see (a loop through links in the target's own parents).
+    private static IEnumerable<(string Path, bool LoopLink)> ListFiles(string directory, int depth, string root, List<string> ancestors)
     {
         if (depth > MaxDepth)
             throw new InvalidDataException($"Image folder '{root}' is nested more than {MaxDepth} levels deep at '{directory}' (a folder link pointing back up the tree?).");
         var options = new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false };
         foreach (string file in Directory.EnumerateFiles(directory, "*", options))
-            if (!IsHidden(Path.GetFileName(file))) yield return file;
+            if (!IsHidden(Path.GetFileName(file))) yield return (file, false);
         foreach (string sub in Directory.EnumerateDirectories(directory, "*", options))
         {
             if (IsHidden(Path.GetFileName(sub))) continue;
-            foreach (string file in ListFiles(sub, depth + 1, root)) yield return file;
+            string real = RealPath(sub);
+            if (ancestors.Any(a => IsSameOrInside(a, real)))
+            {
+                yield return (sub, true);
+                continue;
+            }
+            ancestors.Add(real);
+            foreach (var entry in ListFiles(sub, depth + 1, root, ancestors)) yield return entry;
+            ancestors.RemoveAt(ancestors.Count - 1);
         }
     }
+
+    // The folder a path names once its own link (if any) is followed to the end.
+    private static string RealPath(string directory)
+    {
+        var target = new DirectoryInfo(directory).ResolveLinkTarget(returnFinalTarget: true);
+        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(target?.FullName ?? directory));
+    }
+
+    // True when 'ancestor' is 'path' or a folder below it: following the link would walk 'path' again.
+    private static bool IsSameOrInside(string ancestor, string path) =>
+        ancestor == path || ancestor.StartsWith(path + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static bool IsHidden(string name) => name.StartsWith('.');
 

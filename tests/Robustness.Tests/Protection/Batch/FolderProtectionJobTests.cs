@@ -130,6 +130,51 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void Awkward_but_valid_inputs_are_protected_and_awkward_folders_do_not_stop_the_run()
+    {
+        // What people's folders hold besides plain 8-bit RGB: each is either protected (with the documented conversion
+        // to 8-bit RGB) or a per-file error naming the reason, and the run finishes with the rest.
+        BatchTestData.WriteFolder(_input, classes: 2, perClass: 2);
+        string c0 = Path.Combine(_input, "class0"), c1 = Path.Combine(_input, "class1");
+        using (var grey = new Image<SixLabors.ImageSharp.PixelFormats.L8>(8, 8, new SixLabors.ImageSharp.PixelFormats.L8(77))) grey.SaveAsPng(Path.Combine(c0, "grey.png"));
+        using (var deep = new Image<SixLabors.ImageSharp.PixelFormats.Rgb48>(8, 8, new SixLabors.ImageSharp.PixelFormats.Rgb48(65535, 32896, 0)))
+            deep.SaveAsPng(Path.Combine(c0, "sixteen-bit.png"), new SixLabors.ImageSharp.Formats.Png.PngEncoder { BitDepth = SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit16 });
+        using (var palette = new Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(8, 8, new SixLabors.ImageSharp.PixelFormats.Rgba32(200, 10, 10, 0)))
+            palette.SaveAsPng(Path.Combine(c0, "palette transparent.png"), new SixLabors.ImageSharp.Formats.Png.PngEncoder { ColorType = SixLabors.ImageSharp.Formats.Png.PngColorType.Palette });
+        using (var animated = TestFiles.Gradient(8, 8, salt: 5))
+        {
+            using var second = TestFiles.Gradient(8, 8, salt: 6);
+            animated.Frames.AddFrame(second.Frames.RootFrame);
+            animated.SaveAsGif(Path.Combine(c1, "animated.gif"));
+        }
+        using (var rotated = TestFiles.Gradient(8, 8, salt: 9))
+        {
+            rotated.Metadata.ExifProfile = new SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifProfile();
+            rotated.Metadata.ExifProfile.SetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation, (ushort)6);
+            rotated.SaveAsJpeg(Path.Combine(c1, "exif-rotated.jpg"));
+        }
+        File.Copy(Path.Combine(c1, "img00.png"), Path.Combine(c1, "ünïcode näme.png"));
+        File.Copy(Path.Combine(c1, "img01.png"), Path.Combine(c1, "line\nbreak.png"));
+        Directory.CreateDirectory(Path.Combine(c1, "folder.png"));
+        Directory.CreateSymbolicLink(Path.Combine(c1, "loop"), c1);
+        File.CreateSymbolicLink(Path.Combine(c0, "dots.png"), Path.Combine("..", "class1", "img00.png"));
+
+        var result = Protect();
+
+        var written = ManifestReader.Read(OutputLayout.ManifestFile(_output, Shard.Whole)).Where(r => r.IsOk).Select(r => r.Input).ToArray();
+        written.Should().Contain(["class0/grey.png", "class0/sixteen-bit.png", "class0/palette transparent.png", "class1/animated.gif",
+            "class1/exif-rotated.jpg", "class1/ünïcode näme.png", "class1/line\nbreak.png", "class0/dots.png"]);
+        written.Should().NotContain(w => w.Contains("folder.png", StringComparison.Ordinal), "a folder named like an image is a folder");
+        result.Errors.Should().BeEmpty();
+        result.IgnoredFiles.Should().Contain("class1/loop/", "a folder link back up the tree is listed and not walked");
+        File.Exists(Path.Combine(_output, "class1", "animated.png")).Should().BeTrue("the first frame, as a lossless PNG");
+        // EXIF orientation is not applied: the output keeps the pixels as stored (and, as a PNG, carries no EXIF).
+        using var exif = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(_output, "class1", "exif-rotated.png"));
+        exif.Metadata.ExifProfile.Should().BeNull();
+        ProtectedFolderVerifier.Verify(_input, _output).Problems.Should().BeEmpty();
+    }
+
+    [Fact]
     public void The_image_size_comes_from_the_protector_model_when_given()
     {
         BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 8);
