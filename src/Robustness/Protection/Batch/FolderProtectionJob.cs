@@ -144,6 +144,7 @@ public sealed class FolderProtectionJob
         string outputRoot = Path.GetFullPath(_options.OutputRoot);
         if (!Directory.Exists(_options.InputRoot)) throw new DirectoryNotFoundException($"Input folder '{_options.InputRoot}' does not exist.");
         Directory.CreateDirectory(outputRoot);
+        using var shardLock = ShardLock.Acquire(outputRoot, _options.Shard);
         _settings.WriteOrCheck(outputRoot);
 
         var scan = InputFolderScan.Run(_options.InputRoot, outputRoot, _options.ImageSize, _options.MaxPixels, _options.MaxDegreeOfParallelism, progress, cancellationToken);
@@ -366,4 +367,34 @@ public sealed class FolderProtectionJob
         }
         return removed;
     }
+}
+
+/// <summary>
+/// The exclusive OS lock on <see cref="OutputLayout.LockFile"/> a run holds while it protects a shard: a second run of
+/// the same shard into the same folder (two terminals, a job scheduler retrying too early) refuses at once instead of
+/// writing the same files and appending to the same manifest. The OS drops the lock when the process ends, however it ends.
+/// </summary>
+internal sealed class ShardLock : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private ShardLock(FileStream stream) => _stream = stream;
+
+    /// <summary>Takes the lock of <paramref name="shard"/> in <paramref name="outputRoot"/>, or throws naming the shard.</summary>
+    public static ShardLock Acquire(string outputRoot, Shard shard)
+    {
+        string path = OutputLayout.LockFile(outputRoot, shard);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            return new ShardLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException(
+                $"Shard {shard.Index}/{shard.Count} of '{outputRoot}' is being protected by another run (it holds {path}); wait for it to finish or stop it, then run again.", e);
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
 }

@@ -26,6 +26,13 @@ public static partial class OutputLayout
     /// <summary><c>&lt;output&gt;/.robustness/checkpoints</c>: where the tool keeps checkpoints it trained itself.</summary>
     public static string CheckpointFolder(string outputRoot) => Path.Combine(StateFolder(outputRoot), "checkpoints");
 
+    /// <summary>
+    /// The lock a run of <paramref name="shard"/> holds while it works (an OS file lock, released when the process ends,
+    /// even by kill -9), so a second run of the same shard into the same folder refuses instead of writing beside it.
+    /// </summary>
+    public static string LockFile(string outputRoot, Shard shard) =>
+        Path.Combine(StateFolder(outputRoot), string.Create(CultureInfo.InvariantCulture, $"shard-{shard.Index}-of-{shard.Count}.lock"));
+
     /// <summary>The manifest of <paramref name="shard"/>: <c>&lt;output&gt;/.robustness/manifest-&lt;i&gt;-of-&lt;n&gt;.jsonl</c>.</summary>
     public static string ManifestFile(string outputRoot, Shard shard) =>
         Path.Combine(StateFolder(outputRoot), string.Create(CultureInfo.InvariantCulture, $"manifest-{shard.Index}-of-{shard.Count}.jsonl"));

@@ -175,6 +175,25 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void A_second_run_of_the_same_shard_refuses_while_the_first_holds_it_and_other_shards_go_on()
+    {
+        BatchTestData.WriteFolder(_input);
+        var first = new Shard(0, 2);
+        Directory.CreateDirectory(OutputLayout.StateFolder(_output));
+        // What a running shard 0/2 holds (an OS lock on its lock file).
+        using (var held = new FileStream(OutputLayout.LockFile(_output, first), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var twin = () => Protect(shard: first);
+            twin.Should().Throw<InvalidOperationException>().WithMessage("*Shard 0/2*another run*");
+            Directory.GetFiles(_output, "*.png", SearchOption.AllDirectories).Should().BeEmpty("the refused run wrote nothing");
+
+            Protect(shard: new Shard(1, 2)).Protected.Should().BeGreaterThan(0, "another shard has its own lock");
+        }
+        Protect(shard: first).Protected.Should().BeGreaterThan(0, "the lock goes with the run that held it");
+        ProtectedFolderVerifier.Verify(_input, _output).Passed.Should().BeTrue();
+    }
+
+    [Fact]
     public void The_image_size_comes_from_the_protector_model_when_given()
     {
         BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 8);
