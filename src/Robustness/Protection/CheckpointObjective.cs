@@ -14,8 +14,24 @@ internal sealed class CheckpointObjective(SelfEnsembleProtection owner, ClassFea
 {
     public int Count => owner.CheckpointCount;
 
-    /// <summary>grad_x L_k(x) for checkpoint <paramref name="k"/>, created in the caller's scope.</summary>
+    /// <summary>
+    /// grad_x L_k(x) for checkpoint <paramref name="k"/>, created in the caller's scope. A gradient that is not finite
+    /// (NaN weights, broken kernels) throws: its sign would be NaN, the quantised image would equal the clean one, and an
+    /// unprotected file would be written as protected.
+    /// </summary>
     public Tensor Gradient(int k, Tensor x, Tensor targets)
+    {
+        var gradient = RawGradient(k, x, targets);
+        if (!gradient.isfinite().all().item<bool>())
+        {
+            gradient.Dispose();
+            throw new InvalidOperationException(
+                $"Checkpoint {k}{(owner.SelectedEpochs is { } epochs ? $" (epoch {epochs[k]})" : "")} gives a gradient that is not finite (NaN or infinite): its weights or this CPU's kernels are broken; nothing was written for this batch. 'robustness doctor' checks the kernels.");
+        }
+        return gradient;
+    }
+
+    private Tensor RawGradient(int k, Tensor x, Tensor targets)
     {
         owner.CountGradientCall();
         var checkpoint = owner.Checkpoints[k];

@@ -37,6 +37,25 @@ public class SelfEnsembleProtectionTests(SepFixture fixture)
 
     [Theory]
     [InlineData(SepVariant.Sep)]
+    [InlineData(SepVariant.FeatureAlignmentVarianceReduction)]
+    public void A_checkpoint_with_nan_weights_fails_loudly_instead_of_returning_the_clean_images(SepVariant variant)
+    {
+        var checkpoints = fixture.Load(1, 3);
+        using (no_grad())
+        {
+            var weight = checkpoints[1].Network.parameters().First();
+            using var nan = double.NaN.ToScalar();
+            weight.fill_(nan);
+        }
+        using var protector = new SelfEnsembleProtection(checkpoints, Quick(variant), ownsCheckpoints: true);
+
+        var protect = () => DataProtection.Protect(protector, fixture.Sample, batchSize: 16);
+
+        protect.Should().Throw<InvalidOperationException>().WithMessage("*Checkpoint 1*not finite*");
+    }
+
+    [Theory]
+    [InlineData(SepVariant.Sep)]
     [InlineData(SepVariant.FeatureAlignment)]
     [InlineData(SepVariant.FeatureAlignmentVarianceReduction)]
     public void A_zero_budget_returns_the_clean_bytes(SepVariant variant)

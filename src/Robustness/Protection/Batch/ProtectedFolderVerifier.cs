@@ -101,6 +101,8 @@ public static class ProtectedFolderVerifier
             int delta = FolderProtectionJob.MaxDelta(clean.Pixels, stored.Pixels);
             quality.Add((ImageQuality.Psnr(clean.Pixels, stored.Pixels), ImageQuality.Ssim(clean.Pixels, stored.Pixels, RgbImage.ChannelCount, clean.Height, clean.Width)));
             if (delta > levels) problems.Add($"{outRelative}: max |delta| is {delta} levels, over the bound of {levels} ({Attacks.Budget.Format(eps)})");
+            // A protector that silently failed (NaN gradients, a zero budget) writes the clean image: that is no protection.
+            if (delta == 0) problems.Add($"{outRelative}: identical to its input, so not protected");
             string sha = FileHash.Sha256(outFull);
             if (!records.TryGetValue(outRelative, out var matching))
                 problems.Add($"{outRelative}: no manifest record");

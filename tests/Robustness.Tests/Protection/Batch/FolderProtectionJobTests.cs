@@ -194,6 +194,18 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void Verify_flags_outputs_identical_to_their_inputs_as_unprotected()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 3);
+        Protect(Random(eps: 0));
+
+        var verification = ProtectedFolderVerifier.Verify(_input, _output);
+
+        verification.Passed.Should().BeFalse("a zero budget, or a protector that silently returned the clean images, protects nothing");
+        verification.Problems.Should().HaveCount(3).And.OnlyContain(p => p.Contains("identical to its input, so not protected"));
+    }
+
+    [Fact]
     public void The_image_size_comes_from_the_protector_model_when_given()
     {
         BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 8);
