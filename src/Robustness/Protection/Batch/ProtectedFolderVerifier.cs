@@ -47,10 +47,24 @@ public static class ProtectedFolderVerifier
         var notes = new List<string>();
         int checkedCount = 0;
         var quality = new List<(double? Psnr, double Ssim)>();
+        // Two inputs that map to one output (a.jpg and a.png): protect wrote it for one of them and refused the other;
+        // the manifest says which. The other is a note, not a comparison against someone else's output.
+        var sharing = index.Files.GroupBy(f => OutputLayout.OutputPathOf(f.RelativePath), StringComparer.Ordinal)
+            .Where(g => g.Count() > 1).ToDictionary(g => g.Key, g => g.Select(f => f.RelativePath).ToArray(), StringComparer.Ordinal);
         foreach (var file in index.Files)
         {
             cancellationToken.ThrowIfCancellationRequested();
             string relative = file.RelativePath;
+            if (sharing.TryGetValue(OutputLayout.OutputPathOf(relative), out var rivals))
+            {
+                string shared = OutputLayout.OutputPathOf(relative);
+                string? writer = records.TryGetValue(shared, out var written) ? written[^1].Input : null;
+                if (writer != relative)
+                {
+                    notes.Add($"{relative}: not expected ({string.Join(" and ", rivals)} would share the output {shared}; {(writer is null ? "none of them was written" : $"it was written for {writer}")})");
+                    continue;
+                }
+            }
             if (InputFolderScan.LinkProblem(realRoot, relative) is { } link)
             {
                 notes.Add($"{relative}: not expected ({link})");
@@ -107,7 +121,9 @@ public static class ProtectedFolderVerifier
             if (!records.TryGetValue(outRelative, out var matching))
                 problems.Add($"{outRelative}: no manifest record");
             else if (!matching.Any(r => r.OutputSha256 == sha))
-                problems.Add($"{outRelative}: SHA-256 {sha[..12]}... does not match the manifest ({string.Join(", ", matching.Select(r => r.OutputSha256?[..Math.Min(12, r.OutputSha256.Length)] + "..."))})");
+                problems.Add($"{outRelative}: SHA-256 {sha} does not match the manifest ({string.Join(", ", matching.Select(r => r.OutputSha256).Distinct())})");
+            else if (!matching.Any(r => r.OutputSha256 == sha && r.Input == relative))
+                problems.Add($"{outRelative}: the manifest records it for {string.Join(", ", matching.Select(r => r.Input).Distinct())}, not for {relative}");
         }
 
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };

@@ -194,6 +194,23 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void Verify_notices_a_manifest_record_that_names_another_input()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 3);
+        Protect();
+        string manifest = OutputLayout.ManifestFile(_output, Shard.Whole);
+        // Someone edits the record of img01 to claim it was written for img02.
+        var lines = File.ReadAllLines(manifest).Select(l => l.Contains("\"class0/img01.png\",\"inputSha256\"", StringComparison.Ordinal)
+            ? l.Replace("\"input\":\"class0/img01.png\"", "\"input\":\"class0/img02.png\"", StringComparison.Ordinal) : l).ToArray();
+        lines.Should().Contain(l => l.Contains("\"input\":\"class0/img02.png\"", StringComparison.Ordinal) && l.Contains("\"output\":\"class0/img01.png\"", StringComparison.Ordinal));
+        File.WriteAllLines(manifest, lines);
+
+        var verification = ProtectedFolderVerifier.Verify(_input, _output);
+
+        verification.Problems.Should().ContainSingle().Which.Should().Be("class0/img01.png: the manifest records it for class0/img02.png, not for class0/img01.png");
+    }
+
+    [Fact]
     public void Verify_flags_outputs_identical_to_their_inputs_as_unprotected()
     {
         BatchTestData.WriteFolder(_input, classes: 1, perClass: 3);
@@ -282,6 +299,11 @@ public sealed class FolderProtectionJobTests : IDisposable
         File.Exists(Path.Combine(_output, "class0", "photo.png")).Should().BeTrue();
         result.Errors.Should().ContainSingle().Which.Input.Should().Be("class0/img00.png", "img00.bmp sorts first and claims img00.png");
         Image.DetectFormat(File.ReadAllBytes(Path.Combine(_output, "class0", "photo.png")))!.Name.Should().Be("PNG");
+
+        // verify compares img00.png's output with the input it was written for, and names the collision of the other.
+        var verification = ProtectedFolderVerifier.Verify(_input, _output);
+        verification.Problems.Should().BeEmpty();
+        verification.Notes.Should().ContainSingle().Which.Should().Contain("class0/img00.png: not expected (class0/img00.bmp and class0/img00.png would share the output class0/img00.png; it was written for class0/img00.bmp)");
     }
 
     [Fact]
