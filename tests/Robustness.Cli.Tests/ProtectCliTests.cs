@@ -179,6 +179,7 @@ public sealed class ProtectCliTests : IDisposable
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--iterations", "0"], "--iterations" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "1.5"], "--eps must be in [0, 1]" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--min-psnr", "-3"], "--min-psnr" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "0"], "--eps must be above 0" },
         { ["verify", "--input", "IN"], "--output" },
         { ["verify", "--input", "IN", "--output", "NOWHERE"], "--output" },
     };

@@ -59,6 +59,7 @@ public static class ProtectCommand
         {
             string inputRoot = parse.GetValue(input)!, outputRoot = Path.GetFullPath(parse.GetValue(outputDir)!);
             double epsilon = CommonOptions.Usage(() => Budget.CheckImageLinf(ParseBudget(parse.GetValue(eps)!, "--eps"), "--eps"), "--eps");
+            if (epsilon == 0) throw new UsageException("--eps must be above 0: a zero budget would copy the images unprotected.");
             double? floor = ReadMinPsnr(parse.GetValue(minPsnr));
             var definition = Lookup(protectors, parse.GetValue(method)!);
             Shard part;

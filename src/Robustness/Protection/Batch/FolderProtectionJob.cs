@@ -144,6 +144,10 @@ public sealed class FolderProtectionJob
         string outputRoot = Path.GetFullPath(_options.OutputRoot);
         if (!Directory.Exists(_options.InputRoot)) throw new DirectoryNotFoundException($"Input folder '{_options.InputRoot}' does not exist.");
         Directory.CreateDirectory(outputRoot);
+        // The manifests, run.json and the lock must live in the output folder: a .robustness that links elsewhere
+        // would put them (and a later run's trust in them) somewhere else.
+        if (new DirectoryInfo(OutputLayout.StateFolder(outputRoot)) is { LinkTarget: { } elsewhere })
+            throw new InvalidOperationException($"'{OutputLayout.StateFolder(outputRoot)}' is a link (to '{elsewhere}'); the run's bookkeeping must be a real folder inside the output folder. Remove the link.");
         using var shardLock = ShardLock.Acquire(outputRoot, _options.Shard);
         _settings.WriteOrCheck(outputRoot);
 

@@ -154,7 +154,16 @@ public sealed class InputFolderScan
             current = Path.Combine(current, segment);
             var info = new FileInfo(current);
             if (info.LinkTarget is null) continue;
-            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            FileSystemInfo? target;
+            try
+            {
+                target = info.ResolveLinkTarget(returnFinalTarget: true);
+            }
+            catch (IOException e)
+            {
+                // A link to itself, or a cycle of links: ELOOP.
+                return $"'{relativePath}' goes through '{current}', a link that cannot be resolved ({e.Message.TrimEnd('.')}: a loop of links?)";
+            }
             if (target is null || !(File.Exists(target.FullName) || Directory.Exists(target.FullName)))
                 return $"'{relativePath}' goes through '{current}', a broken link";
             string resolved = Path.TrimEndingDirectorySeparator(target.FullName);

@@ -158,6 +158,8 @@ public sealed class FolderProtectionJobTests : IDisposable
         Directory.CreateDirectory(Path.Combine(c1, "folder.png"));
         Directory.CreateSymbolicLink(Path.Combine(c1, "loop"), c1);
         File.CreateSymbolicLink(Path.Combine(c0, "dots.png"), Path.Combine("..", "class1", "img00.png"));
+        File.CreateSymbolicLink(Path.Combine(c1, "self.png"), "self.png");
+        Directory.CreateSymbolicLink(Path.Combine(c0, "up"), "..");
 
         var result = Protect();
 
@@ -165,8 +167,9 @@ public sealed class FolderProtectionJobTests : IDisposable
         written.Should().Contain(["class0/grey.png", "class0/sixteen-bit.png", "class0/palette transparent.png", "class1/animated.gif",
             "class1/exif-rotated.jpg", "class1/ünïcode näme.png", "class1/line\nbreak.png", "class0/dots.png"]);
         written.Should().NotContain(w => w.Contains("folder.png", StringComparison.Ordinal), "a folder named like an image is a folder");
-        result.Errors.Should().BeEmpty();
-        result.IgnoredFiles.Should().Contain("class1/loop/", "a folder link back up the tree is listed and not walked");
+        result.Errors.Should().ContainSingle("a link to itself is a per-file error").Which.Should().Match<ManifestRecord>(e =>
+            e.Input == "class1/self.png" && e.Error!.Contains("loop of links"));
+        result.IgnoredFiles.Should().Contain(["class1/loop/", "class0/up/"], "folder links back up the tree are listed and not walked");
         File.Exists(Path.Combine(_output, "class1", "animated.png")).Should().BeTrue("the first frame, as a lossless PNG");
         // EXIF orientation is not applied: the output keeps the pixels as stored (and, as a PNG, carries no EXIF).
         using var exif = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(_output, "class1", "exif-rotated.png"));
@@ -208,6 +211,21 @@ public sealed class FolderProtectionJobTests : IDisposable
         var verification = ProtectedFolderVerifier.Verify(_input, _output);
 
         verification.Problems.Should().ContainSingle().Which.Should().Be("class0/img01.png: the manifest records it for class0/img02.png, not for class0/img01.png");
+    }
+
+    [Fact]
+    public void A_bookkeeping_folder_that_links_elsewhere_is_refused_and_nothing_lands_there()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2);
+        string elsewhere = Path.Combine(_temp.Path, "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        Directory.CreateDirectory(_output);
+        Directory.CreateSymbolicLink(OutputLayout.StateFolder(_output), elsewhere);
+
+        var run = () => Protect();
+
+        run.Should().Throw<InvalidOperationException>().WithMessage("*is a link*");
+        Directory.GetFileSystemEntries(elsewhere).Should().BeEmpty();
     }
 
     [Fact]
