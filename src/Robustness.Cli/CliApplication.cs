@@ -152,7 +152,7 @@ public static class CliApplication
 
     private static bool IsUsageError(Exception e) => e is UsageException or ArgumentException;
 
-    private static string OneLine(Exception e) => OneLine(e.Message);
+    private static string OneLine(Exception e) => ExceptionText.Of(e);
 
     private static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -195,6 +195,7 @@ public sealed class ProtectCliTests : IDisposable
 
         code.Should().Be(ExitCodes.BadArguments, err);
         err.TrimEnd().Split('\n').Should().ContainSingle().Which.Should().Contain(mentioned);
+        err.Should().NotContain("(Parameter '").And.NotContain("Actual value was", ".NET's exception tails are not shown");
         Directory.Exists(Path.Combine(_input, "sub")).Should().BeFalse("nothing is written into the input");
     }
 

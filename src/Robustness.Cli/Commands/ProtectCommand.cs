@@ -64,7 +64,7 @@ public static class ProtectCommand
             var definition = Lookup(protectors, parse.GetValue(method)!);
             Shard part;
             try { part = Shard.Parse(parse.GetValue(shard)!); }
-            catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException) { throw new UsageException($"--shard: {e.Message}"); }
+            catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException) { throw new UsageException($"--shard: {ExceptionText.Of(e)}"); }
             int batch = CommonOptions.InRange(parse, batchSize, 1, 1_000_000);
             int seedValue = CommonOptions.InRange(parse, seed, 0);
             int? k = Positive(parse.GetValue(checkpointCount), "--checkpoint-count");
@@ -77,7 +77,7 @@ public static class ProtectCommand
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
             if (!Directory.Exists(inputRoot)) throw new UsageException($"--input folder '{inputRoot}' does not exist.");
             try { OutputLayout.CheckApart(inputRoot, outputRoot); }
-            catch (ArgumentException e) { throw new UsageException($"--output: {e.Message}"); }
+            catch (ArgumentException e) { throw new UsageException($"--output: {ExceptionText.Of(e)}"); }
 
             if (definition.NeedsCheckpoints)
             {
@@ -124,7 +124,7 @@ public static class ProtectCommand
                 // with other settings is refused at once.
                 var settings = ProtectionRunSettings.For(definition.Name, protectorSettings, batch, epochList, sourceModel);
                 try { settings.WriteOrCheck(outputRoot); }
-                catch (InvalidOperationException e) { throw new UsageException(e.Message); }
+                catch (InvalidOperationException e) { throw new UsageException(ExceptionText.Of(e)); }
 
                 if (epochs is int count)
                     checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count, architecture, widthValue, seedValue, deviceValue, output, error, cancel, models);
