@@ -10,7 +10,7 @@ public static class CommonOptions
     /// <summary>
     /// Runs <paramref name="build"/> (a library call that validates its arguments) and turns an
     /// <see cref="ArgumentException"/> into a usage error: one line, prefixed with <paramref name="option"/> unless the
-    /// message names it already, without .NET's "(Parameter ...)" tail. The one place the tool does this.
+    /// message names it already, without .NET's "(Parameter ...)" tail (<see cref="ExceptionText"/>).
     /// </summary>
     public static T Usage<T>(Func<T> build, string? option = null)
     {
@@ -18,7 +18,7 @@ public static class CommonOptions
         try { return build(); }
         catch (ArgumentException e)
         {
-            string message = e.Message.Split(" (Parameter", 2)[0];
+            string message = ExceptionText.Of(e);
             throw new UsageException(option is null || message.Contains(option, StringComparison.Ordinal) ? message : $"{option}: {message}");
         }
     }
