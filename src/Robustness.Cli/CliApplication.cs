@@ -154,8 +154,7 @@ public static class CliApplication
 
     private static string OneLine(Exception e) => ExceptionText.Of(e);
 
-    private static string OneLine(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    private static string OneLine(string message) => ExceptionText.OneLine(message);
 
     private static string CommandPath(ParseResult parse)
     {

@@ -14,6 +14,10 @@ public static class ExceptionText
         if (exception is ArgumentException { ParamName: { } name }) message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
         if (exception is ArgumentOutOfRangeException { ActualValue: { } value })
             message = message.Replace($"Actual value was {value}.", "", StringComparison.Ordinal);
-        return string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return OneLine(message);
     }
+
+    /// <summary><paramref name="message"/> with its line breaks and tabs folded into single spaces.</summary>
+    public static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

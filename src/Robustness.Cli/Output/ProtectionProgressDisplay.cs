@@ -12,8 +12,7 @@ namespace Robustness.Cli.Output;
 public sealed class ProtectionProgressDisplay(TextWriter output)
 {
     /// <summary>True when the output is an interactive terminal (then bars are drawn).</summary>
-    public bool Interactive { get; } = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
-        && AnsiConsole.Profile.Capabilities.Interactive;
+    public bool Interactive { get; } = Terminal.IsInteractive(output);
 
     /// <summary>Runs <paramref name="work"/> with a progress sink that draws its reports.</summary>
     public T Run<T>(Func<IProgress<ProtectionProgress>, T> work)

@@ -11,8 +11,7 @@ namespace Robustness.Cli.Output;
 public sealed class TrainingProgressDisplay(TextWriter output)
 {
     /// <summary>True when the output is an interactive terminal (then bars are drawn).</summary>
-    public bool Interactive { get; } = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
-        && AnsiConsole.Profile.Capabilities.Interactive;
+    public bool Interactive { get; } = Terminal.IsInteractive(output);
 
     /// <summary>Runs <paramref name="work"/> with a progress sink that draws <paramref name="title"/>.</summary>
     public T Run<T>(string title, Func<IProgress<TrainingProgress>, T> work)
