@@ -180,6 +180,10 @@ public sealed class ProtectCliTests : IDisposable
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "1.5"], "--eps must be in [0, 1]" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--min-psnr", "-3"], "--min-psnr" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--eps", "0"], "--eps must be above 0" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--work-size", "16"], "--work-size" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "sep", "--train-epochs", "1", "--work-size", "4"], "--work-size must be between 8 and 1024" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--memory-budget", "10"], "--memory-budget" },
+        { ["train", "--data", "IN", "--out", "OUT/m.safetensors", "--image-size", "2"], "--image-size must be between 8 and 1024" },
         { ["verify", "--input", "IN"], "--output" },
         { ["verify", "--input", "IN", "--output", "NOWHERE"], "--output" },
     };
@@ -211,11 +215,57 @@ public sealed class ProtectCliTests : IDisposable
         first.Out.Should().Contain("Training the source model").And.Contain("20 protected");
         Directory.GetFiles(OutputLayout.CheckpointFolder(_output), "epoch-*.safetensors").Should().HaveCount(2);
         ProtectionRunSettings.TryReadFrom(_output)!.CheckpointEpochs.Should().Equal(0, 1);
+        ProtectionRunSettings.TryReadFrom(_output)!.WorkSize.Should().Be(16, "the images all share one square size, so the model takes it");
 
         var again = await RunWith(catalogue, args);
         again.Code.Should().Be(0, again.Err);
         again.Out.Should().Contain("Reusing the 2 checkpoints").And.Contain("20 skipped as already done");
         ImageFolderIndex.Scan(_output).Files.Should().HaveCount(20, "the checkpoints live in the hidden .robustness folder");
+    }
+
+    [Fact]
+    public async Task Sep_protects_a_folder_of_mixed_sizes_at_their_own_size_through_a_source_model_of_the_default_work_size()
+    {
+        WriteImages(_input, 2, 5, size: 16);
+        using (var wide = new Image<Rgb24>(40, 24, new Rgb24(200, 80, 30))) wide.SaveAsJpeg(Path.Combine(_input, "c0", "wide.jpg"));
+        using (var tall = new Image<Rgb24>(20, 50, new Rgb24(20, 160, 90))) tall.SaveAsPng(Path.Combine(_input, "c1", "tall.png"));
+        string[] args = ["protect", "--input", _input, "--output", _output, "--method", "sep", "--train-epochs", "1", "--width", "4",
+            "--checkpoint-count", "1", "--iterations", "2", "--batch-size", "8", "--eot", "--report", Path.Combine(_dir, "report")];
+
+        var run = await Run(args);
+
+        run.Code.Should().Be(0, run.Err + run.Out);
+        run.Out.Should().Contain("on 12 images").And.Contain("12 protected").And.Contain("3 image size(s), each kept").And.Contain("model view 32x32");
+        var settings = ProtectionRunSettings.TryReadFrom(_output)!;
+        settings.WorkSize.Should().Be(WorkingSize.Default, "the images differ in size");
+        settings.ExpectationOverTransforms.Should().BeTrue();
+        var wideOut = ImageFileReader.Read(Path.Combine(_output, "c0", "wide.png"));
+        (wideOut.Height, wideOut.Width).Should().Be((24, 40));
+        var tallOut = ImageFileReader.Read(Path.Combine(_output, "c1", "tall.png"));
+        (tallOut.Height, tallOut.Width).Should().Be((50, 20));
+        File.ReadAllText(Path.Combine(_dir, "report", "report.md")).Should().Contain("each kept at its own size").And.Contain("| source model input | 32x32 |");
+        var verify = await Run("verify", "--input", _input, "--output", _output);
+        verify.Code.Should().Be(0, verify.Out);
+
+        var other = await Run([.. args.Where(a => a != "--eot")]);
+        other.Code.Should().Be(ExitCodes.BadArguments, "resuming without --eot would mix two kinds of perturbation");
+        other.Err.Should().Contain("expectation over transforms was True, now False");
+    }
+
+    [Fact]
+    public async Task Train_with_image_size_trains_on_a_folder_of_mixed_sizes()
+    {
+        WriteImages(_input, 2, 4, size: 16);
+        using (var wide = new Image<Rgb24>(40, 24, new Rgb24(200, 80, 30))) wide.SaveAsPng(Path.Combine(_input, "c0", "wide.png"));
+        string model = Path.Combine(_dir, "m.safetensors");
+
+        var mixed = await Run("train", "--data", _input, "--width", "2", "--epochs", "1", "--out", model);
+        mixed.Err.Should().Contain("skipped c0/wide.png", "without --image-size every image must have the first one's size");
+
+        var run = await Run("train", "--data", _input, "--image-size", "16", "--width", "2", "--epochs", "1", "--out", model);
+        run.Code.Should().Be(0, run.Err);
+        run.Err.Should().NotContain("skipped");
+        File.Exists(model).Should().BeTrue();
     }
 
     [Fact]

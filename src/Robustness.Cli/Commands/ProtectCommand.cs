@@ -45,15 +45,29 @@ public static class ProtectCommand
         {
             Description = "Lowest acceptable PSNR in dB (e.g. 35): an image whose protected version would fall below it is reported as failed and not written, never weakened.",
         };
+        var workSize = new Option<int?>("--work-size")
+        {
+            Description = $"Input size (pixels, square) of the source model trained with --train-epochs. Default: the images' size when they all share one square size, otherwise {WorkingSize.Default}. Images of other sizes are trained on stretched to it and protected at their own size.",
+        };
+        var eot = new Option<bool>("--eot")
+        {
+            Description = "SEP methods: craft through random resized crops and flips of each image (expectation over transforms), so the protection survives a trainer's augmentation and resizing.",
+        };
+        var memoryBudget = new Option<int>("--memory-budget")
+        {
+            Description = "MiB that the images of one crafting call may take: a batch of large photos is crafted in chunks that fit (one image at least).",
+            DefaultValueFactory = _ => (int)(FolderProtectionOptions.DefaultMemoryBudget >> 20),
+        };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
 
         var command = new Command("protect",
             "Protect a folder of labelled images (class folders) so that models trained on it generalise badly. " +
-            "Images must all have the size the source model was trained on (or, without a model, the size of the first readable image); " +
-            "other sizes, unreadable files and links out of the input are per-file errors. Resumable: run it again to finish an interrupted run.")
+            "SEP methods and random noise protect images of any size at their own size (SEP crafts through the source model's resized view); " +
+            "error-minimizing needs every image at one size. Unreadable files and links out of the input are per-file errors. Resumable: run it again to finish an interrupted run.")
         {
-            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, checkpointCount, iterations, steps, stepSize, batchSize, shard, seed, device, report, minPsnr,
+            input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, workSize, checkpointCount, iterations, steps, stepSize, eot, batchSize, shard, seed, device,
+            memoryBudget, report, minPsnr,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -73,6 +87,12 @@ public static class ProtectCommand
             double? step = parse.GetValue(stepSize) is { } s ? ParseBudget(s, "--step-size") : null;
             if (step is <= 0) throw new UsageException("--step-size must be > 0.");
             int? epochs = Positive(parse.GetValue(trainEpochs), "--train-epochs");
+            int? work = parse.GetValue(workSize);
+            if (work is { } w && (w < WorkingSize.Minimum || w > WorkingSize.Maximum))
+                throw new UsageException($"--work-size must be between {WorkingSize.Minimum} and {WorkingSize.Maximum} pixels; got {w}.");
+            if (work is not null && epochs is null)
+                throw new UsageException("--work-size is the input size of the model trained with --train-epochs; checkpoints from --checkpoints carry their own.");
+            long budget = (long)CommonOptions.InRange(parse, memoryBudget, 64, 1 << 30) << 20;
             string? checkpointDir = parse.GetValue(checkpoints);
             var deviceValue = CommonOptions.ResolveDevice(parse, device);
             if (!Directory.Exists(inputRoot)) throw new UsageException($"--input folder '{inputRoot}' does not exist.");
@@ -108,14 +128,15 @@ public static class ProtectCommand
                 // method without checkpoints, its surrogate.
                 string architecture = parse.GetValue(arch) ?? "small-cnn";
                 int widthValue = parse.GetValue(width) ?? 0;
-                ModelSpec? sourceModel = epochs is null ? null : new ModelSpec(architecture, index.ClassNames.Count, widthValue);
+                int sourceSize = epochs is null ? 0 : work ?? WorkingSize.Choose(index.Files);
+                ModelSpec? sourceModel = epochs is null ? null : new ModelSpec(architecture, index.ClassNames.Count, widthValue, ImageSize: sourceSize);
                 ModelSpec? surrogate = null;
                 if (!definition.NeedsCheckpoints && (parse.GetValue(arch) is not null || parse.GetValue(width) is not null))
                     surrogate = new ModelSpec(architecture, index.ClassNames.Count, widthValue, RgbImage.ChannelCount, StreamedImageFolder.Open(inputRoot).Height);
                 var protectorSettings = new ProtectorSettings
                 {
                     Epsilon = epsilon, Iterations = t, Steps = pgdSteps, StepSize = step, CheckpointCount = k, SurrogateSpec = surrogate, Families = models,
-                    Device = deviceValue, Seed = seedValue,
+                    Device = deviceValue, Seed = seedValue, ExpectationOverTransforms = parse.GetValue(eot),
                 };
                 // A knob the method does not read is said, not silently dropped (checkpoints are checked above).
                 foreach (string knob in definition.Ignored(protectorSettings))
@@ -127,7 +148,7 @@ public static class ProtectCommand
                 catch (InvalidOperationException e) { throw new UsageException(ExceptionText.Of(e)); }
 
                 if (epochs is int count)
-                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count, architecture, widthValue, seedValue, deviceValue, output, error, cancel, models);
+                    checkpointSet = SourceTraining.TrainOrReuse(inputRoot, outputRoot, count, architecture, widthValue, sourceSize, seedValue, deviceValue, output, error, cancel, models);
 
                 (int, int)? imageSize = null;
                 if (checkpointSet is not null)
@@ -144,7 +165,7 @@ public static class ProtectCommand
                 var job = new FolderProtectionJob(protector, new FolderProtectionOptions
                 {
                     InputRoot = inputRoot, OutputRoot = outputRoot, BatchSize = batch, Shard = part, Device = deviceValue,
-                    ImageSize = imageSize, Settings = settings, MinPsnr = floor,
+                    ImageSize = imageSize, Settings = settings, MinPsnr = floor, MemoryBudget = budget,
                 });
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Protecting {index.Files.Count} files of {index.ClassNames.Count} classes with {definition.Name}, eps {Budget.Format(epsilon)}, batch {batch}, shard {part}, device {deviceValue.type}, into {outputRoot}."));
@@ -179,6 +200,7 @@ public static class ProtectCommand
         nameof(ProtectorSettings.StepSize) => "--step-size",
         nameof(ProtectorSettings.CheckpointCount) => "--checkpoint-count",
         nameof(ProtectorSettings.SurrogateSpec) => "--arch/--width",
+        nameof(ProtectorSettings.ExpectationOverTransforms) => "--eot",
         _ => knob,
     };
 
@@ -188,11 +210,18 @@ public static class ProtectCommand
     private static double? ReadMinPsnr(double? value) =>
         value is double v && (!double.IsFinite(v) || v <= 0) ? throw new UsageException($"--min-psnr must be a positive number of dB (e.g. 35); got {v}.") : value;
 
+    private static string SizesText(FolderProtectionResult r)
+    {
+        if (!r.AnySize || r.Sizes.Count == 0) return $"images {r.ImageSize.Height}x{r.ImageSize.Width}";
+        string sizes = string.Join(", ", r.Sizes.Take(3).Select(s => $"{s.Size.Height}x{s.Size.Width} ({s.Count})"));
+        return $"{r.Sizes.Count} image size(s), each kept: {sizes}{(r.Sizes.Count > 3 ? ", ..." : "")}; model view {r.ImageSize.Height}x{r.ImageSize.Width}";
+    }
+
     private static void WriteSummary(TextWriter output, FolderProtectionResult r)
     {
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Done in {r.WallTime:hh\\:mm\\:ss}: {r.Protected} protected, {r.AlreadyDone} skipped as already done, {r.Failed} failed, " +
-            $"{r.ConvertedToPng.Count} converted to .png, of {r.ShardFiles} file(s) in this shard ({r.ListedFiles} listed); {r.ImagesPerSecond:F1} img/s; images {r.ImageSize.Height}x{r.ImageSize.Width}."));
+            $"{r.ConvertedToPng.Count} converted to .png, of {r.ShardFiles} file(s) in this shard ({r.ListedFiles} listed); {r.ImagesPerSecond:F1} img/s; {SizesText(r)}."));
         if (r.Quality is { } quality) output.WriteLine($"Visibility of what this run wrote: {quality}.");
         if (r.RemovedTempFiles > 0) output.WriteLine($"Removed {r.RemovedTempFiles} temporary file(s) left by an interrupted run.");
         if (r.IgnoredFiles.Count > 0) output.WriteLine($"Ignored {r.IgnoredFiles.Count} file(s) that are not images in class folders (e.g. {r.IgnoredFiles[0]}).");
@@ -207,9 +236,11 @@ public static class SourceTraining
     /// Opens the run's checkpoint folder (<see cref="OutputLayout.CheckpointFolder"/>) when it holds all
     /// <paramref name="epochs"/> checkpoints of an earlier run; otherwise trains (SEP recipe, crop-flip augmentation) from
     /// scratch into it, replacing an incomplete set, on exactly the files the protection run will protect (the same
-    /// scan: files it refuses, such as links out of the input, are not trained on either).
+    /// scan: files it refuses, such as links out of the input, are not trained on either). The model takes
+    /// <paramref name="workSize"/> x <paramref name="workSize"/> images; images of another size are trained on
+    /// stretched to it (bilinear, anti-aliased), the view SEP crafts them through.
     /// </summary>
-    public static CheckpointSet TrainOrReuse(string inputRoot, string outputRoot, int epochs, string architecture, int width, int seed,
+    public static CheckpointSet TrainOrReuse(string inputRoot, string outputRoot, int epochs, string architecture, int width, int workSize, int seed,
         TorchSharp.torch.Device device, TextWriter output, TextWriter error, CancellationToken cancel, ModelFamilyRegistry? models = null)
     {
         string folder = OutputLayout.CheckpointFolder(outputRoot);
@@ -229,14 +260,13 @@ public static class SourceTraining
         {
             Directory.Delete(folder, recursive: true);
         }
-        var scan = InputFolderScan.Run(inputRoot, outputRoot, null, ImageFileReader.DefaultMaxPixels, cancellationToken: cancel);
+        var scan = InputFolderScan.Run(inputRoot, outputRoot, (workSize, workSize), ImageFileReader.DefaultMaxPixels, cancellationToken: cancel, anySize: true);
         foreach (var refused in scan.Files.Where(f => !f.Readable))
             error.WriteLine($"warning: not training on {refused.Entry.RelativePath}: {refused.Error}");
         var readable = scan.Readable();
         if (readable.Count == 0)
             throw new InvalidDataException($"'{inputRoot}' holds no readable image in class folders (expected {inputRoot}/<class>/<image>).");
         var images = ImageSet.From(readable);
-        if (images.Height != images.Width) throw new UsageException($"--train-epochs needs square images; the input's are {images.Height}x{images.Width}.");
         var spec = new ModelSpec(architecture, images.ClassNames.Count, width, InputChannels: images.Channels, ImageSize: images.Height);
         var recipe = SourceModelRecipe.ForSep(spec, epochs) with { Seed = seed, Device = device };
         using var classifier = recipe.CreateModel(images, models);

@@ -40,6 +40,10 @@ public static class TrainCommand
         var adversarial = new Option<string>("--adversarial") { Description = "Adversarial training: none, pgd (Madry PGD-AT) or trades (Zhang 2019, beta 6).", DefaultValueFactory = _ => "none" };
         adversarial.AcceptOnlyFromAmong("none", "pgd", "trades");
         var advSteps = new Option<int?>("--steps") { Description = "Inner PGD steps of adversarial training (default: 7 for pgd, 10 for trades)." };
+        var imageSize = new Option<int?>("--image-size")
+        {
+            Description = "Stretch every image of --data and --test to N x N pixels (bilinear, anti-aliased when shrinking) before training, as a training pipeline's resize does; without it all images must share one size.",
+        };
         var knobs = new AttackOptionsCli();
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
@@ -47,7 +51,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a classifier and keep checkpoints (the source model of SEP).")
         {
-            data, test, synthetic, arch, width, archSpec, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
+            data, test, synthetic, imageSize, arch, width, archSpec, epochs, batch, lr, schedule, augment, normalization, checkpoints, every, outPath, seed, device,
             adversarial, advSteps, report,
         };
         knobs.AddTo(command, withAttackKnobs: false);
@@ -73,9 +77,11 @@ public static class TrainCommand
             }
             else
             {
-                trainSet = DataSources.ReadFolder(dataDir!, error);
+                int? size = parse.GetValue(imageSize);
+                if (size is < 8 or > 1024) throw new UsageException($"--image-size must be between 8 and 1024 pixels; got {size}.");
+                trainSet = DataSources.ReadFolder(dataDir!, error, size);
                 string? testDir = parse.GetValue(test);
-                testSet = testDir is null ? null : DataSources.ReadFolder(testDir, error);
+                testSet = testDir is null ? null : DataSources.ReadFolder(testDir, error, size);
             }
 
             if (parse.GetValue(archSpec) is not null && (parse.GetResult(arch) is { Implicit: false } || parse.GetResult(width) is { Implicit: false }))

@@ -22,6 +22,13 @@ public interface IDataProtector
     /// protects batches of it. <paramref name="clean"/> is the collection whose indices the batches refer to.
     /// </summary>
     IProtectionSession Prepare(IImageCollection clean, IProgress<ProtectionProgress>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// True when the sessions protect batches of any image size at that size (the collection given to
+    /// <see cref="Prepare"/> then holds the images stretched to the model's working size). False (the default): every
+    /// batch must have the collection's size.
+    /// </summary>
+    bool ProtectsAnySize => false;
 }
 
 /// <summary>A prepared protector: protects batches of the collection it was prepared on.</summary>
@@ -29,7 +36,8 @@ public interface IProtectionSession : IDisposable
 {
     /// <summary>
     /// Protects one batch. <paramref name="batch"/> holds the clean images (float32 [N,C,H,W] in [0,1], exact
-    /// multiples of 1/255), their int64 labels and their indices in the prepared collection. Returns the protected
+    /// multiples of 1/255; any height and width when the protector <see cref="IDataProtector.ProtectsAnySize"/>), their
+    /// int64 labels and their indices in the prepared collection. Returns the protected
     /// images as a uint8 tensor [N,C,H,W] on the CPU, quantised with <see cref="ProtectionQuantizer"/> so that
     /// |protected - clean| &lt;= <see cref="ProtectionQuantizer.Levels"/> exactly. The result must depend only on the
     /// images in the batch, their indices and the seed (never on other batches or on the order batches come in).

@@ -46,7 +46,10 @@ public sealed record ProtectorSettings
     /// <summary>Seed of the method's randomness.</summary>
     public int Seed { get; init; }
 
-    /// <summary>The optional knobs given a value (Iterations, Steps, StepSize, CheckpointCount, InnerSteps, Checkpoints, SurrogateSpec), by property name.</summary>
+    /// <summary>SEP and its variants: craft through random resized crops and flips (<see cref="SepOptions.ExpectationOverTransforms"/>).</summary>
+    public bool ExpectationOverTransforms { get; init; }
+
+    /// <summary>The optional knobs given a value (Iterations, Steps, StepSize, CheckpointCount, InnerSteps, Checkpoints, SurrogateSpec, ExpectationOverTransforms when on), by property name.</summary>
     public IReadOnlyList<string> GivenKnobs()
     {
         var given = new List<string>();
@@ -57,6 +60,7 @@ public sealed record ProtectorSettings
         if (InnerSteps is not null) given.Add(nameof(InnerSteps));
         if (Checkpoints is not null) given.Add(nameof(Checkpoints));
         if (SurrogateSpec is not null) given.Add(nameof(SurrogateSpec));
+        if (ExpectationOverTransforms) given.Add(nameof(ExpectationOverTransforms));
         return given;
     }
 }

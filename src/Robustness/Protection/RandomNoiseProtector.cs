@@ -37,6 +37,9 @@ public sealed class RandomNoiseProtector : IDataProtector
     public string Name => "random";
 
     /// <inheritdoc />
+    public bool ProtectsAnySize => true;
+
+    /// <inheritdoc />
     public double Epsilon => Options.Epsilon;
 
     /// <inheritdoc />

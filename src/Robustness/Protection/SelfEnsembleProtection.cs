@@ -202,6 +202,12 @@ public sealed class SelfEnsembleProtection : IDataProtector, IDisposable
 
     internal bool IsDisposed => _disposed;
 
+    /// <summary>
+    /// True: a batch of another size than the checkpoints' input is crafted at its own resolution through the resized
+    /// view the checkpoints get of it (<see cref="CraftingViews"/>).
+    /// </summary>
+    public bool ProtectsAnySize => true;
+
     internal void CountGradientCall() => Interlocked.Increment(ref _gradientCalls);
 
     /// <summary>t = (y + C/2) mod C.</summary>
@@ -285,7 +291,7 @@ public sealed class SelfEnsembleProtection : IDataProtector, IDisposable
     {
         Reads = [nameof(ProtectorSettings.Epsilon), nameof(ProtectorSettings.Iterations), nameof(ProtectorSettings.StepSize),
             nameof(ProtectorSettings.CheckpointCount), nameof(ProtectorSettings.Checkpoints), nameof(ProtectorSettings.Device),
-            nameof(ProtectorSettings.Seed), .. variant == SepVariant.FeatureAlignmentVarianceReduction ? [nameof(ProtectorSettings.InnerSteps)] : Array.Empty<string>()],
+            nameof(ProtectorSettings.Seed), nameof(ProtectorSettings.ExpectationOverTransforms), .. variant == SepVariant.FeatureAlignmentVarianceReduction ? [nameof(ProtectorSettings.InnerSteps)] : Array.Empty<string>()],
     };
 
     private static SepOptions OptionsFrom(ProtectorSettings s, SepVariant variant)
@@ -299,6 +305,7 @@ public sealed class SelfEnsembleProtection : IDataProtector, IDisposable
             Iterations = s.Iterations ?? defaults.Iterations,
             StepSize = s.StepSize ?? defaults.StepSize,
             InnerSteps = s.InnerSteps ?? defaults.InnerSteps,
+            ExpectationOverTransforms = s.ExpectationOverTransforms,
         };
     }
 }

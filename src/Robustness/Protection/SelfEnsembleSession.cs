@@ -53,14 +53,18 @@ public sealed class SelfEnsembleSession : IProtectionSession
         CheckLabels(labels, _owner.Checkpoints[0].Classes);
         var targets = _owner.Targets(labels);
 
+        // Images of another size than the model's (or any size, with transforms) are crafted at their own resolution
+        // through the view the model gets of them.
+        var views = CraftingViews.For(_owner.Checkpoints[0].Spec.ImageSize, clean.shape[2], clean.shape[3], options.ExpectationOverTransforms,
+            ProtectionOptions.BatchSeed(options.Seed, batch.Indices[0]) ^ ViewSeedSalt);
         var modes = _owner.Checkpoints.Select(c => c.EvalMode()).ToList();
         Tensor perturbed;
         try
         {
             var objective = new CheckpointObjective(_owner, _centres);
             perturbed = options.Variant == SepVariant.FeatureAlignmentVarianceReduction
-                ? VarianceReducedDescent(objective, clean, targets, batch.Indices[0], cancellationToken)
-                : EnsembleDescent(objective, clean, targets, cancellationToken);
+                ? VarianceReducedDescent(objective, clean, targets, batch.Indices[0], views, cancellationToken)
+                : EnsembleDescent(objective, clean, targets, views, cancellationToken);
         }
         finally
         {
@@ -79,11 +83,14 @@ public sealed class SelfEnsembleSession : IProtectionSession
     }
 
     // SEP and SEP-FA: the engine descends the mean of the K checkpoints' losses, T signed steps in the l-inf box.
-    private Tensor EnsembleDescent(CheckpointObjective objective, Tensor clean, Tensor targets, CancellationToken cancellationToken)
+    private Tensor EnsembleDescent(CheckpointObjective objective, Tensor clean, Tensor targets, CraftingViews? views, CancellationToken cancellationToken)
     {
         using var box = new LinfBox(clean, _owner.Options.Epsilon);
-        return Engine().Run(clean, box, new EnsembleObjective(objective, targets), _owner.Options.Iterations, cancellationToken);
+        return Engine().Run(clean, box, new EnsembleObjective(objective, targets, views), _owner.Options.Iterations, cancellationToken);
     }
+
+    // Keeps the views' draws apart from SEP-FA-VR's checkpoint draws, which start from the same batch seed.
+    private const ulong ViewSeedSalt = 0x5EB5_1E3A_9D2C_7F01UL;
 
     // Signed descent steps of SEP's step size (the paper's 1/255 by default).
     private ProjectedGradientMethod Engine() =>
@@ -91,7 +98,10 @@ public sealed class SelfEnsembleSession : IProtectionSession
 
     // SEP-FA-VR: the SVRE loop. The accumulated G (not the latest inner gradient) drives both the inner and the
     // outer step, as in SVRE and the public SEP code.
-    private Tensor VarianceReducedDescent(CheckpointObjective objective, Tensor clean, Tensor targets, int firstIndex, CancellationToken cancellationToken)
+    // With views, one draw per outer iteration serves its K gradients and its M inner steps, so the control variate
+    // g_r - g compares gradients of the same view.
+    private Tensor VarianceReducedDescent(CheckpointObjective objective, Tensor clean, Tensor targets, int firstIndex, CraftingViews? views,
+        CancellationToken cancellationToken)
     {
         var options = _owner.Options;
         int k = objective.Count, t = options.Iterations, m = options.InnerSteps;
@@ -108,8 +118,12 @@ public sealed class SelfEnsembleSession : IProtectionSession
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
+            var draw = views?.Draw((int)x.shape[0], (int)x.shape[2], (int)x.shape[3]);
+            Tensor Gradient(int checkpoint, Tensor at) => views is null
+                ? objective.Gradient(checkpoint, at, targets)
+                : views.Gradient(at, draw!, v => objective.Gradient(checkpoint, v, targets));
             var gradients = new Tensor[k];
-            for (int i = 0; i < k; i++) gradients[i] = objective.Gradient(i, x, targets);
+            for (int i = 0; i < k; i++) gradients[i] = Gradient(i, x);
             var mean = gradients[0].clone();
             for (int i = 1; i < k; i++) mean.add_(gradients[i]);
             mean.div_(count);
@@ -120,7 +134,7 @@ public sealed class SelfEnsembleSession : IProtectionSession
             {
                 using var innerScope = NewDisposeScope();
                 int r = (int)draws[iteration * m + j];
-                var g = objective.Gradient(r, inner, targets);
+                var g = Gradient(r, inner);
                 accumulated.add_(g.sub(gradients[r].sub(mean)));
                 inner = Replace(inner, x, engine.Step(inner, accumulated, box).MoveToOuterDisposeScope());
             }
@@ -146,11 +160,14 @@ public sealed class SelfEnsembleSession : IProtectionSession
 
     // The mean loss of the K checkpoints towards the targets, as the engine's objective. The session holds the
     // checkpoints in eval mode for the whole batch, so a run changes no mode.
-    private sealed class EnsembleObjective(CheckpointObjective objective, Tensor targets) : IGradientObjective
+    // With views, each step draws its views once and carries the checkpoints' mean gradient back through them.
+    private sealed class EnsembleObjective(CheckpointObjective objective, Tensor targets, CraftingViews? views) : IGradientObjective
     {
         public IDisposable Begin() => NoMode.Instance;
 
-        public Tensor Gradient(Tensor x) => objective.MeanGradient(x, targets);
+        public Tensor Gradient(Tensor x) => views is null
+            ? objective.MeanGradient(x, targets)
+            : views.Gradient(x, views.Draw((int)x.shape[0], (int)x.shape[2], (int)x.shape[3]), v => objective.MeanGradient(v, targets));
     }
 
     private sealed class NoMode : IDisposable

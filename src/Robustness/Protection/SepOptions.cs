@@ -18,6 +18,13 @@ public sealed record SepOptions : ProtectionOptions
     /// <summary>Inner steps M of the variance-reduced loop (15); used by <see cref="SepVariant.FeatureAlignmentVarianceReduction"/> only.</summary>
     public int InnerSteps { get; init; } = 15;
 
+    /// <summary>
+    /// Expectation over transforms: every crafting step sees a random resized crop and flip of each image (see
+    /// <see cref="CraftingViews"/>) instead of the whole image, so the perturbation survives a trainer's augmentation.
+    /// Off by default (the paper crafts on the images as they are).
+    /// </summary>
+    public bool ExpectationOverTransforms { get; init; }
+
     /// <inheritdoc />
     public override SepOptions Validate()
     {

@@ -24,11 +24,22 @@ public sealed record FolderProtectionOptions
     public Device? Device { get; init; }
 
     /// <summary>
-    /// The image size every input must have: the size the protector's model was trained on. Null: the size of the first
-    /// readable image (in sorted order, so every shard agrees). Other sizes are per-file errors (the tool never resizes:
-    /// a resized image is not the owner's image).
+    /// The size the protector's model was trained on. Null: the size of the first readable image (in sorted order, so
+    /// every shard agrees). A protector that <see cref="IDataProtector.ProtectsAnySize"/> protects every image at its own
+    /// size and is prepared on the images stretched to this size; for the others, images of another size are per-file
+    /// errors. The tool never resizes an output: a resized image is not the owner's image.
     /// </summary>
     public (int Height, int Width)? ImageSize { get; init; }
+
+    /// <summary>
+    /// Bytes the images of one protector call may take while crafted (4 GiB by default): a batch of large images is cut
+    /// into chunks of one size that fit it (<see cref="FolderProtectionJob.CraftingBytesPerPixel"/> per pixel), down to one
+    /// image a call. An image that alone needs more is still protected, alone.
+    /// </summary>
+    public long MemoryBudget { get; init; } = DefaultMemoryBudget;
+
+    /// <summary>The default <see cref="MemoryBudget"/>, 4 GiB.</summary>
+    public const long DefaultMemoryBudget = 4L << 30;
 
     /// <summary>Largest accepted width * height; bigger files are per-file errors.</summary>
     public long MaxPixels { get; init; } = ImageFileReader.DefaultMaxPixels;
@@ -53,6 +64,7 @@ public sealed record FolderProtectionOptions
         Require.BatchSize(BatchSize, nameof(BatchSize));
         Shard.Validate();
         Require.AtLeast(MaxPixels, 1, nameof(MaxPixels));
+        Require.AtLeast(MemoryBudget, 1L << 20, nameof(MemoryBudget));
         if (ImageSize is { } s && (s.Height < 1 || s.Width < 1))
             throw new ArgumentOutOfRangeException(nameof(ImageSize), s, "ImageSize must be at least 1x1.");
         if (MinPsnr is double floor && (!double.IsFinite(floor) || floor <= 0))
@@ -90,8 +102,14 @@ public sealed record FolderProtectionResult
     /// <summary>Stale temporary files of killed runs that were removed.</summary>
     public required int RemovedTempFiles { get; init; }
 
-    /// <summary>The image size every input had to have.</summary>
+    /// <summary>The image size every input had to have, or, with <see cref="AnySize"/>, the working size of the protector's model.</summary>
     public required (int Height, int Width) ImageSize { get; init; }
+
+    /// <summary>True when images of every size were protected at their own size.</summary>
+    public bool AnySize { get; init; }
+
+    /// <summary>The sizes of this shard's readable images (height, width) and how many have each, most frequent first.</summary>
+    public IReadOnlyList<((int Height, int Width) Size, int Count)> Sizes { get; init; } = [];
 
     /// <summary>Wall time of the run.</summary>
     public required TimeSpan WallTime { get; init; }
@@ -151,7 +169,8 @@ public sealed class FolderProtectionJob
         using var shardLock = ShardLock.Acquire(outputRoot, _options.Shard);
         _settings.WriteOrCheck(outputRoot);
 
-        var scan = InputFolderScan.Run(_options.InputRoot, outputRoot, _options.ImageSize, _options.MaxPixels, _options.MaxDegreeOfParallelism, progress, cancellationToken);
+        var scan = InputFolderScan.Run(_options.InputRoot, outputRoot, _options.ImageSize, _options.MaxPixels, _options.MaxDegreeOfParallelism, progress, cancellationToken,
+            anySize: _protector.ProtectsAnySize);
         var files = scan.Files;
         int batchSize = _options.BatchSize;
         var myBatches = Enumerable.Range(0, (files.Count + batchSize - 1) / batchSize).Where(_options.Shard.Owns).ToArray();
@@ -176,7 +195,7 @@ public sealed class FolderProtectionJob
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var todo = Batch(k, files.Count).Where(i => !done.Contains(files[i].Entry.RelativePath)).ToArray();
-                foreach (var record in ProtectBatch(Batch(k, files.Count), todo, files, readable, session, outputRoot, scan, cancellationToken))
+                foreach (var record in ProtectBatch(Batch(k, files.Count), todo, files, readable, session, outputRoot, cancellationToken))
                 {
                     manifest.Append(record);
                     if (record.IsOk)
@@ -202,6 +221,9 @@ public sealed class FolderProtectionJob
             IgnoredFiles = scan.Index.SkippedFiles,
             RemovedTempFiles = removed,
             ImageSize = (scan.Height, scan.Width),
+            AnySize = scan.AnySize,
+            Sizes = mine.Where(i => files[i].Readable).GroupBy(i => (files[i].Height, files[i].Width))
+                .Select(g => (g.Key, g.Count())).OrderByDescending(g => g.Item2).ThenBy(g => g.Key).ToArray(),
             WallTime = watch.Elapsed,
             Quality = QualitySummary.Of(quality),
         };
@@ -215,37 +237,68 @@ public sealed class FolderProtectionJob
 
     /// <summary>
     /// Protects batch <paramref name="batch"/> (file positions) whole and returns the records of the files in
-    /// <paramref name="todo"/>, writing their outputs.
+    /// <paramref name="todo"/>, writing their outputs. The batch's images go to the protector in groups of one size
+    /// (in order of their first file), each group cut into chunks that fit the memory budget; only one chunk's pixels
+    /// are in memory at a time.
     /// </summary>
-    private IEnumerable<ManifestRecord> ProtectBatch(int[] batch, int[] todo, IReadOnlyList<ScannedFile> files, ReadableImages readable,
-        IProtectionSession session, string outputRoot, InputFolderScan scan, CancellationToken cancellationToken)
+    private List<ManifestRecord> ProtectBatch(int[] batch, int[] todo, IReadOnlyList<ScannedFile> files, ReadableImages readable,
+        IProtectionSession session, string outputRoot, CancellationToken cancellationToken)
     {
         var records = new List<ManifestRecord>();
         var wanted = todo.ToHashSet();
+        var present = new List<int>();
+        foreach (int i in batch)
+        {
+            if (files[i].Readable) present.Add(i);
+            else if (wanted.Contains(i)) records.Add(Failure(files[i], files[i].Error!));
+        }
+        foreach (var group in present.GroupBy(i => (files[i].Height, files[i].Width)))
+        {
+            var (height, width) = group.Key;
+            int perChunk = ChunkSize(height, width, readable.Channels, _options.MemoryBudget, _options.BatchSize);
+            foreach (var chunk in group.Chunk(perChunk))
+                records.AddRange(ProtectChunk(chunk, height, width, wanted, files, readable, session, outputRoot, cancellationToken));
+        }
+        return records;
+    }
+
+    /// <summary>
+    /// Bytes one pixel of an image costs while it is crafted at its own resolution: the float32 tensors of the clean
+    /// image, the box bounds, the iterate, its gradient and the step's temporaries, plus the decoded and stored bytes and
+    /// the quality measures. Measured with the peak RSS of protect on large images (benchmarks/run-large-images.sh); the
+    /// models' activations are at their own input size and do not grow with the image.
+    /// </summary>
+    public const long CraftingBytesPerPixel = 160;
+
+    /// <summary>How many images of <paramref name="height"/> x <paramref name="width"/> one protector call may take.</summary>
+    internal static int ChunkSize(int height, int width, int channels, long memoryBudget, int batchSize)
+    {
+        long perImage = Math.Max(1L, (long)height * width * CraftingBytesPerPixel * channels / 3);
+        return (int)Math.Clamp(memoryBudget / perImage, 1, batchSize);
+    }
+
+    private IEnumerable<ManifestRecord> ProtectChunk(int[] chunk, int height, int width, HashSet<int> wanted, IReadOnlyList<ScannedFile> files,
+        ReadableImages readable, IProtectionSession session, string outputRoot, CancellationToken cancellationToken)
+    {
+        var records = new List<ManifestRecord>();
         // The channel count is the collection's (the reader's RGB today), never a literal here, so a reader of other
         // layouts changes one place; a source model that takes another count rejects the first batch by name.
         int channels = readable.Channels;
-        int imageBytes = channels * scan.Height * scan.Width;
-        var policy = SizePolicy.Require(scan.Height, scan.Width);
+        int imageBytes = channels * height * width;
         var members = new List<(int File, byte[] Pixels)>();
-        foreach (int i in batch)
+        foreach (int i in chunk)
         {
-            var file = files[i];
-            string? error = file.Error;
-            byte[]? pixels = null;
-            if (error is null)
+            try
             {
-                try
-                {
-                    pixels = ImageFileReader.Read(file.Entry.FullPath, policy, _options.MaxPixels).Pixels;
-                }
-                catch (InvalidDataException e)
-                {
-                    error = e.Message; // changed since the scan
-                }
+                var image = ImageFileReader.Read(files[i].Entry.FullPath, SizePolicy.MatchFirst, _options.MaxPixels);
+                if (image.Height != height || image.Width != width)
+                    throw new InvalidDataException($"'{files[i].Entry.RelativePath}' is now {image.Height}x{image.Width}; it was {height}x{width} when the input was scanned");
+                members.Add((i, image.Pixels));
             }
-            if (pixels is not null) members.Add((i, pixels));
-            else if (wanted.Contains(i)) records.Add(Failure(file, error!));
+            catch (InvalidDataException e)
+            {
+                if (wanted.Contains(i)) records.Add(Failure(files[i], e.Message)); // changed since the scan
+            }
         }
         if (members.Count == 0) return records;
 
@@ -257,7 +310,7 @@ public sealed class FolderProtectionJob
             var indices = members.Select(m => readable.PositionOf[files[m.File].Entry.RelativePath]).ToArray();
             var labels = members.Select(m => (long)files[m.File].Entry.Label).ToArray();
             var device = _options.Device ?? CPU;
-            using var imageBatch = new ImageBatch(ImageTensors.FromBytes(all, members.Count, channels, scan.Height, scan.Width, device), tensor(labels, device: device), indices);
+            using var imageBatch = new ImageBatch(ImageTensors.FromBytes(all, members.Count, channels, height, width, device), tensor(labels, device: device), indices);
             var result = session.Protect(imageBatch, cancellationToken);
             DataProtection.CheckStored(result, imageBatch, _protector.Name);
             stored = result.cpu().contiguous().bytes.ToArray();
@@ -281,9 +334,9 @@ public sealed class FolderProtectionJob
                     $"PSNR {psnr:F2} dB is below the minimum of {floor:0.##} dB (MinPsnr, --min-psnr); not written")));
                 continue;
             }
-            double ssim = ImageQuality.Ssim(clean, protectedPixels, channels, scan.Height, scan.Width);
+            double ssim = ImageQuality.Ssim(clean, protectedPixels, channels, height, width);
             string inputSha = FileHash.Sha256(file.Entry.FullPath);
-            string full = PngImageWriter.WriteImage(protectedPixels, channels, scan.Height, scan.Width, outputRoot, file.OutputPath);
+            string full = PngImageWriter.WriteImage(protectedPixels, channels, height, width, outputRoot, file.OutputPath);
             records.Add(new ManifestRecord
             {
                 Input = file.Entry.RelativePath,

@@ -6,11 +6,17 @@ namespace Robustness.Protection.Batch;
 /// <summary>One listed input file and what the scan found: where its output goes, and why it cannot be protected (or null).</summary>
 /// <param name="Entry">The file (relative path, full path, label).</param>
 /// <param name="OutputPath">Its output, relative to the output root ('/'), with extension <c>.png</c>.</param>
-/// <param name="Error">Why it is refused or unreadable; null when it decodes at the run's image size.</param>
+/// <param name="Error">Why it is refused or unreadable; null when it decodes (at the run's image size, unless the run takes any size).</param>
 public sealed record ScannedFile(ImageFileEntry Entry, string OutputPath, string? Error)
 {
     /// <summary>True when the file can be protected.</summary>
     public bool Readable => Error is null;
+
+    /// <summary>The decoded image's height in pixels (0 when it is not readable).</summary>
+    public int Height { get; init; }
+
+    /// <summary>The decoded image's width in pixels (0 when it is not readable).</summary>
+    public int Width { get; init; }
 }
 
 /// <summary>
@@ -18,17 +24,24 @@ public sealed record ScannedFile(ImageFileEntry Entry, string OutputPath, string
 /// the same image size and the same readable subset (and so protects the same batches to the same bytes): files
 /// reached through a link pointing outside the input folder are refused, as are files whose output path would leave
 /// the output folder or collide with another file's output (<c>a.jpg</c> and <c>a.png</c>); every other file is
-/// decoded and must have the run's image size.
+/// decoded and must have the run's image size, or, when the run takes any size, is kept at its own size.
 /// </summary>
 public sealed class InputFolderScan
 {
-    private InputFolderScan(ImageFolderIndex index, IReadOnlyList<ScannedFile> files, int height, int width)
+    private InputFolderScan(ImageFolderIndex index, IReadOnlyList<ScannedFile> files, int height, int width, bool anySize)
     {
         Index = index;
         Files = files;
         Height = height;
         Width = width;
+        AnySize = anySize;
     }
+
+    /// <summary>
+    /// True when files of every size were accepted (each at its own size): <see cref="Height"/> x <see cref="Width"/>
+    /// is then the working size that <see cref="Readable"/> stretches images to (a source model's input), not a rule.
+    /// </summary>
+    public bool AnySize { get; }
 
     /// <summary>The listing (root, classes, skipped non-image files).</summary>
     public ImageFolderIndex Index { get; }
@@ -36,16 +49,29 @@ public sealed class InputFolderScan
     /// <summary>Every listed image file in the index's deterministic order.</summary>
     public IReadOnlyList<ScannedFile> Files { get; }
 
-    /// <summary>The run's image height.</summary>
+    /// <summary>The run's image height (with <see cref="AnySize"/>, the working height).</summary>
     public int Height { get; }
 
-    /// <summary>The run's image width.</summary>
+    /// <summary>The run's image width (with <see cref="AnySize"/>, the working width).</summary>
     public int Width { get; }
+
+    /// <summary>
+    /// This scan with another working size (only for a scan that took <see cref="AnySize"/>): what
+    /// <see cref="Readable"/> stretches the images to.
+    /// </summary>
+    public InputFolderScan WithWorkingSize(int height, int width)
+    {
+        if (!AnySize) throw new InvalidOperationException("Only a scan that accepted any size has a working size to change.");
+        Require.AtLeast(height, 1, nameof(height));
+        Require.AtLeast(width, 1, nameof(width));
+        return new InputFolderScan(Index, Files, height, width, anySize: true);
+    }
 
     /// <summary>
     /// The readable files (the ones a run protects) as an image collection decoded on demand, in scan order. Training a
     /// source model on it uses exactly the images the run protects, never a file the scan refused (a link out of the
-    /// input, a corrupt or oversized file).
+    /// input, a corrupt or oversized file). With <see cref="AnySize"/>, images of another size are stretched to
+    /// <see cref="Height"/> x <see cref="Width"/> (bilinear, anti-aliased), the view a model of that size gets of them.
     /// </summary>
     /// <param name="maxPixels">Largest decoded image, in pixels, as in the run.</param>
     public IImageCollection Readable(long maxPixels = ImageFileReader.DefaultMaxPixels)
@@ -56,11 +82,13 @@ public sealed class InputFolderScan
 
     /// <summary>
     /// Scans <paramref name="inputRoot"/>. The image size is <paramref name="imageSize"/> (the size the protector's model
-    /// was trained on) or, when null, the size of the first file in order that decodes. <paramref name="progress"/> gets
-    /// <c>scan</c> reports.
+    /// was trained on) or, when null, the size of the first file in order that decodes. With <paramref name="anySize"/>
+    /// files of other sizes are accepted at their own size and that size is only the working size (see <see cref="AnySize"/>).
+    /// <paramref name="progress"/> gets <c>scan</c> reports.
     /// </summary>
     public static InputFolderScan Run(string inputRoot, string outputRoot, (int Height, int Width)? imageSize, long maxPixels,
-        int maxDegreeOfParallelism = -1, IProgress<ProtectionProgress>? progress = null, CancellationToken cancellationToken = default)
+        int maxDegreeOfParallelism = -1, IProgress<ProtectionProgress>? progress = null, CancellationToken cancellationToken = default,
+        bool anySize = false)
     {
         var index = ImageFolderIndex.Scan(inputRoot);
         string realRoot = OutputLayout.Real(index.Root);
@@ -110,7 +138,8 @@ public sealed class InputFolderScan
             if (height == 0) (height, width) = (1, 1); // no readable file: every file fails below with its own reason
         }
 
-        var policy = SizePolicy.Require(height, width);
+        var policy = anySize ? SizePolicy.MatchFirst : SizePolicy.Require(height, width);
+        var sizes = new (int Height, int Width)[files.Count];
         int done = 0;
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken };
@@ -120,7 +149,8 @@ public sealed class InputFolderScan
             {
                 try
                 {
-                    ImageFileReader.Read(files[i].FullPath, policy, maxPixels);
+                    var image = ImageFileReader.Read(files[i].FullPath, policy, maxPixels);
+                    sizes[i] = (image.Height, image.Width);
                 }
                 catch (InvalidDataException e)
                 {
@@ -131,8 +161,12 @@ public sealed class InputFolderScan
             if (progress is not null && (n % 256 == 0 || n == files.Count))
                 lock (watch) progress.Report(new ProtectionProgress("scan", n, files.Count, n / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), watch.Elapsed));
         });
-        var scanned = files.Select((f, i) => new ScannedFile(f, outputs[i], errors[i])).ToArray();
-        return new InputFolderScan(index, scanned, height, width);
+        var scanned = files.Select((f, i) => new ScannedFile(f, outputs[i], errors[i])
+        {
+            Height = errors[i] is null ? sizes[i].Height : 0,
+            Width = errors[i] is null ? sizes[i].Width : 0,
+        }).ToArray();
+        return new InputFolderScan(index, scanned, height, width, anySize);
     }
 
     // A size mismatch says where the required size comes from, so the policy is visible in the manifest.
@@ -188,7 +222,7 @@ internal sealed class ReadableImages : IImageCollection
         ClassNames = scan.Index.ClassNames;
         Height = scan.Height;
         Width = scan.Width;
-        _policy = SizePolicy.Require(Height, Width);
+        _policy = scan.AnySize ? SizePolicy.Resize(Height, Width) : SizePolicy.Require(Height, Width);
         _maxPixels = maxPixels;
         var positions = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < _files.Count; i++) positions[_files[i].Entry.RelativePath] = i;

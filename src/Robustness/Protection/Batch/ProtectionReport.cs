@@ -58,6 +58,8 @@ public static class ProtectionReport
         md.AppendLine(ci, $"| step size | {(settings.StepSize is { } s ? Attacks.Budget.Format(s) : "default")} |");
         md.AppendLine(ci, $"| checkpoints | {(settings.CheckpointEpochs.Count == 0 ? "none" : $"{settings.CheckpointEpochs.Count} (epochs {Span(settings.CheckpointEpochs)}), K = {settings.CheckpointCount?.ToString(ci) ?? "default"}")} |");
         md.AppendLine(ci, $"| seed | {settings.Seed} |");
+        if (settings.WorkSize is int work) md.AppendLine(ci, $"| source model input | {work}x{work} |");
+        md.AppendLine(ci, $"| expectation over transforms | {(settings.ExpectationOverTransforms ? "yes (random resized crops and flips)" : "no")} |");
         md.AppendLine(ci, $"| batch size | {settings.BatchSize} |").AppendLine();
 
         md.AppendLine("## Files").AppendLine();
@@ -74,7 +76,7 @@ public static class ProtectionReport
             if (worst.Length > 0) md.AppendLine(ci, $"- most visible (lowest PSNR): {string.Join(", ", worst)}");
         }
         if (run is not null)
-            md.AppendLine(ci, $"- this run: {run.Protected} protected, {run.AlreadyDone} already done, {run.Failed} failed, {run.WallTime:hh\\:mm\\:ss}, {run.ImagesPerSecond:F1} img/s; images must be {run.ImageSize.Height}x{run.ImageSize.Width}");
+            md.AppendLine(ci, $"- this run: {run.Protected} protected, {run.AlreadyDone} already done, {run.Failed} failed, {run.WallTime:hh\\:mm\\:ss}, {run.ImagesPerSecond:F1} img/s; {(run.AnySize ? $"{run.Sizes.Count} image size(s), each kept at its own size, crafted through the model's {run.ImageSize.Height}x{run.ImageSize.Width} view" : $"images must be {run.ImageSize.Height}x{run.ImageSize.Width}")}");
         md.AppendLine();
         if (converted.Length > 0)
         {

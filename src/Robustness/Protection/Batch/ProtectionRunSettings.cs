@@ -46,6 +46,12 @@ public sealed record ProtectionRunSettings
     /// <summary>Seed of the method's randomness.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; }
 
+    /// <summary>Crafted through random crops and flips (SEP's <see cref="SepOptions.ExpectationOverTransforms"/>); false in older run.json files.</summary>
+    [JsonPropertyName("expectationOverTransforms")] public bool ExpectationOverTransforms { get; init; }
+
+    /// <summary>The input size of the source model the run trains itself (null when it trains none; absent in older run.json files).</summary>
+    [JsonPropertyName("workSize")] public int? WorkSize { get; init; }
+
     /// <summary>Images per batch (a batch's bytes may depend on which images share it).</summary>
     [JsonPropertyName("batchSize")] public required int BatchSize { get; init; }
 
@@ -72,7 +78,8 @@ public sealed record ProtectionRunSettings
             CheckpointCount = settings.CheckpointCount, CheckpointEpochs = checkpointEpochs ?? [], InnerSteps = settings.InnerSteps,
             TrainedModel = trained is null ? null
                 : string.Create(CultureInfo.InvariantCulture, $"{trained.Architecture} {(trained.Width > 0 ? $"w{trained.Width}" : "default width")}"),
-            Seed = settings.Seed, BatchSize = batchSize,
+            Seed = settings.Seed, BatchSize = batchSize, ExpectationOverTransforms = settings.ExpectationOverTransforms,
+            WorkSize = sourceModel?.ImageSize,
         };
     }
 
@@ -137,6 +144,8 @@ public sealed record ProtectionRunSettings
         Compare("inner steps", other.InnerSteps, InnerSteps);
         Compare("trained model", other.TrainedModel, TrainedModel);
         Compare("seed", other.Seed, Seed);
+        Compare("expectation over transforms", other.ExpectationOverTransforms, ExpectationOverTransforms);
+        Compare("work size", other.WorkSize, WorkSize);
         Compare("batch size", other.BatchSize, BatchSize);
         return list;
     }

@@ -32,10 +32,16 @@ public static class BatchTestData
 /// <summary>
 /// A protector for tests: adds +levels to every channel of even-indexed images and -levels to odd ones (clipped), so
 /// the output depends on the index the session is given; records what it was prepared on and the batches it saw.
+/// With <paramref name="anySize"/> it takes batches of any size (as SEP does).
 /// </summary>
-public sealed class ShiftProtector(double epsilon, int overshoot = 0) : IDataProtector
+public sealed class ShiftProtector(double epsilon, int overshoot = 0, bool anySize = false) : IDataProtector
 {
     public string Name => "shift";
+
+    public bool ProtectsAnySize => anySize;
+
+    /// <summary>The [N, C, H, W] shape of every batch protected, in order.</summary>
+    public List<long[]> Shapes { get; } = [];
 
     public double Epsilon => epsilon;
 
@@ -54,6 +60,7 @@ public sealed class ShiftProtector(double epsilon, int overshoot = 0) : IDataPro
         public Tensor Protect(ImageBatch batch, CancellationToken cancellationToken = default)
         {
             owner.Batches.Add(batch.Indices.ToArray());
+            owner.Shapes.Add(batch.Images.shape);
             using var scope = NewDisposeScope();
             int levels = ProtectionQuantizer.Levels(owner.Epsilon) + owner._overshoot;
             var signs = tensor(batch.Indices.Select(i => i % 2 == 0 ? 1f : -1f).ToArray()).reshape(-1, 1, 1, 1);

@@ -106,6 +106,7 @@ public sealed class FolderProtectionJobTests : IDisposable
     [Fact]
     public void Corrupt_empty_undecodable_too_large_and_wrong_sized_files_are_per_file_errors_and_the_rest_is_done()
     {
+        // A protector that needs one image size (error-minimizing noise, this test's shift): other sizes are per-file errors.
         BatchTestData.WriteFolder(_input, classes: 2, perClass: 4);
         File.WriteAllBytes(Path.Combine(_input, "class0", "empty.png"), []);
         File.WriteAllText(Path.Combine(_input, "class0", "text.png"), "this is not an image at all");
@@ -114,7 +115,7 @@ public sealed class FolderProtectionJobTests : IDisposable
         using (var big = TestFiles.Gradient(64, 64)) big.SaveAsPng(Path.Combine(_input, "class1", "huge.png"));
         using (var odd = TestFiles.Gradient(8, 9)) odd.SaveAsPng(Path.Combine(_input, "class1", "odd.png"));
 
-        var result = Protect(maxPixels: 1000);
+        var result = Protect(new ShiftProtector(Eps), maxPixels: 1000);
 
         result.Protected.Should().Be(8);
         result.Errors.Select(e => e.Input).Should().BeEquivalentTo("class0/empty.png", "class0/text.png", "class1/cut.png", "class1/huge.png", "class1/odd.png");
@@ -241,12 +242,64 @@ public sealed class FolderProtectionJobTests : IDisposable
     }
 
     [Fact]
+    public void A_protector_of_any_size_writes_every_image_at_its_own_size_and_verify_passes()
+    {
+        BatchTestData.WriteFolder(_input, classes: 2, perClass: 2, size: 8);
+        using (var wide = TestFiles.Gradient(13, 20)) wide.SaveAsPng(Path.Combine(_input, "class0", "wide.png"));
+        using (var tall = TestFiles.Gradient(30, 9)) tall.SaveAsJpeg(Path.Combine(_input, "class1", "tall.jpg"));
+        using (var strip = TestFiles.Gradient(1, 300)) strip.SaveAsPng(Path.Combine(_input, "class1", "strip.png"));
+
+        var result = Protect(Random(), batchSize: 4);
+
+        result.Protected.Should().Be(7);
+        result.Errors.Should().BeEmpty();
+        result.AnySize.Should().BeTrue();
+        result.Sizes.Should().HaveCount(4).And.Contain(((8, 8), 4));
+        foreach (var (input, output) in new[] { ("class0/wide.png", "class0/wide.png"), ("class1/tall.jpg", "class1/tall.png"), ("class1/strip.png", "class1/strip.png") })
+        {
+            var clean = ImageFileReader.Read(Path.Combine(_input, input));
+            var stored = ImageFileReader.Read(Path.Combine(_output, output));
+            (stored.Height, stored.Width).Should().Be((clean.Height, clean.Width), input);
+        }
+        ProtectedFolderVerifier.Verify(_input, _output).Passed.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_batch_goes_to_the_protector_in_groups_of_one_size_and_chunks_that_fit_the_memory_budget()
+    {
+        BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 8);
+        for (int i = 0; i < 5; i++)
+            using (var big = TestFiles.Gradient(64, 64, salt: i)) big.SaveAsPng(Path.Combine(_input, "class0", $"big{i}.png"));
+        long perImage = 64 * 64 * FolderProtectionJob.CraftingBytesPerPixel;
+        var shift = new ShiftProtector(Eps, anySize: true);
+
+        var result = new FolderProtectionJob(shift, new FolderProtectionOptions
+        {
+            InputRoot = _input, OutputRoot = _output, BatchSize = 16, MemoryBudget = Math.Max(1L << 20, 2 * perImage + 1),
+        }).Run();
+
+        result.Protected.Should().Be(7);
+        int perChunk = (int)(Math.Max(1L << 20, 2 * perImage + 1) / perImage);
+        shift.Shapes.Select(s => (s[0], s[2])).Should().Equal(
+            Enumerable.Range(0, 5).Chunk(perChunk).Select(c => ((long)c.Length, 64L)).Append((2L, 8L)),
+            "the big images come first in sorted order, in chunks of the budget, then the two small ones together");
+        ProtectedFolderVerifier.Verify(_input, _output).Passed.Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData(64, 64, 1L << 30, 16, 16)]
+    [InlineData(4000, 3000, 1L << 30, 16, 1)]
+    [InlineData(1000, 1000, 4L << 30, 128, 26)]
+    public void The_chunk_size_is_the_budget_over_the_bytes_of_one_image_between_one_and_the_batch(int height, int width, long budget, int batch, int expected) =>
+        FolderProtectionJob.ChunkSize(height, width, 3, budget, batch).Should().Be(expected);
+
+    [Fact]
     public void The_image_size_comes_from_the_protector_model_when_given()
     {
         BatchTestData.WriteFolder(_input, classes: 1, perClass: 2, size: 8);
         using (var other = TestFiles.Gradient(16, 16)) other.SaveAsPng(Path.Combine(_input, "class0", "big.png"));
 
-        var result = new FolderProtectionJob(Random(), new FolderProtectionOptions { InputRoot = _input, OutputRoot = _output, ImageSize = (16, 16) }).Run();
+        var result = new FolderProtectionJob(new ShiftProtector(Eps), new FolderProtectionOptions { InputRoot = _input, OutputRoot = _output, ImageSize = (16, 16) }).Run();
 
         result.Protected.Should().Be(1);
         result.Errors.Should().HaveCount(2).And.OnlyContain(e => e.Error!.Contains("trained on"));

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Protection of photos of any size (issue 12, part 1): does a perturbation crafted at the photo's own resolution,
+# through the source model's 32x32 view, survive a victim's own resize? CIFAR-10's first 200 training images of each
+# class are upscaled to photos of random size and aspect (make-photo-folder.py: MIN_MP to MAX_MP megapixels, sensor
+# noise, JPEG 85-95); a source model is trained on them at 32x32 (every photo stretched); the photos are protected at
+# their own size with random noise, SEP, and SEP with expectation over transforms (--eot); victims train on each
+# folder after their own resize to 32x32 and to 48x48, and are tested on the first 100 CIFAR-10 test images of each
+# class. Writes benchmarks/results/any-size-cpu.md (+ .json). Stages already on disk are kept (run again after a kill).
+# Usage: benchmarks/run-any-size.sh [WORK_DIR] [ARCH] [SOURCE_EPOCHS] [VICTIM_EPOCHS] [MIN_MP] [MAX_MP]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-benchmarks/work/any-size}
+arch=${2:-small-cnn}
+epochs=${3:-30}
+victim_epochs=${4:-15}
+min_mp=${5:-0.01}
+max_mp=${6:-0.06}
+tarball=../shared/datasets/cifar10/cifar10-jpeg.tar.gz
+out=benchmarks/results/any-size-cpu
+mkdir -p "$work"
+
+if [ ! -f "$work/data/.complete" ]; then
+  rm -rf "$work/data" "$work/extract" && mkdir -p "$work/extract" "$work/data/test32"
+  tar xzf "$tarball" -C "$work/extract"
+  /usr/bin/python3 benchmarks/make-photo-folder.py "$work/extract/train" "$work/data/photos" --per-class 200 --min-mp "$min_mp" --max-mp "$max_mp"
+  for class_dir in "$work/extract/test"/*/; do
+    class=$(basename "$class_dir"); mkdir -p "$work/data/test32/$class"
+    # awk, not head: head exits early, sort dies of SIGPIPE, and pipefail would end the script without a word.
+    ls "$class_dir" | sort | awk 'NR <= 100' | while read -r f; do cp "$class_dir/$f" "$work/data/test32/$class/"; done
+  done
+  rm -rf "$work/extract" && touch "$work/data/.complete"
+fi
+
+dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
+tool="dotnet $work/bin/Robustness.Cli.dll"
+results="$work/results.tsv"
+touch "$results"
+
+if [ ! -f "$work/source/.complete" ]; then
+  rm -rf "$work/source"
+  $tool train --data "$work/data/photos" --image-size 32 --arch "$arch" --epochs "$epochs" --checkpoints "$work/source/checkpoints" \
+    --out "$work/source/model.safetensors" --test "$work/data/test32" --seed 0 --device cpu | tail -3
+  touch "$work/source/.complete"
+fi
+
+protect() { # name method [extra options]
+  local name=$1 method=$2; shift 2
+  if [ ! -f "$work/$name/.robustness/.complete" ]; then
+    local start=$(date +%s)
+    /usr/bin/time -f "%M" -o "$work/$name.rss" $tool protect --input "$work/data/photos" --output "$work/$name" --method "$method" \
+      --eps 8/255 --seed 0 --device cpu "$@" | tail -3
+    echo $(( $(date +%s) - start )) > "$work/$name.seconds"
+    touch "$work/$name/.robustness/.complete"
+  fi
+}
+protect random random
+protect sep sep --checkpoints "$work/source/checkpoints" --checkpoint-count 5
+protect sep-eot sep --checkpoints "$work/source/checkpoints" --checkpoint-count 5 --eot
+
+victim() { # folder size
+  local folder=$1 size=$2 key="$1@$2"
+  grep -q "^$key	" "$results" && return
+  local dir=$work/data/photos
+  [ "$folder" != clean ] && dir=$work/$folder
+  local log=$work/victim-$folder-$size.log
+  $tool train --data "$dir" --image-size "$size" --arch "$arch" --epochs "$victim_epochs" --out "$work/victim-$folder-$size.safetensors" \
+    --test "$work/data/test32" --seed 1 --device cpu --report "$work/victim-$folder-$size" > "$log" 2>&1
+  local acc
+  acc=$(/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['history'][-1]['test']['accuracy'])" "$work/victim-$folder-$size/report.json")
+  printf '%s\t%s\n' "$key" "$acc" >> "$results"
+}
+for size in 32 48; do
+  for folder in clean random sep sep-eot; do victim "$folder" "$size"; done
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
+/usr/bin/python3 - "$work" "$out" "$cpu, $(nproc) cores; CPU flags: $flags" "$arch" "$epochs" "$victim_epochs" "$min_mp" "$max_mp" <<'PY'
+import json, os, sys
+work, out, machine, arch, epochs, victim_epochs, min_mp, max_mp = sys.argv[1:]
+acc = dict(line.rstrip("\n").split("\t") for line in open(os.path.join(work, "results.tsv")) if line.strip())
+def read(name, ext):
+    p = os.path.join(work, f"{name}.{ext}")
+    return open(p).read().strip() if os.path.exists(p) else ""
+sizes = []
+for root, _, files in os.walk(os.path.join(work, "data", "photos")):
+    sizes += [os.path.getsize(os.path.join(root, f)) for f in files if f.endswith(".jpg")]
+rows, data = [], {}
+for folder, label in [("clean", "clean photos"), ("random", "random +-8/255 noise"), ("sep", "SEP, K = 5, T = 30"), ("sep-eot", "SEP + EOT (random resized crop + flip), K = 5, T = 30")]:
+    a32, a64 = acc.get(f"{folder}@32"), acc.get(f"{folder}@48")
+    fmt = lambda a: f"{100 * float(a):.1f}" if a else "-"
+    secs, rss = read(folder, "seconds"), read(folder, "rss")
+    rows.append(f"| {label} | {fmt(a32)} | {fmt(a64)} | {secs + ' s' if secs else '-'} | {f'{int(rss) / 1024:.0f} MiB' if rss else '-'} |")
+    data[folder] = {"victim32": a32 and float(a32), "victim48": a64 and float(a64), "protectSeconds": secs and int(secs), "peakRssKiB": rss and int(rss)}
+with open(out + ".md", "w") as f:
+    f.write(f"""# Protecting photos at their own size, CIFAR-10, CPU
+
+Machine: {machine}. Produced by `benchmarks/run-any-size.sh` (raw numbers: any-size-cpu.json).
+
+Data: the first 200 CIFAR-10 training images of each class (2,000), each upscaled (bicubic) to a photo of {min_mp}-{max_mp} MP with
+a random aspect ratio (4:3, 3:2, 16:9, 1:1, either orientation), Gaussian noise (sigma 2 levels) and JPEG quality 85-95
+(`benchmarks/make-photo-folder.py`; {len(sizes)} files, {sum(sizes) / len(sizes) / 1024:.0f} KiB on average). Test: the first 100 CIFAR-10 test images of each class (1,000), 32x32.
+Source model: {arch}, {epochs} epochs on the photos stretched to 32x32 (`train --image-size 32`), a checkpoint each epoch.
+Protection: `protect` at eps 8/255 writes every photo at its own size (PNG); SEP crafts through the source model's 32x32 view of
+the whole photo, SEP + EOT through a random resized crop (50-100% of the area) and flip per step. Victims: {arch}, {victim_epochs} epochs,
+seed 1, trained on each folder after their own resize of every photo to 32x32 or 48x48 (ImageSharp's bilinear, not the crafting's
+torch resize; 48x48 is not the size the source model crafted for), random crop and flip; clean test accuracy after the last
+epoch (the 48x48 victim is tested on the test images stretched to 48x48).
+
+| protection | victim at 32x32: test acc (%) | victim at 48x48: test acc (%) | protect wall time | protect peak RSS |
+|---|---:|---:|---:|---:|
+""" + "\n".join(rows) + "\n")
+json.dump(data, open(out + ".json", "w"), indent=2)
+PY
+cat "$out.md"
