@@ -22,6 +22,7 @@ public sealed class BuiltInCommands : ICommandContributor
             AttackCommand.Create(output, error, catalog, models, context.Loggers),
             ProtectCommand.Create(output, error, catalog.All(TechniqueFamily.Protectors), models),
             VerifyCommand.Create(output, error),
+            EvaluateProtectionCommand.Create(output, error, models),
             PruneCommand.Create(output, error, catalog, models),
             DemoCommand.Create(output, error),
             DoctorCommand.Create(output, error),

@@ -184,6 +184,9 @@ public sealed class ProtectCliTests : IDisposable
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "sep", "--train-epochs", "1", "--work-size", "4"], "--work-size must be between 8 and 1024" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--memory-budget", "10"], "--memory-budget" },
         { ["train", "--data", "IN", "--out", "OUT/m.safetensors", "--image-size", "2"], "--image-size must be between 8 and 1024" },
+        { ["evaluate-protection", "--clean", "IN", "--protected", "OUT", "--test", "IN", "--report", "OUT/r"], "--protected takes NAME=DIR" },
+        { ["evaluate-protection", "--clean", "IN", "--protected", "clean=IN", "--test", "IN", "--report", "OUT/r"], "--protected: 'clean'" },
+        { ["evaluate-protection", "--clean", "IN", "--protected", "a=IN", "--test", "IN", "--pipelines", "none,sharpen", "--report", "OUT/r"], "--pipelines" },
         { ["verify", "--input", "IN"], "--output" },
         { ["verify", "--input", "IN", "--output", "NOWHERE"], "--output" },
     };
@@ -250,6 +253,32 @@ public sealed class ProtectCliTests : IDisposable
         var other = await Run([.. args.Where(a => a != "--eot")]);
         other.Code.Should().Be(ExitCodes.BadArguments, "resuming without --eot would mix two kinds of perturbation");
         other.Err.Should().Contain("expectation over transforms was True, now False");
+    }
+
+    [Fact]
+    public async Task Evaluate_protection_trains_a_victim_per_pipeline_and_set_writes_the_table_and_resumes()
+    {
+        WriteImages(_input, 2, 6, size: 8);
+        string test = Path.Combine(_dir, "test");
+        WriteImages(test, 2, 2, size: 8);
+        (await Run(Protect())).Code.Should().Be(0);
+        string report = Path.Combine(_dir, "stress");
+        string[] args = ["evaluate-protection", "--clean", _input, "--protected", $"random={_output}", "--test", test, "--arch", "small-cnn", "--width", "2",
+            "--epochs", "1", "--batch-size", "4", "--pipelines", "none,jpeg75", "--report", report];
+
+        var run = await Run(args);
+
+        run.Code.Should().Be(0, run.Err + run.Out);
+        run.Out.Should().Contain("2 pipeline(s) x 2 training set(s) (clean, random) = 4 victims (0 already measured)");
+        run.Out.Should().Contain("| trainer pipeline | clean | random |").And.Contain("JPEG re-encoding at quality 75");
+        File.ReadAllLines(Path.Combine(report, "victims.jsonl")).Should().HaveCount(4);
+        File.ReadAllText(Path.Combine(report, "report.md")).Should().Contain("# Protection stress test").And.Contain("accuracy.png");
+        ReportAssertions.ShouldBeSelfContained(File.ReadAllText(Path.Combine(report, "report.html")), images: 1);
+
+        var again = await Run(args);
+        again.Code.Should().Be(0, again.Err);
+        again.Out.Should().Contain("(4 already measured)").And.NotContain("victim 1/4");
+        File.ReadAllLines(Path.Combine(report, "victims.jsonl")).Should().HaveCount(4, "nothing was trained again");
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class ProtectionEvaluation
         var options = Recipe.EffectiveTraining;
         var watch = Stopwatch.StartNew();
         using var victim = Classifier.Create(Recipe.Spec, Recipe.Normalization, train.ClassNames, options.Device, seed: Recipe.Seed);
-        var result = new Trainer(options).Train(victim, train, test: null, progress: progress, cancellationToken: cancellationToken);
+        var result = new Trainer(options, Recipe.Objective).Train(victim, train, test: null, progress: progress, cancellationToken: cancellationToken);
         var accuracy = new Evaluator(options.EvaluationBatchSize).Evaluate(victim, test, cancellationToken);
         watch.Stop();
         _logger.LogDebug("Victim trained in {Seconds:F1} s: final training loss {Loss:F4}, test accuracy {Accuracy:P2}.",

@@ -34,6 +34,12 @@ public sealed record VictimRecipe(ModelSpec Spec, TrainingOptions Training) : Mo
         };
     }
 
+    /// <summary>
+    /// What the victim minimises: null for plain cross-entropy, or an adversarial-training objective (PGD-AT, TRADES),
+    /// the known counter to availability poisons.
+    /// </summary>
+    public Training.ITrainingObjective? Objective { get; init; }
+
     /// <summary>The training options a victim actually trains with: <see cref="ModelRecipe.Training"/> with this recipe's seed and device, and no checkpoints.</summary>
     public override TrainingOptions EffectiveTraining => base.EffectiveTraining with { Checkpoints = CheckpointSchedule.None };
 

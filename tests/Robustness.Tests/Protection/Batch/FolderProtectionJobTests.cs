@@ -130,6 +130,21 @@ public sealed class FolderProtectionJobTests : IDisposable
         verification.Notes.Should().HaveCount(4);
     }
 
+    private const string CmykJpeg =
+        "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcGBggLCAkKCgoKCgYICwwLCgwJCgoK/8AAFAgACAAIBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBNAFkASwAAPwD8J6/SCvx3r9/K/9k=";
+
+    [Fact]
+    public void A_cmyk_jpeg_decodes_to_its_rgb_colours()
+    {
+        string path = Path.Combine(_temp.Path, "cmyk.jpg");
+        File.WriteAllBytes(path, Convert.FromBase64String(CmykJpeg));
+
+        var image = ImageFileReader.Read(path);
+
+        image.Pixels.Chunk(64).Select(plane => (int)plane.Average(b => b)).Should().Equal([10, 200, 30],
+            "the CMYK channels come back as the RGB colour they were made from (PIL reads the same file as 10, 200, 30)");
+    }
+
     [Fact]
     public void Awkward_but_valid_inputs_are_protected_and_awkward_folders_do_not_stop_the_run()
     {
@@ -154,6 +169,8 @@ public sealed class FolderProtectionJobTests : IDisposable
             rotated.Metadata.ExifProfile.SetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation, (ushort)6);
             rotated.SaveAsJpeg(Path.Combine(c1, "exif-rotated.jpg"));
         }
+        // An 8x8 CMYK JPEG of RGB (10, 200, 30), written by PIL 9.4 (Adobe-inverted CMYK, as Photoshop writes it).
+        File.WriteAllBytes(Path.Combine(c0, "cmyk.jpg"), Convert.FromBase64String(CmykJpeg));
         File.Copy(Path.Combine(c1, "img00.png"), Path.Combine(c1, "ünïcode näme.png"));
         File.Copy(Path.Combine(c1, "img01.png"), Path.Combine(c1, "line\nbreak.png"));
         Directory.CreateDirectory(Path.Combine(c1, "folder.png"));
@@ -165,7 +182,7 @@ public sealed class FolderProtectionJobTests : IDisposable
         var result = Protect();
 
         var written = ManifestReader.Read(OutputLayout.ManifestFile(_output, Shard.Whole)).Where(r => r.IsOk).Select(r => r.Input).ToArray();
-        written.Should().Contain(["class0/grey.png", "class0/sixteen-bit.png", "class0/palette transparent.png", "class1/animated.gif",
+        written.Should().Contain(["class0/cmyk.jpg", "class0/grey.png", "class0/sixteen-bit.png", "class0/palette transparent.png", "class1/animated.gif",
             "class1/exif-rotated.jpg", "class1/ünïcode näme.png", "class1/line\nbreak.png", "class0/dots.png"]);
         written.Should().NotContain(w => w.Contains("folder.png", StringComparison.Ordinal), "a folder named like an image is a folder");
         result.Errors.Should().ContainSingle("a link to itself is a per-file error").Which.Should().Match<ManifestRecord>(e =>
