@@ -3,11 +3,14 @@
 
 Every image is upscaled (bicubic) to a random size of MIN_MP to MAX_MP megapixels with a random orientation and
 aspect ratio (4:3, 3:2, 16:9 or 1:1, portrait or landscape), gets mild Gaussian sensor noise, and is saved as a
-JPEG at a random quality in 85-95. With --bad, the hostile inputs of issue 12 are added to the first class folder.
+JPEG at a random quality in 85-95. With --cameras N the sizes come from N "cameras" instead (N fixed sizes drawn the
+same way, each photo taking one of them), as a folder of real photos does; without it every photo has its own size.
+With --bad, the hostile inputs of issue 12 are added to the first class folder.
 
 With --size WxH every photo has that size instead (one camera's folder).
 
-Usage: make-photo-folder.py CIFAR_SPLIT_DIR OUT_DIR [--per-class N] [--classes N] [--min-mp 1] [--max-mp 4] [--size WxH] [--seed 0] [--bad]
+Usage: make-photo-folder.py CIFAR_SPLIT_DIR OUT_DIR [--per-class N] [--classes N] [--min-mp 1] [--max-mp 4] [--size WxH]
+                             [--cameras N] [--seed 0] [--bad]
 Needs python3-pil and python3-numpy (Debian packages).
 """
 import argparse
@@ -19,15 +22,17 @@ import numpy as np
 from PIL import Image
 
 
-def photo(source, rng, min_mp, max_mp, size=None):
+def random_size(rng, min_mp, max_mp):
     ratio = rng.choice([(4, 3), (3, 2), (16, 9), (1, 1)])
     if rng.random() < 0.5:
         ratio = (ratio[1], ratio[0])
     pixels = rng.uniform(min_mp, max_mp) * 1e6
     width = int(round((pixels * ratio[0] / ratio[1]) ** 0.5))
-    height = int(round(pixels / width))
-    if size:
-        width, height = size
+    return width, int(round(pixels / width))
+
+
+def photo(source, rng, min_mp, max_mp, size=None):
+    width, height = size or random_size(rng, min_mp, max_mp)
     image = Image.open(source).convert("RGB").resize((width, height), Image.BICUBIC)
     array = np.asarray(image, dtype=np.float32)
     noise = np.random.default_rng(rng.randrange(2**32)).normal(0.0, 2.0, array.shape)
@@ -58,6 +63,7 @@ def main():
     parser.add_argument("--max-mp", type=float, default=4.0)
     parser.add_argument("--size", help="WxH: every photo this size")
     parser.add_argument("--classes", type=int, default=0, help="only the first N classes (0: all)")
+    parser.add_argument("--cameras", type=int, default=0, help="draw every photo's size from N fixed sizes (0: each its own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bad", action="store_true")
     args = parser.parse_args()
@@ -66,16 +72,17 @@ def main():
     if args.classes:
         classes = classes[: args.classes]
     size = tuple(int(v) for v in args.size.split("x")) if args.size else None
+    cameras = [random_size(rng, args.min_mp, args.max_mp) for _ in range(args.cameras)]
     for name in classes:
         os.makedirs(os.path.join(args.out, name), exist_ok=True)
         files = sorted(os.listdir(os.path.join(args.source, name)))[: args.per_class]
         for f in files:
-            image = photo(os.path.join(args.source, name, f), rng, args.min_mp, args.max_mp, size)
+            image = photo(os.path.join(args.source, name, f), rng, args.min_mp, args.max_mp, size or (rng.choice(cameras) if cameras else None))
             image.save(os.path.join(args.out, name, os.path.splitext(f)[0] + ".jpg"), quality=rng.randint(85, 95))
     if args.bad:
         first = classes[0]
         add_bad_inputs(os.path.join(args.out, first), os.path.join(args.out, first, sorted(os.listdir(os.path.join(args.out, first)))[0]))
-    what = f"{size[0]}x{size[1]}" if size else f"{args.min_mp}-{args.max_mp} MP"
+    what = f"{size[0]}x{size[1]}" if size else f"{args.min_mp}-{args.max_mp} MP" + (f" from {len(cameras)} camera sizes" if cameras else "")
     print(f"{args.out}: {len(classes)} classes x {args.per_class} photos of {what}" + (" plus bad inputs" if args.bad else ""))
 
 

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Protection of photos of any size (issue 12, part 1): does a perturbation crafted at the photo's own resolution,
 # through the source model's 32x32 view, survive a victim's own resize? CIFAR-10's first 200 training images of each
-# class are upscaled to photos of random size and aspect (make-photo-folder.py: MIN_MP to MAX_MP megapixels, sensor
-# noise, JPEG 85-95); a source model is trained on them at 32x32 (every photo stretched); the photos are protected at
+# class are upscaled to photos of random size and aspect (make-photo-folder.py: 8 "camera" sizes of MIN_MP to MAX_MP
+# megapixels, sensor noise, JPEG 85-95); a source model is trained on them at 32x32 (every photo stretched); the photos are protected at
 # their own size with random noise, SEP, and SEP with expectation over transforms (--eot); victims train on each
 # folder after their own resize to 32x32 and to 48x48, and are tested on the first 100 CIFAR-10 test images of each
 # class. Writes benchmarks/results/any-size-cpu.md (+ .json). Stages already on disk are kept (run again after a kill).
-# Usage: benchmarks/run-any-size.sh [WORK_DIR] [ARCH] [SOURCE_EPOCHS] [VICTIM_EPOCHS] [MIN_MP] [MAX_MP]
+# The 32x32 victims also go through the stress test's trainer pipelines (evaluate-protection), written to
+# benchmarks/results/stress-test-cpu.md.
+# Usage: benchmarks/run-any-size.sh [WORK_DIR] [ARCH] [SOURCE_EPOCHS] [VICTIM_EPOCHS] [MIN_MP] [MAX_MP] [PIPELINES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-benchmarks/work/any-size}
 arch=${2:-small-cnn}
 epochs=${3:-30}
-victim_epochs=${4:-15}
+victim_epochs=${4:-10}
 min_mp=${5:-0.01}
 max_mp=${6:-0.06}
+pipelines=${7:-none,jpeg75,resize2,crop-flip,grayscale,blur0.5}
 tarball=../shared/datasets/cifar10/cifar10-jpeg.tar.gz
 out=benchmarks/results/any-size-cpu
 mkdir -p "$work"
@@ -22,7 +25,7 @@ mkdir -p "$work"
 if [ ! -f "$work/data/.complete" ]; then
   rm -rf "$work/data" "$work/extract" && mkdir -p "$work/extract" "$work/data/test32"
   tar xzf "$tarball" -C "$work/extract"
-  /usr/bin/python3 benchmarks/make-photo-folder.py "$work/extract/train" "$work/data/photos" --per-class 200 --min-mp "$min_mp" --max-mp "$max_mp"
+  /usr/bin/python3 benchmarks/make-photo-folder.py "$work/extract/train" "$work/data/photos" --per-class 200 --min-mp "$min_mp" --max-mp "$max_mp" --cameras 8
   for class_dir in "$work/extract/test"/*/; do
     class=$(basename "$class_dir"); mkdir -p "$work/data/test32/$class"
     # awk, not head: head exits early, sort dies of SIGPIPE, and pipefail would end the script without a word.
@@ -33,8 +36,6 @@ fi
 
 dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
 tool="dotnet $work/bin/Robustness.Cli.dll"
-results="$work/results.tsv"
-touch "$results"
 
 if [ ! -f "$work/source/.complete" ]; then
   rm -rf "$work/source"
@@ -57,59 +58,66 @@ protect random random
 protect sep sep --checkpoints "$work/source/checkpoints" --checkpoint-count 5
 protect sep-eot sep --checkpoints "$work/source/checkpoints" --checkpoint-count 5 --eot
 
-victim() { # folder size
-  local folder=$1 size=$2 key="$1@$2"
-  grep -q "^$key	" "$results" && return
-  local dir=$work/data/photos
-  [ "$folder" != clean ] && dir=$work/$folder
-  local log=$work/victim-$folder-$size.log
-  $tool train --data "$dir" --image-size "$size" --arch "$arch" --epochs "$victim_epochs" --out "$work/victim-$folder-$size.safetensors" \
-    --test "$work/data/test32" --seed 1 --device cpu --report "$work/victim-$folder-$size" > "$log" 2>&1
-  local acc
-  acc=$(/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['history'][-1]['test']['accuracy'])" "$work/victim-$folder-$size/report.json")
-  printf '%s\t%s\n' "$key" "$acc" >> "$results"
+# The victims: evaluate-protection trains one per trainer pipeline and training set (resumable through victims.jsonl).
+stress() { # size pipelines
+  $tool evaluate-protection --clean "$work/data/photos" --protected random="$work/random" --protected sep="$work/sep" \
+    --protected sep-eot="$work/sep-eot" --test "$work/data/test32" --image-size "$1" --arch "$arch" --epochs "$victim_epochs" \
+    --pipelines "$2" --seed 1 --device cpu --report "$work/stress-$1" | grep -v '^victim '
 }
-for size in 32 48; do
-  for folder in clean random sep sep-eot; do victim "$folder" "$size"; done
-done
-
+stress 32 none
+stress 48 none
+stress 32 "$pipelines"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
 /usr/bin/python3 - "$work" "$out" "$cpu, $(nproc) cores; CPU flags: $flags" "$arch" "$epochs" "$victim_epochs" "$min_mp" "$max_mp" <<'PY'
 import json, os, sys
 work, out, machine, arch, epochs, victim_epochs, min_mp, max_mp = sys.argv[1:]
-acc = dict(line.rstrip("\n").split("\t") for line in open(os.path.join(work, "results.tsv")) if line.strip())
+def report(size):
+    p = os.path.join(work, f"stress-{size}", "report.json")
+    return json.load(open(p)) if os.path.exists(p) else {"cells": [], "pipelines": [], "recipe": ""}
+r32, r48 = report(32), report(48)
+def acc(r, pipeline, s):
+    return next((c["accuracy"] for c in r["cells"] if c["pipeline"] == pipeline and c["set"] == s), None)
 def read(name, ext):
     p = os.path.join(work, f"{name}.{ext}")
     return open(p).read().strip() if os.path.exists(p) else ""
 sizes = []
 for root, _, files in os.walk(os.path.join(work, "data", "photos")):
     sizes += [os.path.getsize(os.path.join(root, f)) for f in files if f.endswith(".jpg")]
+fmt = lambda a: f"{100 * a:.1f}" if a is not None else "-"
 rows, data = [], {}
 for folder, label in [("clean", "clean photos"), ("random", "random +-8/255 noise"), ("sep", "SEP, K = 5, T = 30"), ("sep-eot", "SEP + EOT (random resized crop + flip), K = 5, T = 30")]:
-    a32, a64 = acc.get(f"{folder}@32"), acc.get(f"{folder}@48")
-    fmt = lambda a: f"{100 * float(a):.1f}" if a else "-"
+    a32, a48 = acc(r32, "none", folder), acc(r48, "none", folder)
     secs, rss = read(folder, "seconds"), read(folder, "rss")
-    rows.append(f"| {label} | {fmt(a32)} | {fmt(a64)} | {secs + ' s' if secs else '-'} | {f'{int(rss) / 1024:.0f} MiB' if rss else '-'} |")
-    data[folder] = {"victim32": a32 and float(a32), "victim48": a64 and float(a64), "protectSeconds": secs and int(secs), "peakRssKiB": rss and int(rss)}
-with open(out + ".md", "w") as f:
-    f.write(f"""# Protecting photos at their own size, CIFAR-10, CPU
+    rows.append(f"| {label} | {fmt(a32)} | {fmt(a48)} | {secs + ' s' if secs else '-'} | {f'{int(rss) / 1024:.0f} MiB' if rss else '-'} |")
+    data[folder] = {"victim32": a32, "victim48": a48, "protectSeconds": secs and int(secs), "peakRssKiB": rss and int(rss)}
+setup = f"""Machine: {machine}. Produced by `benchmarks/run-any-size.sh` (raw numbers: any-size-cpu.json and stress-test-cpu.json).
 
-Machine: {machine}. Produced by `benchmarks/run-any-size.sh` (raw numbers: any-size-cpu.json).
-
-Data: the first 200 CIFAR-10 training images of each class (2,000), each upscaled (bicubic) to a photo of {min_mp}-{max_mp} MP with
-a random aspect ratio (4:3, 3:2, 16:9, 1:1, either orientation), Gaussian noise (sigma 2 levels) and JPEG quality 85-95
-(`benchmarks/make-photo-folder.py`; {len(sizes)} files, {sum(sizes) / len(sizes) / 1024:.0f} KiB on average). Test: the first 100 CIFAR-10 test images of each class (1,000), 32x32.
+Data: the first 200 CIFAR-10 training images of each class (2,000), each upscaled (bicubic) to a photo of one of 8 "camera" sizes
+of {min_mp}-{max_mp} MP (random aspect ratio 4:3, 3:2, 16:9 or 1:1, either orientation), Gaussian noise (sigma 2 levels) and JPEG quality 85-95
+(`benchmarks/make-photo-folder.py`; {len(sizes)} files, {sum(sizes) / max(1, len(sizes)) / 1024:.0f} KiB on average). Test: the first 100 CIFAR-10 test images of each class (1,000), 32x32.
 Source model: {arch}, {epochs} epochs on the photos stretched to 32x32 (`train --image-size 32`), a checkpoint each epoch.
 Protection: `protect` at eps 8/255 writes every photo at its own size (PNG); SEP crafts through the source model's 32x32 view of
-the whole photo, SEP + EOT through a random resized crop (50-100% of the area) and flip per step. Victims: {arch}, {victim_epochs} epochs,
-seed 1, trained on each folder after their own resize of every photo to 32x32 or 48x48 (ImageSharp's bilinear, not the crafting's
-torch resize; 48x48 is not the size the source model crafted for), random crop and flip; clean test accuracy after the last
-epoch (the 48x48 victim is tested on the test images stretched to 48x48).
+the whole photo, SEP + EOT through a random resized crop (50-100% of the area) and flip per step.
+Victims (`evaluate-protection`): {r32.get("recipe", "")}; trained on each folder after their own resize of every photo
+(`--image-size`: ImageSharp's bilinear, not the crafting's torch resize), tested on the clean test images at the same size.
+"""
+with open(out + ".md", "w") as f:
+    f.write("# Protecting photos at their own size, CIFAR-10, CPU\n\n" + setup + """
+The 48x48 victim trains at a size the source model never saw.
 
 | protection | victim at 32x32: test acc (%) | victim at 48x48: test acc (%) | protect wall time | protect peak RSS |
 |---|---:|---:|---:|---:|
 """ + "\n".join(rows) + "\n")
 json.dump(data, open(out + ".json", "w"), indent=2)
+stress = os.path.join(os.path.dirname(out), "stress-test-cpu")
+table = open(os.path.join(work, "stress-32", "report.md")).read().split("\n\n")[2] if os.path.exists(os.path.join(work, "stress-32", "report.md")) else ""
+with open(stress + ".md", "w") as f:
+    f.write("# Protection stress test, CIFAR-10 photos, CPU\n\n" + setup + """
+Each cell: the victim's clean test accuracy (%) after the row's trainer pipeline, with the difference from the clean photos'
+victim under the same pipeline in brackets (more negative = the protection held). Victims at 32x32.
+
+""" + table + "\n")
+json.dump(r32, open(stress + ".json", "w"), indent=2)
 PY
-cat "$out.md"
+cat "$out.md" "$(dirname "$out")/stress-test-cpu.md"

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FluentAssertions;
+using Robustness.Cli.Commands;
 using Robustness.Data;
 using Robustness.Hosting;
 using Robustness.Protection;
@@ -279,6 +280,48 @@ public sealed class ProtectCliTests : IDisposable
         again.Code.Should().Be(0, again.Err);
         again.Out.Should().Contain("(4 already measured)").And.NotContain("victim 1/4");
         File.ReadAllLines(Path.Combine(report, "victims.jsonl")).Should().HaveCount(4, "nothing was trained again");
+    }
+
+    [Fact]
+    public void Source_training_stopped_part_way_resumes_after_its_last_checkpoint_and_ends_as_an_uninterrupted_run()
+    {
+        WriteImages(_input, 2, 8, size: 16);
+        string whole = Path.Combine(_dir, "whole"), parted = Path.Combine(_dir, "parted");
+        using (var set = SourceTraining.TrainOrReuse(_input, whole, 4, "small-cnn", 4, 16, 0, TorchSharp.torch.CPU, TextWriter.Null, TextWriter.Null, default)) { }
+
+        // Stopped part way (as a kill would stop it): the epochs before the stop are kept with their training state.
+        using var cancel = new CancellationTokenSource();
+        var watcher = new LineWatcher(line => { if (line.Contains("epoch 3/4", StringComparison.Ordinal)) cancel.Cancel(); });
+        var act = () => SourceTraining.TrainOrReuse(_input, parted, 4, "small-cnn", 4, 16, 0, TorchSharp.torch.CPU, watcher, TextWriter.Null, cancel.Token);
+        act.Should().Throw<OperationCanceledException>();
+
+        var log = new StringWriter();
+        using var resumed = SourceTraining.TrainOrReuse(_input, parted, 4, "small-cnn", 4, 16, 0, TorchSharp.torch.CPU, log, TextWriter.Null, default);
+
+        log.ToString().Should().MatchRegex("Resuming the source model's training after epoch [123] of 4");
+        using var reference = CheckpointSetOf(whole);
+        resumed.Epochs.Should().Equal(0, 1, 2, 3);
+        using var a = reference.Load(3);
+        using var b = resumed.Load(3);
+        Flat(b).Should().Equal(Flat(a), "the last checkpoint equals the uninterrupted run's");
+    }
+
+    private static Robustness.Training.CheckpointSet CheckpointSetOf(string outputRoot) => Robustness.Training.CheckpointSet.Open(OutputLayout.CheckpointFolder(outputRoot));
+
+    private static float[] Flat(Classifier model) =>
+        model.Network.state_dict().Values.SelectMany(t => t.to(TorchSharp.torch.ScalarType.Float32).flatten().data<float>().ToArray()).ToArray();
+
+    private sealed class LineWatcher(Action<string> onLine) : TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            if (value == '\n') { onLine(_line.ToString()); _line.Clear(); }
+            else _line.Append(value);
+        }
     }
 
     [Fact]

@@ -170,7 +170,7 @@ public static class ProtectCommand
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Protecting {index.Files.Count} files of {index.ClassNames.Count} classes with {definition.Name}, eps {Budget.Format(epsilon)}, batch {batch}, shard {part}, device {deviceValue.type}, into {outputRoot}."));
                 var result = new ProtectionProgressDisplay(output).Run(progress => job.Run(progress, cancel));
-                WriteSummary(output, result);
+                WriteSummary(output, result, hasModel: checkpointSet is not null);
                 if (parse.GetValue(report) is { } reportDir)
                 {
                     string markdown = ProtectionReport.Write(reportDir, inputRoot, outputRoot, result);
@@ -210,18 +210,19 @@ public static class ProtectCommand
     private static double? ReadMinPsnr(double? value) =>
         value is double v && (!double.IsFinite(v) || v <= 0) ? throw new UsageException($"--min-psnr must be a positive number of dB (e.g. 35); got {v}.") : value;
 
-    private static string SizesText(FolderProtectionResult r)
+    private static string SizesText(FolderProtectionResult r, bool hasModel)
     {
         if (!r.AnySize || r.Sizes.Count == 0) return $"images {r.ImageSize.Height}x{r.ImageSize.Width}";
         string sizes = string.Join(", ", r.Sizes.Take(3).Select(s => $"{s.Size.Height}x{s.Size.Width} ({s.Count})"));
-        return $"{r.Sizes.Count} image size(s), each kept: {sizes}{(r.Sizes.Count > 3 ? ", ..." : "")}; model view {r.ImageSize.Height}x{r.ImageSize.Width}";
+        return $"{r.Sizes.Count} image size(s), each kept: {sizes}{(r.Sizes.Count > 3 ? ", ..." : "")}" +
+            (hasModel ? $"; model view {r.ImageSize.Height}x{r.ImageSize.Width}" : "");
     }
 
-    private static void WriteSummary(TextWriter output, FolderProtectionResult r)
+    private static void WriteSummary(TextWriter output, FolderProtectionResult r, bool hasModel)
     {
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Done in {r.WallTime:hh\\:mm\\:ss}: {r.Protected} protected, {r.AlreadyDone} skipped as already done, {r.Failed} failed, " +
-            $"{r.ConvertedToPng.Count} converted to .png, of {r.ShardFiles} file(s) in this shard ({r.ListedFiles} listed); {r.ImagesPerSecond:F1} img/s; {SizesText(r)}."));
+            $"{r.ConvertedToPng.Count} converted to .png, of {r.ShardFiles} file(s) in this shard ({r.ListedFiles} listed); {r.ImagesPerSecond:F1} img/s; {SizesText(r, hasModel)}."));
         if (r.Quality is { } quality) output.WriteLine($"Visibility of what this run wrote: {quality}.");
         if (r.RemovedTempFiles > 0) output.WriteLine($"Removed {r.RemovedTempFiles} temporary file(s) left by an interrupted run.");
         if (r.IgnoredFiles.Count > 0) output.WriteLine($"Ignored {r.IgnoredFiles.Count} file(s) that are not images in class folders (e.g. {r.IgnoredFiles[0]}).");
@@ -244,6 +245,7 @@ public static class SourceTraining
         TorchSharp.torch.Device device, TextWriter output, TextWriter error, CancellationToken cancel, ModelFamilyRegistry? models = null)
     {
         string folder = OutputLayout.CheckpointFolder(outputRoot);
+        CheckpointSet? partial = null;
         if (File.Exists(Path.Combine(folder, DiskCheckpointSet.IndexFileName)))
         {
             var existing = CheckpointSet.Open(folder, models);
@@ -252,9 +254,18 @@ public static class SourceTraining
                 output.WriteLine($"Reusing the {epochs} checkpoints in {folder}.");
                 return existing;
             }
-            existing.Dispose();
-            output.WriteLine($"Replacing the incomplete checkpoints in {folder}.");
-            Directory.Delete(folder, recursive: true);
+            // A killed training run: it continues after its last checkpoint when the state saved beside it is of this
+            // very run (the trainer checks the fingerprint); otherwise the folder is replaced.
+            if (File.Exists(Path.Combine(folder, TrainingResumeState.StateFileName)) && existing.Count > 0 && existing.Epochs.SequenceEqual(Enumerable.Range(0, existing.Count)))
+            {
+                partial = existing;
+            }
+            else
+            {
+                existing.Dispose();
+                output.WriteLine($"Replacing the incomplete checkpoints in {folder}.");
+                Directory.Delete(folder, recursive: true);
+            }
         }
         else if (Directory.Exists(folder))
         {
@@ -270,12 +281,26 @@ public static class SourceTraining
         var spec = new ModelSpec(architecture, images.ClassNames.Count, width, InputChannels: images.Channels, ImageSize: images.Height);
         var recipe = SourceModelRecipe.ForSep(spec, epochs) with { Seed = seed, Device = device };
         using var classifier = recipe.CreateModel(images, models);
-        var set = CheckpointSet.Create(folder, models);
+        var resume = new TrainingResumeState(folder);
+        if (partial is not null && resume.ResumableEpoch(TrainingResumeState.Fingerprint(recipe.EffectiveTraining, CrossEntropyObjective.Instance,
+                new ShuffledBatches(recipe.EffectiveTraining.BatchSize, recipe.EffectiveTraining.DropLast), images.Count, classifier), partial) is null)
+        {
+            // The saved state belongs to other settings or images: start again.
+            partial.Dispose();
+            partial = null;
+            output.WriteLine($"Replacing the incomplete checkpoints in {folder} (they were trained with other settings or images).");
+            Directory.Delete(folder, recursive: true);
+        }
+        else if (partial is not null)
+        {
+            output.WriteLine($"Resuming the source model's training after epoch {partial.Count} of {epochs} (checkpoints and training state in {folder}).");
+        }
+        var set = partial ?? CheckpointSet.Create(folder, models);
         try
         {
             new TrainingProgressDisplay(output).Run(
                 $"Training the source model ({spec.Architecture}, {classifier.ParameterCount:N0} parameters, {epochs} epochs, a checkpoint each) on {images.Count} images",
-                progress => recipe.Train(classifier, images, null, set, progress, cancel));
+                progress => recipe.Train(classifier, images, null, set, progress, cancel, resume));
         }
         catch
         {

@@ -42,11 +42,15 @@ public sealed record SourceModelRecipe(ModelSpec Spec, TrainingOptions Training)
     /// <inheritdoc />
     protected override string NormalizationSummary => Normalization is null ? "the data's statistics" : base.NormalizationSummary;
 
-    /// <summary>Trains <paramref name="model"/> (from <see cref="CreateModel"/>) on <paramref name="train"/>, keeping its checkpoints in <paramref name="checkpoints"/>.</summary>
+    /// <summary>
+    /// Trains <paramref name="model"/> (from <see cref="CreateModel"/>) on <paramref name="train"/>, keeping its checkpoints
+    /// in <paramref name="checkpoints"/>. With <paramref name="resume"/>, a killed run continues exactly after its last
+    /// checkpoint (see <see cref="Trainer"/>).
+    /// </summary>
     public TrainingResult Train(Classifier model, IImageCollection train, IImageCollection? test, CheckpointSet checkpoints,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, TrainingResumeState? resume = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
-        return new Trainer(EffectiveTraining).Train(model, train, test, checkpoints, progress, cancellationToken);
+        return new Trainer(EffectiveTraining).Train(model, train, test, checkpoints, resume, progress, cancellationToken);
     }
 }

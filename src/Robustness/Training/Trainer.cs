@@ -55,7 +55,20 @@ public sealed class Trainer
     /// taken stay complete (disk sets write each file atomically and index it only once written).
     /// </summary>
     public TrainingResult Train(Classifier classifier, IImageCollection train, IImageCollection? test = null,
-        CheckpointSet? checkpoints = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        CheckpointSet? checkpoints = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(classifier, train, test, checkpoints, resume: null, progress, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Train(Classifier, IImageCollection, IImageCollection?, CheckpointSet?, IProgress{TrainingProgress}?, CancellationToken)"/>,
+    /// keeping <paramref name="resume"/> up to date after every checkpointed epoch. When it holds the state of this very
+    /// run (same settings, images and architecture) after epoch e and <paramref name="checkpoints"/> holds epoch e, the
+    /// run continues at epoch e + 1 from that checkpoint's weights, the saved momentum and augmentation state and the
+    /// replayed shuffling, so its weights and checkpoints are those of a run that was never stopped (on the same CPU).
+    /// The result's history then covers the resumed epochs only. Not with an objective that keeps random state of its
+    /// own (adversarial training): that would resume inexactly, so it is refused.
+    /// </summary>
+    public TrainingResult Train(Classifier classifier, IImageCollection train, IImageCollection? test, CheckpointSet? checkpoints,
+        TrainingResumeState? resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(train);
@@ -68,16 +81,23 @@ public sealed class Trainer
                 ? $"With DropLast, {train.Count} images give no batch of {o.BatchSize}; lower BatchSize or turn DropLast off."
                 : $"The batch sampler {Sampler} gives no batch of {train.Count} images.", nameof(train));
 
+        if (resume is not null && Objective is not CrossEntropyObjective)
+            throw new ArgumentException($"Resuming is exact only for plain cross-entropy training; the objective {Objective} keeps random state of its own.", nameof(resume));
+        if (resume is not null && checkpoints is null)
+            throw new ArgumentException("A resumable run needs its checkpoint set (the weights it resumes from).", nameof(checkpoints));
+        string? fingerprint = resume is null ? null : TrainingResumeState.Fingerprint(o, Objective, Sampler, train.Count, classifier);
+        int? resumeAfter = resume?.ResumableEpoch(fingerprint!, checkpoints!) is int saved && saved < o.Epochs - 1 ? saved : null;
+
         var keptEpochs = o.Checkpoints.EpochsFor(o.Epochs);
         bool ownsCheckpoints = checkpoints is null && keptEpochs.Count > 0;
         if (ownsCheckpoints) checkpoints = CheckpointSet.InMemory();
         foreach (int epoch in keptEpochs)
-            if (checkpoints!.Contains(epoch))
+            if (epoch > (resumeAfter ?? -1) && checkpoints!.Contains(epoch))
                 throw new ArgumentException($"The checkpoint set already holds epoch {epoch}, which this run would write.", nameof(checkpoints));
 
         try
         {
-            return Run(classifier, train, test, checkpoints, batchesPerEpoch, progress, cancellationToken);
+            return Run(classifier, train, test, checkpoints, batchesPerEpoch, resume, fingerprint, resumeAfter, progress, cancellationToken);
         }
         catch when (ownsCheckpoints)
         {
@@ -87,7 +107,8 @@ public sealed class Trainer
     }
 
     private TrainingResult Run(Classifier classifier, IImageCollection train, IImageCollection? test, CheckpointSet? checkpoints,
-        int batchesPerEpoch, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        int batchesPerEpoch, TrainingResumeState? resume, string? fingerprint, int? resumeAfter, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var o = Options;
         var wall = Stopwatch.StartNew();
@@ -107,7 +128,19 @@ public sealed class Trainer
         _logger.LogInformation("Training {Architecture} on {Images} images for {Epochs} epochs ({Batches} batches of {BatchSize}), {Objective}, schedule {Schedule}, device {Device}, seed {Seed}.",
             classifier.Spec.Architecture, train.Count, o.Epochs, batchesPerEpoch, o.BatchSize, Objective, o.Schedule, o.Device, o.Seed);
 
-        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        int first = 0;
+        if (resumeAfter is int after)
+        {
+            using (var weights = checkpoints!.Load(after, o.Device)) classifier.CopyWeightsFrom(weights);
+            resume!.Load(after, optimizer, augmentationGenerator);
+            // The shuffling generator is replayed: each epoch's order is drawn as the uninterrupted run drew it.
+            for (int e = 0; e <= after; e++)
+                foreach (var _ in Sampler.Batches(e, train.Count, rng)) { }
+            first = after + 1;
+            _logger.LogInformation("Resuming after epoch {Epoch} from {Folder}.", after + 1, resume.Folder);
+        }
+
+        for (int epoch = first; epoch < o.Epochs; epoch++)
         {
             classifier.Train(); // evaluation after the previous epoch left eval mode behind it only temporarily
             var epochClock = Stopwatch.StartNew();
@@ -125,7 +158,11 @@ public sealed class Trainer
             double imagesPerSecond = totals.Seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
 
             bool checkpointed = o.Checkpoints.ShouldSave(epoch, o.Epochs);
-            if (checkpointed) checkpoints!.Add(epoch, classifier);
+            if (checkpointed)
+            {
+                resume?.Save(epoch, fingerprint!, optimizer, augmentationGenerator);
+                checkpoints!.Add(epoch, classifier);
+            }
 
             AccuracyReport? report = null;
             if (test is not null && ((epoch + 1) % o.EvaluationInterval == 0 || epoch == o.Epochs - 1))

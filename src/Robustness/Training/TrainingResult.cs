@@ -17,8 +17,8 @@ public sealed record EpochSummary(
     AccuracyReport? Test,
     bool Checkpointed);
 
-/// <summary>The outcome of <see cref="Trainer.Train"/>.</summary>
-/// <param name="History">One entry per epoch.</param>
+/// <summary>The outcome of <see cref="Trainer"/>'s Train.</summary>
+/// <param name="History">One entry per epoch trained by this call (a resumed run starts after the epoch it resumed from).</param>
 /// <param name="Checkpoints">The snapshots kept, or null when the schedule keeps none. The caller owns (and disposes) the set.</param>
 /// <param name="WallTime">Time the whole run took, evaluation and checkpoints included.</param>
 public sealed record TrainingResult(IReadOnlyList<EpochSummary> History, CheckpointSet? Checkpoints, TimeSpan WallTime)

@@ -76,7 +76,7 @@ public static class ProtectionReport
             if (worst.Length > 0) md.AppendLine(ci, $"- most visible (lowest PSNR): {string.Join(", ", worst)}");
         }
         if (run is not null)
-            md.AppendLine(ci, $"- this run: {run.Protected} protected, {run.AlreadyDone} already done, {run.Failed} failed, {run.WallTime:hh\\:mm\\:ss}, {run.ImagesPerSecond:F1} img/s; {(run.AnySize ? $"{run.Sizes.Count} image size(s), each kept at its own size, crafted through the model's {run.ImageSize.Height}x{run.ImageSize.Width} view" : $"images must be {run.ImageSize.Height}x{run.ImageSize.Width}")}");
+            md.AppendLine(ci, $"- this run: {run.Protected} protected, {run.AlreadyDone} already done, {run.Failed} failed, {run.WallTime:hh\\:mm\\:ss}, {run.ImagesPerSecond:F1} img/s; {(run.AnySize ? $"{run.Sizes.Count} image size(s), each kept at its own size{(settings.CheckpointEpochs.Count > 0 ? $", crafted through the model's {run.ImageSize.Height}x{run.ImageSize.Width} view" : "")}" : $"images must be {run.ImageSize.Height}x{run.ImageSize.Width}")}");
         md.AppendLine();
         if (converted.Length > 0)
         {
