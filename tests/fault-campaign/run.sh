@@ -15,6 +15,7 @@ cd "$(dirname "$0")/../.."
 work=${1:-artifacts/fault-campaign}
 kills=${2:-10}
 work=$(realpath -m "$work")
+umount "$work/mnt" 2>/dev/null || true # left mounted by a campaign that stopped part way
 rm -rf "$work" && mkdir -p "$work"
 python=/usr/bin/python3
 $python -c "import PIL, numpy" 2>/dev/null || { apt-get install -y -qq python3-pil python3-numpy > /dev/null; }
@@ -98,6 +99,7 @@ echo "same shard twice: the second refused ($(grep -o 'Shard 0/1[^;]*' "$work/tw
 # 4 and 5 need tmpfs mounts (root in a container with the right capability); otherwise they are skipped, and said so.
 mnt="$work/mnt"
 mkdir -p "$mnt"
+trap 'umount "$mnt" 2>/dev/null || true' EXIT
 if mount -t tmpfs -o size=1m tmpfs "$mnt" 2>/dev/null; then
   # 4. Read-only output folder.
   mkdir -p "$mnt/ro" && mount -o remount,ro "$mnt" 2>/dev/null || true

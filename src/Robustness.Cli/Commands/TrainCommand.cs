@@ -116,11 +116,14 @@ public static class TrainCommand
             var objective = AdversarialObjective(parse.GetValue(adversarial)!, knobs.Read(parse, seedValue), parse.GetValue(advSteps));
             using var classifier = Classifier.Create(spec, norm, trainSet.ClassNames, deviceValue, seedValue, models);
             string? checkpointDir = parse.GetValue(checkpoints);
-            using var checkpointSet = checkpointDir is null ? CheckpointSet.InMemory() : CheckpointSet.Create(checkpointDir, models);
+            // A --checkpoints folder keeps the training state beside the checkpoints, so a killed run started again with
+            // the same command continues after its last checkpoint, exactly (plain cross-entropy training only).
+            var resume = checkpointDir is not null && objective is null ? new TrainingResumeState(checkpointDir) : null;
+            using var checkpointSet = OpenCheckpoints(checkpointDir, models, resume, options, trainSet.Count, classifier, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Training {spec.Architecture} ({classifier.ParameterCount:N0} parameters) on {trainSet.Count} images of {trainSet.ClassNames.Count} classes, {epochCount} epochs, objective {objective?.ToString() ?? "cross-entropy"}, device {deviceValue.type}."));
             var result = new TrainingProgressDisplay(output).Run("train", progress =>
-                new Trainer(options, objective, loggers.CreateLogger<Trainer>()).Train(classifier, trainSet, testSet, checkpointSet, progress, cancel));
+                new Trainer(options, objective, loggers.CreateLogger<Trainer>()).Train(classifier, trainSet, testSet, checkpointSet, resume, progress, cancel));
 
             classifier.Save(parse.GetValue(outPath)!);
             var final = result.Final;
@@ -134,6 +137,33 @@ public static class TrainCommand
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
+    }
+
+    // The checkpoint folder: a new set, or the set of a killed run of this very command that can resume (same settings,
+    // images and architecture, its state matching its last checkpoint). Anything else in the folder is refused as before.
+    private static CheckpointSet OpenCheckpoints(string? folder, ModelFamilyRegistry models, TrainingResumeState? resume, TrainingOptions options,
+        int images, Classifier classifier, TextWriter output)
+    {
+        if (folder is null) return CheckpointSet.InMemory();
+        if (resume is not null && File.Exists(Path.Combine(folder, DiskCheckpointSet.IndexFileName)))
+        {
+            var existing = CheckpointSet.Open(folder, models);
+            string fingerprint = TrainingResumeState.Fingerprint(options, CrossEntropyObjective.Instance, new ShuffledBatches(options.BatchSize, options.DropLast), images, classifier);
+            if (resume.ResumableEpoch(fingerprint, existing) is int after && after < options.Epochs - 1)
+            {
+                output.WriteLine($"Resuming after epoch {after + 1} of {options.Epochs} from the checkpoints and training state in {folder}.");
+                return existing;
+            }
+            existing.Dispose();
+        }
+        try
+        {
+            return CheckpointSet.Create(folder, models);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"--checkpoints: {ExceptionText.Of(e)} (it is not a killed run of this same command that could resume)");
+        }
     }
 
     /// <summary>The training objective for <c>--adversarial</c>: null (plain cross-entropy), PGD-AT or TRADES.</summary>

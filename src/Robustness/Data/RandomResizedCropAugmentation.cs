@@ -14,8 +14,6 @@ namespace Robustness.Data;
 /// </summary>
 public sealed class RandomResizedCropAugmentation : IBatchAugmentation
 {
-    private const double MinimumAspect = 3.0 / 4.0, MaximumAspect = 4.0 / 3.0;
-
     /// <summary>Creates the augmentation; the scale range is a share of the image's area (torchvision: 0.08 to 1).</summary>
     public RandomResizedCropAugmentation(double minimumScale = 0.08, double maximumScale = 1.0)
     {
@@ -44,30 +42,13 @@ public sealed class RandomResizedCropAugmentation : IBatchAugmentation
         var crops = new Tensor[n];
         for (int i = 0; i < n; i++)
         {
-            var (top, left, ch, cw) = Box(draws.AsSpan(i * 40, 40), h, w);
+            int next = i * 40;
+            var (top, left, ch, cw) = ResizedCropBox.Draw(h, w, MinimumScale, MaximumScale, () => draws[next++]);
             var crop = images.narrow(0, i, 1).narrow(2, top, ch).narrow(3, left, cw);
             crops[i] = ch == h && cw == w
                 ? crop.clone()
                 : F.interpolate(crop, [h, w], mode: InterpolationMode.Bilinear, align_corners: false, antialias: ch > h || cw > w);
         }
         return cat(crops, 0).clamp(Scalars.Zero, Scalars.One).MoveToOuterDisposeScope();
-    }
-
-    private (int Top, int Left, int Height, int Width) Box(ReadOnlySpan<double> tries, int height, int width)
-    {
-        double area = (double)height * width, logMin = Math.Log(MinimumAspect), logMax = Math.Log(MaximumAspect);
-        for (int t = 0; t < 10; t++)
-        {
-            var d = tries.Slice(t * 4, 4);
-            double share = MinimumScale + d[0] * (MaximumScale - MinimumScale);
-            double aspect = Math.Exp(logMin + d[1] * (logMax - logMin));
-            int cw = (int)Math.Round(Math.Sqrt(share * area * aspect));
-            int ch = (int)Math.Round(Math.Sqrt(share * area / aspect));
-            if (cw < 1 || ch < 1 || cw > width || ch > height) continue;
-            int top = Math.Min(height - ch, (int)(d[2] * (height - ch + 1)));
-            int left = Math.Min(width - cw, (int)(d[3] * (width - cw + 1)));
-            return (top, left, ch, cw);
-        }
-        return (0, 0, height, width);
     }
 }

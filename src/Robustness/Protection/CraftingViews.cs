@@ -26,9 +26,6 @@ internal sealed class CraftingViews
     /// <summary>Smallest share of the image's area a random crop keeps.</summary>
     public const double MinimumCropArea = 0.5;
 
-    private const double MinimumAspect = 3.0 / 4.0;
-    private const double MaximumAspect = 4.0 / 3.0;
-
     private readonly int _height;
     private readonly int _width;
     private readonly bool _random;
@@ -97,19 +94,8 @@ internal sealed class CraftingViews
 
     private ViewDraw.Crop RandomCrop(int height, int width)
     {
-        double area = (double)height * width;
-        double logMin = Math.Log(MinimumAspect), logMax = Math.Log(MaximumAspect);
-        for (int attempt = 0; attempt < 10; attempt++)
-        {
-            double share = MinimumCropArea + _draws.NextDouble() * (1 - MinimumCropArea);
-            double aspect = Math.Exp(logMin + _draws.NextDouble() * (logMax - logMin));
-            int w = (int)Math.Round(Math.Sqrt(share * area * aspect));
-            int h = (int)Math.Round(Math.Sqrt(share * area / aspect));
-            if (w < 1 || h < 1 || w > width || h > height) continue;
-            return new ViewDraw.Crop(_draws.Next(height - h + 1), _draws.Next(width - w + 1), h, w, _draws.Next(2) == 1);
-        }
-        // A very elongated image admits no crop of that aspect: take it whole, as torchvision's fallback does.
-        return new ViewDraw.Crop(0, 0, height, width, _draws.Next(2) == 1);
+        var (top, left, h, w) = Data.ResizedCropBox.Draw(height, width, MinimumCropArea, 1.0, _draws.NextDouble);
+        return new ViewDraw.Crop(top, left, h, w, _draws.Next(2) == 1);
     }
 }
 
