@@ -41,7 +41,15 @@ import os,sys
 from PIL import Image
 px=[Image.open(os.path.join(r,f)).size for r,_,fs in os.walk(sys.argv[1]) for f in fs if f.endswith('.jpg')]
 print(f'{len(px)} photos, {min(w*h for w,h in px)/1e6:.1f}-{max(w*h for w,h in px)/1e6:.1f} MP')" "$work/data/$folder")
-    rows+="| $folder: $megapixels | $budget MiB | $(( $(cat "$work/rss") / 1024 )) MiB | $seconds s | $(grep -o 'OK: [0-9]* output(s)' "$work/verify-$folder-$budget") |"$'\n'
+    # Photos per chunk as the job computes it: the budget over the crafting bytes of the first photo's size.
+    per_chunk=$(/usr/bin/python3 -c "
+import os,sys,re
+from PIL import Image
+bpp=int(re.search(r'CraftingBytesPerPixel = (\d+)', open('src/Robustness/Protection/Batch/FolderProtectionJob.cs').read()).group(1))
+w,h=Image.open(sorted(os.path.join(r,f) for r,_,fs in os.walk(sys.argv[1]) for f in fs if f.endswith('.jpg'))[0]).size
+print(max(1, min(8, int(sys.argv[2]) * 2**20 // (w * h * bpp))))" "$work/data/$folder" "$budget")
+    [ "$folder" = mixed ] && per_chunk=1 # every photo its own size: one per chunk
+    rows+="| $folder: $megapixels | $budget MiB | $per_chunk | $(( $(cat "$work/rss") / 1024 )) MiB | $seconds s | $(grep -o 'OK: [0-9]* output(s)' "$work/verify-$folder-$budget") |"$'\n'
   done
 done
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
@@ -56,8 +64,8 @@ flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | t
   echo "splits it; \"mixed\": every photo its own size, so each is crafted alone. Peak RSS from \`/usr/bin/time -f %M\`"
   echo "(the whole process: the .NET runtime, libtorch and its thread pools included)."
   echo
-  echo "| photos | --memory-budget | peak RSS | wall time | verify |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| photos | --memory-budget | photos per chunk | peak RSS | wall time | verify |"
+  echo "|---|---:|---:|---:|---:|---|"
   printf '%s' "$rows"
 } > "$out"
 cat "$out"

@@ -88,8 +88,8 @@ public static class EvaluateProtectionCommand
 
             Directory.CreateDirectory(reportDir);
             string victimsPath = Path.Combine(reportDir, VictimsFile);
-            string settingsKey = SettingsKey(recipe, sets, testSet, size, steps);
-            var done = ReadDone(victimsPath, settingsKey, output);
+            var keys = sets.ToDictionary(s => s.Name, s => CellKey(recipe, s.Train, testSet, size, steps), StringComparer.Ordinal);
+            var done = ReadDone(victimsPath, keys, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Stress test: {chosen.Count} pipeline(s) x {sets.Count} training set(s) ({string.Join(", ", sets.Select(s => s.Name))}) = {chosen.Count * sets.Count} victims " +
                 $"({done.Count} already measured); victim {recipe.Summary()}; {cleanSet.Count} training and {testSet.Count} test images of {cleanSet.Height}x{cleanSet.Width}."));
@@ -98,7 +98,7 @@ public static class EvaluateProtectionCommand
             var progress = new Progress(output, () => current, v => current = v);
             var result = new ProtectionStressTest(recipe, chosen).Run(sets, testSet, done, cell =>
             {
-                File.AppendAllText(victimsPath, JsonSerializer.Serialize(new StoredCell(settingsKey, cell), Json) + "\n");
+                File.AppendAllText(victimsPath, JsonSerializer.Serialize(new StoredCell(keys[cell.Set], cell), Json) + "\n");
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {cell.Pipeline} / {cell.Set}: test accuracy {100 * cell.Accuracy:F1}% ({cell.WallSeconds / 60:F1} min)"));
             }, progress, cancel);
@@ -140,12 +140,12 @@ public static class EvaluateProtectionCommand
         return DataSources.ReadFolder(dir, error, size);
     }
 
-    // Everything that decides a victim's number: a stored victim of other settings is not reused.
-    private static string SettingsKey(VictimRecipe recipe, IReadOnlyList<(string Name, ImageSet Train)> sets, ImageSet test, int? size, int steps)
+    // Everything that decides one victim's number besides its pipeline: the recipe, the sizes, its training images and
+    // the test images. A stored victim of other settings or images is not reused; adding a set reuses the others.
+    private static string CellKey(VictimRecipe recipe, ImageSet train, ImageSet test, int? size, int steps)
     {
-        var text = new StringBuilder(recipe.Summary()).Append(CultureInfo.InvariantCulture, $"|size {size}|pgd {steps}|test {Fingerprint(test)}");
-        foreach (var (name, set) in sets) text.Append(CultureInfo.InvariantCulture, $"|{name} {Fingerprint(set)}");
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+        string text = string.Create(CultureInfo.InvariantCulture, $"{recipe.Summary()}|size {size}|pgd {steps}|test {Fingerprint(test)}|train {Fingerprint(train)}");
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 
     private static string Fingerprint(ImageSet set)
@@ -156,7 +156,7 @@ public static class EvaluateProtectionCommand
         return Convert.ToHexString(sha.GetHashAndReset())[..16];
     }
 
-    private static List<StressCell> ReadDone(string path, string key, TextWriter output)
+    private static List<StressCell> ReadDone(string path, IReadOnlyDictionary<string, string> keys, TextWriter output)
     {
         var done = new List<StressCell>();
         if (!File.Exists(path)) return done;
@@ -168,10 +168,10 @@ public static class EvaluateProtectionCommand
             try { stored = JsonSerializer.Deserialize<StoredCell>(line, Json); }
             catch (JsonException) { continue; } // a line torn by a kill
             if (stored is null) continue;
-            if (stored.Key == key) done.Add(stored.Cell);
+            if (keys.TryGetValue(stored.Cell.Set, out string? key) && stored.Key == key) done.Add(stored.Cell);
             else other++;
         }
-        if (other > 0) output.WriteLine($"{other} victim(s) in {path} were measured with other settings or images; they are not reused.");
+        if (other > 0) output.WriteLine($"{other} victim(s) in {path} were measured with other settings, images or training sets; they are not reused.");
         return done;
     }
 

@@ -306,7 +306,7 @@ public sealed class FolderProtectionJobTests : IDisposable
     [Theory]
     [InlineData(64, 64, 1L << 30, 16, 16)]
     [InlineData(4000, 3000, 1L << 30, 16, 1)]
-    [InlineData(1000, 1000, 4L << 30, 128, 26)]
+    [InlineData(1000, 1000, 4L << 30, 128, 17)]
     public void The_chunk_size_is_the_budget_over_the_bytes_of_one_image_between_one_and_the_batch(int height, int width, long budget, int batch, int expected) =>
         FolderProtectionJob.ChunkSize(height, width, 3, budget, batch).Should().Be(expected);
 
