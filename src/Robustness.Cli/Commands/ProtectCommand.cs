@@ -282,8 +282,7 @@ public static class SourceTraining
         var recipe = SourceModelRecipe.ForSep(spec, epochs) with { Seed = seed, Device = device };
         using var classifier = recipe.CreateModel(images, models);
         var resume = new TrainingResumeState(folder);
-        if (partial is not null && resume.ResumableEpoch(TrainingResumeState.Fingerprint(recipe.EffectiveTraining, CrossEntropyObjective.Instance,
-                new ShuffledBatches(recipe.EffectiveTraining.BatchSize, recipe.EffectiveTraining.DropLast), images.Count, classifier), partial) is null)
+        if (partial is not null && new Trainer(recipe.EffectiveTraining).ResumableEpoch(resume, partial, images.Count, classifier) is null)
         {
             // The saved state belongs to other settings or images: start again.
             partial.Dispose();

@@ -148,8 +148,7 @@ public static class TrainCommand
         if (resume is not null && File.Exists(Path.Combine(folder, DiskCheckpointSet.IndexFileName)))
         {
             var existing = CheckpointSet.Open(folder, models);
-            string fingerprint = TrainingResumeState.Fingerprint(options, CrossEntropyObjective.Instance, new ShuffledBatches(options.BatchSize, options.DropLast), images, classifier);
-            if (resume.ResumableEpoch(fingerprint, existing) is int after && after < options.Epochs - 1)
+            if (new Trainer(options).ResumableEpoch(resume, existing, images, classifier) is int after)
             {
                 output.WriteLine($"Resuming after epoch {after + 1} of {options.Epochs} from the checkpoints and training state in {folder}.");
                 return existing;

@@ -19,6 +19,14 @@ public sealed class ComposedAugmentation : IBatchAugmentation
     /// <summary>The steps, in order.</summary>
     public IReadOnlyList<IBatchAugmentation> Steps => _steps;
 
+    /// <summary>The augmentation's steps by name for reports and fingerprints ("RandomCrop + HorizontalFlip"; "none" for null).</summary>
+    public static string Describe(IBatchAugmentation? augmentation) => augmentation switch
+    {
+        null => "none",
+        ComposedAugmentation c => string.Join(" + ", c.Steps.Select(s => s.GetType().Name.Replace("Augmentation", "", StringComparison.Ordinal))),
+        var a => a.GetType().Name,
+    };
+
     /// <summary>The standard CIFAR training augmentation: random crop with 4 pixels of zero padding, then a horizontal flip with p = 0.5.</summary>
     public static ComposedAugmentation Cifar(int padding = 4) => new(new RandomCropAugmentation(padding), new HorizontalFlipAugmentation(0.5));
 

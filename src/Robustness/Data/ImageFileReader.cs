@@ -185,6 +185,19 @@ public static class ImageFileReader
         }
     }
 
+    /// <summary>
+    /// The inverse of <see cref="CopyChannelFirst"/> for any channel count: channel-first bytes (all of channel 0, then
+    /// channel 1, ...) as the interleaved pixel bytes ImageSharp loads.
+    /// </summary>
+    internal static byte[] Interleave(ReadOnlySpan<byte> channelFirst, int channels, int plane)
+    {
+        var interleaved = new byte[channels * plane];
+        for (int c = 0; c < channels; c++)
+        for (int i = 0; i < plane; i++)
+            interleaved[i * channels + c] = channelFirst[c * plane + i];
+        return interleaved;
+    }
+
     internal static InvalidDataException Fail(string displayPath, string reason, Exception? inner = null) =>
         new($"Cannot read image '{displayPath}': {reason}.", inner);
 

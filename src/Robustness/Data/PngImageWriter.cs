@@ -91,11 +91,7 @@ public static class PngImageWriter
 
     private static void WriteFile(string fullPath, ReadOnlySpan<byte> channelFirst, int channels, int height, int width)
     {
-        int plane = height * width;
-        var interleaved = new byte[channels * plane];
-        for (int c = 0; c < channels; c++)
-        for (int i = 0; i < plane; i++)
-            interleaved[i * channels + c] = channelFirst[c * plane + i];
+        var interleaved = ImageFileReader.Interleave(channelFirst, channels, height * width);
         using Image image = channels switch
         {
             1 => Image.LoadPixelData<L8>(interleaved, width, height),

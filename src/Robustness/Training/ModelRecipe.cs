@@ -43,12 +43,7 @@ public abstract record ModelRecipe(ModelSpec Spec, TrainingOptions Training)
     public string Summary()
     {
         var t = EffectiveTraining;
-        string augmentation = t.Augmentation switch
-        {
-            null => "none",
-            ComposedAugmentation c => string.Join(" + ", c.Steps.Select(s => s.GetType().Name.Replace("Augmentation", "", StringComparison.Ordinal))),
-            var a => a.GetType().Name,
-        };
+        string augmentation = ComposedAugmentation.Describe(t.Augmentation);
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{Spec.Architecture} width {(Spec.Width == 0 ? "standard" : Spec.Width.ToString(System.Globalization.CultureInfo.InvariantCulture))}, " +
             $"{t.Epochs} epochs, batch {t.BatchSize}, SGD lr {t.LearningRate} momentum {t.Momentum} wd {t.WeightDecay}, schedule {t.Schedule}, " +

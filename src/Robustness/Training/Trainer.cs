@@ -85,8 +85,8 @@ public sealed class Trainer
             throw new ArgumentException($"Resuming is exact only for plain cross-entropy training; the objective {Objective} keeps random state of its own.", nameof(resume));
         if (resume is not null && checkpoints is null)
             throw new ArgumentException("A resumable run needs its checkpoint set (the weights it resumes from).", nameof(checkpoints));
-        string? fingerprint = resume is null ? null : TrainingResumeState.Fingerprint(o, Objective, Sampler, train.Count, classifier);
-        int? resumeAfter = resume?.ResumableEpoch(fingerprint!, checkpoints!) is int saved && saved < o.Epochs - 1 ? saved : null;
+        string? fingerprint = resume is null ? null : Fingerprint(train.Count, classifier);
+        int? resumeAfter = resume is null ? null : ResumableEpoch(resume, checkpoints!, train.Count, classifier);
 
         var keptEpochs = o.Checkpoints.EpochsFor(o.Epochs);
         bool ownsCheckpoints = checkpoints is null && keptEpochs.Count > 0;
@@ -105,6 +105,19 @@ public sealed class Trainer
             throw;
         }
     }
+
+    /// <summary>
+    /// The epoch after which this trainer would resume training <paramref name="classifier"/> on <paramref name="images"/>
+    /// images from <paramref name="resume"/> and <paramref name="checkpoints"/>, or null when it would start from epoch 0
+    /// (no state of this very run, or the run already finished).
+    /// </summary>
+    public int? ResumableEpoch(TrainingResumeState resume, CheckpointSet checkpoints, int images, Classifier classifier)
+    {
+        ArgumentNullException.ThrowIfNull(resume);
+        return resume.ResumableEpoch(Fingerprint(images, classifier), checkpoints) is int saved && saved < Options.Epochs - 1 ? saved : null;
+    }
+
+    private string Fingerprint(int images, Classifier classifier) => TrainingResumeState.Fingerprint(Options, Objective, Sampler, images, classifier);
 
     private TrainingResult Run(Classifier classifier, IImageCollection train, IImageCollection? test, CheckpointSet? checkpoints,
         int batchesPerEpoch, TrainingResumeState? resume, string? fingerprint, int? resumeAfter, IProgress<TrainingProgress>? progress,

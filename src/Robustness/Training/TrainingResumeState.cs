@@ -39,12 +39,7 @@ public sealed class TrainingResumeState
     public static string Fingerprint(TrainingOptions options, ITrainingObjective objective, IBatchSampler sampler, int images, Classifier classifier)
     {
         ArgumentNullException.ThrowIfNull(options);
-        string augmentation = options.Augmentation switch
-        {
-            null => "none",
-            Data.ComposedAugmentation c => string.Join("+", c.Steps.Select(s => s.GetType().Name)),
-            var a => a.GetType().Name,
-        };
+        string augmentation = Data.ComposedAugmentation.Describe(options.Augmentation);
         string text = string.Create(CultureInfo.InvariantCulture,
             $"{options.Epochs}|{options.BatchSize}|{options.LearningRate}|{options.Momentum}|{options.WeightDecay}|{options.Nesterov}|{options.Schedule}|{augmentation}|" +
             $"{options.Seed}|{options.Checkpoints}|{objective}|{sampler}|{images}|{classifier.Spec}|{classifier.ParameterCount}");

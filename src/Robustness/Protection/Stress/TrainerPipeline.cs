@@ -163,12 +163,7 @@ public static class TrainerPipelines
         var pixels = new byte[set.Pixels.Length];
         Parallel.For(0, set.Count, i =>
         {
-            var source = set.GetImage(i);
-            var interleaved = new byte[3 * plane];
-            for (int c = 0; c < 3; c++)
-            for (int p = 0; p < plane; p++)
-                interleaved[p * 3 + c] = source[c * plane + p];
-            using var image = Image.LoadPixelData<Rgb24>(interleaved, w, h);
+            using var image = Image.LoadPixelData<Rgb24>(ImageFileReader.Interleave(set.GetImage(i), RgbImage.ChannelCount, plane), w, h);
             using var changed = change(image);
             if (changed.Width != w || changed.Height != h)
                 throw new InvalidOperationException($"A trainer pipeline changed an image's size from {h}x{w} to {changed.Height}x{changed.Width}.");
