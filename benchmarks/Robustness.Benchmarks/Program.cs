@@ -9,7 +9,7 @@ using Robustness.Benchmarks;
 //   pgd-worker WORKDIR BATCH THREADS                                 (internal: one PGD measurement, one process)
 //   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH] [--device cpu|cuda]  SEP crafting passes/s vs PyTorch, output agreement
 //   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE]          (internal: one SEP crafting measurement, one process)
-//   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard on vs off, fresh processes
+//   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard (AVX cap), AVX2 cap, off; fresh processes
 //   vit [--per-class 1000] [--test-per-class 200] [--width 96] [--depth 6] [--heads 3] [--epochs 10] [--threads 2] [--name vit-cifar10-cpu] [--data TARBALL]
 //                                                                    ViT on CIFAR-10: accuracy, s/epoch, PGD-10, latency and accuracy with token selection
 //   slicing [--per-class 1000] [--test-per-class 200] [--width 16] [--epochs 15] [--fine-tune-epochs 5] [--threads 2] [--name slicing-cifar10-cpu] [--data TARBALL]

@@ -183,7 +183,7 @@ public class MultiRatioTests(ITestOutputHelper output)
         var train = SyntheticImageSet.Generate(400, seed: 3, size: 16, classes: 4);
         var test = SyntheticImageSet.Generate(200, seed: 4, size: 16, classes: 4);
         using var teacher = Classifier.Create(Spec, seed: 2);
-        new Trainer(new TrainingOptions { Epochs = 4, BatchSize = 50, LearningRate = 0.05, Seed = 1 }).Train(teacher, train);
+        new Trainer(new TrainingOptions { Epochs = 8, BatchSize = 50, LearningRate = 0.05, Seed = 1 }).Train(teacher, train);
         teacher.Eval();
         double teacherAccuracy = new Evaluator().Evaluate(teacher, test).Accuracy;
         // As in PwoA, the student starts from the teacher's weights.

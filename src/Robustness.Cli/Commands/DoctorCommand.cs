@@ -41,7 +41,15 @@ public static class DoctorCommand
     }
 
     // The report's enums by name (the guard's state), for scripts that read --json.
-    private static readonly JsonSerializerOptions JsonOptions = new(ReportJson.Options) { Converters = { new JsonStringEnumConverter() } };
+    /// <summary>
+    /// The options of <c>doctor --json</c>. A failing probe's relative error can be NaN: it is written as "NaN", so
+    /// that the report of a broken machine, the one that matters most, is still JSON.
+    /// </summary>
+    public static readonly JsonSerializerOptions JsonOptions = new(ReportJson.Options)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Everything doctor reports.</summary>
     public sealed record DoctorReport(

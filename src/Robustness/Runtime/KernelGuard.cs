@@ -3,7 +3,7 @@ namespace Robustness.Runtime;
 /// <summary>What the correctness guard did to oneDNN's kernel choice in this process (see <see cref="KernelGuard"/>).</summary>
 public enum KernelGuardState
 {
-    /// <summary>The CPU has AVX-512 and the guard capped oneDNN at AVX2.</summary>
+    /// <summary>The CPU has AVX-512 and the guard capped oneDNN at AVX (<see cref="KernelGuard.CappedIsa"/>).</summary>
     Capped,
 
     /// <summary>The user set <c>ONEDNN_MAX_CPU_ISA</c> (or <c>DNNL_MAX_CPU_ISA</c>) before the process started; it is left as it is.</summary>
@@ -30,12 +30,15 @@ public sealed record KernelGuardStatus(KernelGuardState State, string? MaxCpuIsa
 }
 
 /// <summary>
-/// Keeps libtorch 2.10's oneDNN off its AVX-512 convolution kernels. On some AVX-512 CPUs those kernels give NaN and
-/// run-to-run differences for layers whose channel counts are not multiples of 16 (issue 11: a width-4 SmallCnn trained
-/// three times gave three different models, one with loss NaN; capped at AVX2 it gave the same bytes every time). oneDNN
-/// reads its ISA cap once, from the native environment, when it creates its first primitive (the first convolution
-/// or matrix product), so the cap is set here, from the library's module initializer, before any of the library's
-/// code can reach libtorch. The measured cost and the reasoning are in README's "Platform notes".
+/// Keeps libtorch 2.10's oneDNN off its direct (jit) convolution kernels for AVX-512 and AVX2 on AVX-512 CPUs. On some
+/// of them those kernels give wrong gradients, NaN and run-to-run differences for layers whose channel counts are not
+/// multiples of the kernel's block (16 for AVX-512, 8 for AVX2). Issue 11 saw it with AVX-512 and capped oneDNN at AVX2;
+/// on an AMD "Turin-like" EPYC (2026-12-07) the AVX2 backward-data kernel was wrong too (relative error 0.7 at 4 output
+/// channels, and 1 of 3 seeded SEP runs had NaN gradients), while the AVX cap (direct AVX forward, GEMM-based backward)
+/// passed the self-check and gave the same bytes every run. So the cap is AVX. oneDNN reads its ISA cap once, from the
+/// native environment, when it creates its first primitive (the first convolution or matrix product), so the cap is
+/// set here, from the library's module initializer, before any of the library's code can reach libtorch. The measured
+/// cost and the reasoning are in README's "Platform notes".
 /// </summary>
 public static class KernelGuard
 {
@@ -48,8 +51,11 @@ public static class KernelGuard
     /// <summary>The older spelling oneDNN still reads.</summary>
     public const string LegacyIsaVariable = "DNNL_MAX_CPU_ISA";
 
-    /// <summary>The cap the guard sets.</summary>
-    public const string CappedIsa = "AVX2";
+    /// <summary>
+    /// The cap the guard sets: the highest one that was correct on every CPU tried. Where <c>robustness doctor</c> passes
+    /// with <c>ONEDNN_MAX_CPU_ISA=AVX2</c>, setting that yourself gives the faster AVX2 kernels (a user cap is kept).
+    /// </summary>
+    public const string CappedIsa = "AVX";
 
     private static readonly Lazy<KernelGuardStatus> Applied = new(Apply);
 
@@ -76,9 +82,9 @@ public static class KernelGuard
             return new KernelGuardStatus(KernelGuardState.NotNeeded, null, "The CPU has no AVX-512; oneDNN runs its AVX2 (or older) kernels as shipped." + note);
         if (off)
             return new KernelGuardStatus(KernelGuardState.TurnedOff, null,
-                $"{GuardVariable}=off: oneDNN may use its AVX-512 kernels, which give NaN and run-to-run differences on some CPUs for channel counts that are not multiples of 16.");
+                $"{GuardVariable}=off: oneDNN may use its AVX-512 and AVX2 kernels, which give wrong gradients, NaN and run-to-run differences on some CPUs for channel counts that are not multiples of 16.");
         return new KernelGuardStatus(KernelGuardState.Capped, CappedIsa,
-            $"The CPU has AVX-512; oneDNN is capped at {CappedIsa} ({IsaVariable}={CappedIsa}) because its AVX-512 kernels give NaN and run-to-run differences on some CPUs." + note);
+            $"The CPU has AVX-512; oneDNN is capped at {CappedIsa} ({IsaVariable}={CappedIsa}) because its AVX-512 and AVX2 convolution kernels give wrong gradients, NaN and run-to-run differences on some of these CPUs." + note);
     }
 
     // Runs from the module initializer: it must not throw, or no type of the library could be used at all.

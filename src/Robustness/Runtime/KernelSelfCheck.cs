@@ -54,9 +54,12 @@ internal static class KernelSelfCheck
     private const double ConvTolerance = 1e-4;
     private const double TrainingTolerance = 1e-3;
 
-    // (input channels, output channels, side): the first layers of small-cnn at widths 4 and 8, then full 16-blocks.
-    private static readonly (int In, int Out, int Side)[] ConvShapes =
-        [(3, 4, 32), (4, 4, 32), (4, 8, 16), (8, 8, 16), (8, 16, 8), (3, 16, 32), (16, 16, 8)];
+    // (input channels, output channels, side, kernel, stride): the first layers of small-cnn at widths 4 and 8, then full
+    // 16-blocks; then a ResNet's down-sampling pair (3x3 stride 2 and the 1x1 stride-2 shortcut) at 2 channels (a
+    // width-8 ResNet sliced to a quarter, as All-in-One's ratios do) and at 8 -> 16.
+    private static readonly (int In, int Out, int Side, int Kernel, int Stride)[] ConvShapes =
+        [(3, 4, 32, 3, 1), (4, 4, 32, 3, 1), (4, 8, 16, 3, 1), (8, 8, 16, 3, 1), (8, 16, 8, 3, 1), (3, 16, 32, 3, 1), (16, 16, 8, 3, 1),
+         (2, 2, 16, 3, 1), (2, 4, 16, 3, 2), (2, 4, 16, 1, 2), (8, 16, 16, 3, 2), (8, 16, 16, 1, 2)];
 
     public static RuntimeSelfCheckReport Run(int repeats)
     {
@@ -67,7 +70,7 @@ internal static class KernelSelfCheck
         using (torch.no_grad())
         using (var generator = new Generator(11))
         {
-            foreach (var (cin, cout, side) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, repeats, generator));
+            foreach (var (cin, cout, side, kernel, stride) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator));
             foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator));
         }
         var (training, digest) = ProbeTraining(repeats);
@@ -75,29 +78,32 @@ internal static class KernelSelfCheck
         return new RuntimeSelfCheckReport(probes, digest, torch.get_num_threads(), guard, watch.Elapsed);
     }
 
-    private static IEnumerable<KernelProbeResult> ProbeConvolution(int cin, int cout, int side, int repeats, Generator generator)
+    private static IEnumerable<KernelProbeResult> ProbeConvolution(int cin, int cout, int side, int kernel, int stride, int repeats, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.randn([Batch, cin, side, side], generator: generator);
-        using var scale = (1.0 / Math.Sqrt(9 * cin)).ToScalar();
-        var w = torch.randn([cout, cin, 3, 3], generator: generator).mul_(scale);
-        var gy = torch.randn([Batch, cout, side, side], generator: generator);
-        var reference = Convolution(x.to(float64), w.to(float64), gy.to(float64));
-        var runs = Enumerable.Range(0, repeats).Select(_ => Convolution(x, w, gy)).ToList();
+        using var scale = (1.0 / Math.Sqrt(kernel * kernel * cin)).ToScalar();
+        var w = torch.randn([cout, cin, kernel, kernel], generator: generator).mul_(scale);
+        int outSide = (side + 2 * (kernel / 2) - kernel) / stride + 1;
+        var gy = torch.randn([Batch, cout, outSide, outSide], generator: generator);
+        var reference = Convolution(x.to(float64), w.to(float64), gy.to(float64), stride);
+        var runs = Enumerable.Range(0, repeats).Select(_ => Convolution(x, w, gy, stride)).ToList();
         string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{cin}->{cout} {side}x{side}");
-        string[] names = ["conv2d 3x3 forward", "conv2d 3x3 backward (input)", "conv2d 3x3 backward (weight)"];
+        string op = string.Create(CultureInfo.InvariantCulture, $"conv2d {kernel}x{kernel}{(stride == 1 ? "" : $" stride {stride}")}");
+        string[] names = [$"{op} forward", $"{op} backward (input)", $"{op} backward (weight)"];
         var results = new List<KernelProbeResult>();
         for (int i = 0; i < names.Length; i++)
             results.Add(Compare(names[i], shape, runs.Select(r => r[i]).ToList(), reference[i], ConvTolerance));
         return results;
     }
 
-    private static Tensor[] Convolution(Tensor x, Tensor w, Tensor gy)
+    private static Tensor[] Convolution(Tensor x, Tensor w, Tensor gy, int stride)
     {
         using var enabled = torch.enable_grad();
         var input = x.detach().requires_grad_();
         var weight = w.detach().requires_grad_();
-        var y = torch.nn.functional.conv2d(input, weight, padding: [1, 1]);
+        long pad = w.shape[^1] / 2;
+        var y = torch.nn.functional.conv2d(input, weight, strides: [stride, stride], padding: [pad, pad]);
         var grads = torch.autograd.grad([y], [input, weight], [gy]);
         return [y.detach(), grads[0], grads[1]];
     }

@@ -10,9 +10,9 @@ public class KernelGuardTests
     private static readonly CpuFeatures Avx2Only = new() { Model = "test", Extensions = ["avx2", "fma"] };
 
     [Theory]
-    [InlineData(true, null, null, null, KernelGuardState.Capped, "AVX2")]
-    [InlineData(true, "on", null, null, KernelGuardState.Capped, "AVX2")]
-    [InlineData(true, "sometimes", null, null, KernelGuardState.Capped, "AVX2")]      // unknown value: the guard stays on
+    [InlineData(true, null, null, null, KernelGuardState.Capped, "AVX")]
+    [InlineData(true, "on", null, null, KernelGuardState.Capped, "AVX")]
+    [InlineData(true, "sometimes", null, null, KernelGuardState.Capped, "AVX")]      // unknown value: the guard stays on
     [InlineData(true, "off", null, null, KernelGuardState.TurnedOff, null)]
     [InlineData(true, "OFF", null, null, KernelGuardState.TurnedOff, null)]
     [InlineData(true, null, "AVX512_CORE", null, KernelGuardState.UserSetting, "AVX512_CORE")]
