@@ -44,6 +44,11 @@ public static class KernelGuardBenchmark
                 ("off", new Dictionary<string, string?>(guard) { [KernelGuard.GuardVariable] = "off" }),
             ];
 
+            // doctor's self-check under each setting: where it fails, that setting's speed is the speed of wrong kernels.
+            var checks = settings.ToDictionary(x => x.Name, x => WorkerProcess.Run(self, [.. prefix, "self-check-worker"], environment: x.Environment));
+            string Verdict(string name) => checks[name].GetProperty("passed").GetBoolean()
+                ? "passed"
+                : Inv($"FAILED ({checks[name].GetProperty("failures").GetArrayLength()} of {checks[name].GetProperty("probes").GetInt32()} probes)");
             var rows = new List<object>();
             var lines = new List<string>();
             foreach (var w in workloads)
@@ -75,6 +80,7 @@ public static class KernelGuardBenchmark
             File.WriteAllText(Path.Combine(resultsDir, "kernel-guard-cpu.json"), JsonSerializer.Serialize(new
             {
                 benchmark = "kernel-guard-cost-cpu", machine, cpu_extensions = cpu.Extensions, threads, repeats, quick, rows,
+                self_check = settings.ToDictionary(x => x.Name, x => checks[x.Name]),
                 note = "Fresh process per measurement, rotating the order of the settings; ratios of median throughputs.",
             }, new JsonSerializerOptions { WriteIndented = true }));
 
@@ -90,6 +96,7 @@ public static class KernelGuardBenchmark
             md.AppendLine($"Settings: the guard as shipped ({KernelGuard.IsaVariable}={KernelGuard.CappedIsa}), the older AVX2 cap ({KernelGuard.IsaVariable}=AVX2, kept as a user cap), and the guard off");
             md.AppendLine($"({KernelGuard.GuardVariable}=off: oneDNN's AVX-512 kernels). Ratios of median throughputs: 1.00 means as fast, 0.90 means 10% slower.");
             md.AppendLine("On a CPU where `robustness doctor` fails with a setting, that setting's speed is the speed of wrong kernels.");
+            md.AppendLine($"doctor's self-check on this machine: guard {Verdict("guard")}; AVX2 cap {Verdict("avx2")}; off {Verdict("off")}.");
             md.AppendLine();
             md.AppendLine("| workload | unit | guard (median) | AVX2 cap (median) | off (median) | guard / off | AVX2 cap / off | guard / AVX2 cap | state guard / AVX2 / off |");
             md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---|");

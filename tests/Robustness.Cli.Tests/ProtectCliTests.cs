@@ -99,6 +99,34 @@ public sealed class ProtectCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Protect_with_verify_checks_the_folder_in_the_same_command()
+    {
+        WriteImages(_input, 2, 3);
+        using (var photo = new Image<Rgb24>(12, 7, new Rgb24(90, 120, 200))) photo.SaveAsJpeg(Path.Combine(_input, "c1", "wide.jpg"));
+        File.WriteAllBytes(Path.Combine(_input, "c0", "broken.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+
+        var run = await Run(Protect("--verify"));
+
+        run.Code.Should().Be(ExitCodes.Failure, "one input could not be read: {0}", run.Out);
+        run.Out.Should().Contain("7 protected").And.Contain("1 failed").And.Contain("Verifying the output folder:");
+        run.Out.Should().Contain("OK: 7 output(s) checked").And.Contain("1 input(s) not expected to have an output");
+
+        // A good folder: exit code 0. An output tampered with between runs does not match its manifest: the resumed run
+        // protects that image again, and the verification after it passes.
+        File.Delete(Path.Combine(_input, "c0", "broken.png"));
+        (await Run(Protect("--verify"))).Code.Should().Be(0);
+        using (var tampered = Image.Load<Rgb24>(Path.Combine(_output, "c0", "0001.png")))
+        {
+            tampered[0, 0] = new Rgb24((byte)(tampered[0, 0].R ^ 0x80), 0, 0);
+            tampered.SaveAsPng(Path.Combine(_output, "c0", "0001.png"));
+        }
+        (await Run("verify", "--input", _input, "--output", _output)).Code.Should().Be(ExitCodes.Failure, "the tampered output is out of bound or off its manifest");
+        var again = await Run(Protect("--verify"));
+        again.Code.Should().Be(0, again.Out);
+        again.Out.Should().Contain("1 protected, 6 skipped as already done").And.Contain("OK: 7 output(s) checked");
+    }
+
+    [Fact]
     public async Task Verify_fails_on_a_missing_or_out_of_bound_output()
     {
         WriteImages(_input, 1, 3);
@@ -184,6 +212,7 @@ public sealed class ProtectCliTests : IDisposable
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--work-size", "16"], "--work-size" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "sep", "--train-epochs", "1", "--work-size", "4"], "--work-size must be between 8 and 1024" },
         { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--memory-budget", "10"], "--memory-budget" },
+        { ["protect", "--input", "IN", "--output", "OUT", "--method", "random", "--shard", "0/2", "--verify"], "--verify" },
         { ["train", "--data", "IN", "--out", "OUT/m.safetensors", "--image-size", "2"], "--image-size must be between 8 and 1024" },
         { ["evaluate-protection", "--clean", "IN", "--protected", "OUT", "--test", "IN", "--report", "OUT/r"], "--protected takes NAME=DIR" },
         { ["evaluate-protection", "--clean", "IN", "--protected", "clean=IN", "--test", "IN", "--report", "OUT/r"], "--protected: 'clean'" },

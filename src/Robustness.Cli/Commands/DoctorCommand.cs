@@ -20,16 +20,22 @@ public static class DoctorCommand
     {
         var json = new Option<bool>("--json") { Description = "Print the findings as one JSON object instead of text." };
         var probe = new Option<bool>(OneDnnIsaProbe.ChildOption) { Hidden = true };
+        var selfCheckOnly = new Option<bool>(FasterCapProbe.ChildOption) { Hidden = true };
         var command = new Command("doctor",
             "Show the libtorch in use, the CPU's instruction sets as oneDNN sees them, the kernel guard and CUDA, and run a short self-check (exit 1 when it fails).")
         {
-            json, probe,
+            json, probe, selfCheckOnly,
         };
         command.SetAction((parse, cancel) =>
         {
             if (parse.GetValue(probe))
             {
                 OneDnnIsaProbe.RunInChild();
+                return Task.FromResult(ExitCodes.Success);
+            }
+            if (parse.GetValue(selfCheckOnly))
+            {
+                FasterCapProbe.RunInChild(output);
                 return Task.FromResult(ExitCodes.Success);
             }
             var report = Examine();
@@ -56,7 +62,7 @@ public static class DoctorCommand
         string TorchSharpVersion, string LibTorchVersion, string LibTorchSource, string? LibTorchFile,
         string Cpu, int LogicalCores, IReadOnlyList<string> CpuExtensions, string OneDnnIsa,
         KernelGuardStatus Guard, int Threads, int InteropThreads, bool CudaAvailable, int CudaDevices,
-        RuntimeSelfCheckReport SelfCheck);
+        RuntimeSelfCheckReport SelfCheck, FasterCapCheck? FasterCap);
 
     private static DoctorReport Examine()
     {
@@ -70,7 +76,9 @@ public static class DoctorCommand
             typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown", torch.__version__, source, LoadedLibTorchFile(),
             cpu.Model, Environment.ProcessorCount, cpu.Extensions, OneDnnIsaProbe.Run(TimeSpan.FromSeconds(60)),
             KernelGuard.Status, torch.get_num_threads(), torch.get_num_interop_threads(), cuda, cuda ? torch.cuda.device_count() : 0,
-            selfCheck);
+            selfCheck,
+            // Only where the guard itself capped oneDNN: a user's own cap, or no AVX-512, leaves nothing to try.
+            KernelGuard.Status.State == KernelGuardState.Capped ? FasterCapProbe.Run(TimeSpan.FromSeconds(120)) : null);
     }
 
     private static void WriteText(TextWriter output, DoctorReport r)
@@ -88,6 +96,16 @@ public static class DoctorCommand
         var check = r.SelfCheck;
         output.WriteLine(Inv($"self-check     {(check.Passed ? "passed" : "FAILED")}: {check.Probes.Count} probes, each run twice, in {check.Elapsed.TotalSeconds:F1} s; training digest {check.TrainingDigest[..16]}"));
         foreach (var failure in check.Failures) output.WriteLine($"  {failure}");
+        if (r.FasterCap is { } faster)
+        {
+            output.WriteLine(faster.Passed switch
+            {
+                true => Inv($"faster cap     {KernelGuard.IsaVariable}={faster.Isa}: the self-check passes with it too (child process): setting it gives oneDNN's faster {faster.Isa} kernels (kernel-guard-cpu.md: 1.2-1.4x for training), at the risk of a failure that shows only on some runs."),
+                false => Inv($"faster cap     {KernelGuard.IsaVariable}={faster.Isa}: the self-check FAILS with it on this machine (child process): keep the guard's {KernelGuard.CappedIsa} cap."),
+                null => Inv($"faster cap     {KernelGuard.IsaVariable}={faster.Isa}: not checked ({faster.Note})."),
+            });
+            foreach (string failure in faster.Failures) output.WriteLine($"  {failure}");
+        }
         if (!check.Passed)
             output.WriteLine(check.Guard.State == KernelGuardState.Capped
                 ? "  The guard is on and the kernels still fail: please report this output."

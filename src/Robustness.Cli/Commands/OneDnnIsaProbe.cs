@@ -50,8 +50,8 @@ internal static class OneDnnIsaProbe
         _ = y.sum().item<float>();
     }
 
-    // This tool again: the apphost (installed tool, built executable) or 'dotnet Robustness.Cli.dll'.
-    private static ProcessStartInfo ChildCommand()
+    // This tool again: the apphost (installed tool, built executable) or 'dotnet Robustness.Cli.dll', as 'doctor <option>'.
+    internal static ProcessStartInfo ChildCommand(string option = ChildOption)
     {
         string dll = typeof(OneDnnIsaProbe).Assembly.Location;
         string? process = Environment.ProcessPath;
@@ -65,7 +65,7 @@ internal static class OneDnnIsaProbe
         };
         if (!apphost) start.ArgumentList.Add(dll);
         start.ArgumentList.Add("doctor");
-        start.ArgumentList.Add(ChildOption);
+        start.ArgumentList.Add(option);
         return start;
     }
 }

@@ -58,6 +58,10 @@ public static class ProtectCommand
             Description = "MiB that the images of one crafting call may take: a batch of large photos is crafted in chunks that fit (one image at least).",
             DefaultValueFactory = _ => (int)(FolderProtectionOptions.DefaultMemoryBudget >> 20),
         };
+        var verify = new Option<bool>("--verify")
+        {
+            Description = "After the run, check the whole output folder as 'robustness verify' does (every readable input has its output, each decodes, has the input's size, is within the budget and matches its manifest); exit code 1 when it fails. Not with --shard n>1: verify once all shards are done.",
+        };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
 
@@ -67,7 +71,7 @@ public static class ProtectCommand
             "error-minimizing needs every image at one size. Unreadable files and links out of the input are per-file errors. Resumable: run it again to finish an interrupted run.")
         {
             input, outputDir, eps, method, checkpoints, trainEpochs, arch, width, workSize, checkpointCount, iterations, steps, stepSize, eot, batchSize, shard, seed, device,
-            memoryBudget, report, minPsnr,
+            memoryBudget, report, minPsnr, verify,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -79,6 +83,9 @@ public static class ProtectCommand
             Shard part;
             try { part = Shard.Parse(parse.GetValue(shard)!); }
             catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException) { throw new UsageException($"--shard: {ExceptionText.Of(e)}"); }
+            bool verifyAfter = parse.GetValue(verify);
+            if (verifyAfter && part.Count > 1)
+                throw new UsageException("--verify checks the whole output folder, which other shards are still writing: run 'robustness verify' once every shard is done.");
             int batch = CommonOptions.InRange(parse, batchSize, 1, 1_000_000);
             int seedValue = CommonOptions.InRange(parse, seed, 0);
             int? k = Positive(parse.GetValue(checkpointCount), "--checkpoint-count");
@@ -176,7 +183,15 @@ public static class ProtectCommand
                     string markdown = ProtectionReport.Write(reportDir, inputRoot, outputRoot, result);
                     output.WriteLine($"Report: {markdown} and {HtmlReport.Write(markdown)}");
                 }
-                return Task.FromResult(result.Failed == 0 ? ExitCodes.Success : ExitCodes.Failure);
+                bool verified = true;
+                if (verifyAfter)
+                {
+                    output.WriteLine("Verifying the output folder:");
+                    var check = ProtectedFolderVerifier.Verify(inputRoot, outputRoot, epsilon, cancellationToken: cancel);
+                    VerifyCommand.Write(output, check);
+                    verified = check.Passed;
+                }
+                return Task.FromResult(result.Failed == 0 && verified ? ExitCodes.Success : ExitCodes.Failure);
             }
             finally
             {

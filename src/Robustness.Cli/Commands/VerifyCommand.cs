@@ -26,13 +26,19 @@ public static class VerifyCommand
             if (!Directory.Exists(outputRoot)) throw new UsageException($"--output folder '{outputRoot}' does not exist.");
             double? budget = parse.GetValue(eps) is { } text ? ProtectCommand.ParseBudget(text, "--eps") : null;
             var result = ProtectedFolderVerifier.Verify(inputRoot, outputRoot, budget, cancellationToken: cancel);
-            foreach (string note in result.Notes) output.WriteLine($"note: {note}");
-            foreach (string problem in result.Problems) output.WriteLine($"problem: {problem}");
-            if (result.Quality is { } quality) output.WriteLine($"Visibility: {quality}.");
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(result.Passed ? "OK" : "FAILED")}: {result.Checked} output(s) checked against a bound of {result.Levels} levels; {result.Problems.Count} problem(s), {result.Notes.Count} input(s) not expected to have an output."));
+            Write(output, result);
             return Task.FromResult(result.Passed ? ExitCodes.Success : ExitCodes.Failure);
         });
         return command;
+    }
+
+    /// <summary>Writes a verification's notes, problems, visibility and verdict (also used by <c>protect --verify</c>).</summary>
+    public static void Write(TextWriter output, VerificationResult result)
+    {
+        foreach (string note in result.Notes) output.WriteLine($"note: {note}");
+        foreach (string problem in result.Problems) output.WriteLine($"problem: {problem}");
+        if (result.Quality is { } quality) output.WriteLine($"Visibility: {quality}.");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(result.Passed ? "OK" : "FAILED")}: {result.Checked} output(s) checked against a bound of {result.Levels} levels; {result.Problems.Count} problem(s), {result.Notes.Count} input(s) not expected to have an output."));
     }
 }
