@@ -51,26 +51,40 @@ public static class ImageQuality
         double[] kernel = Gaussian(window, SsimSigma * window / SsimWindow);
         int outH = height - window + 1, outW = width - window + 1, plane = height * width;
         double total = 0;
-        var x = new double[plane];
-        var y = new double[plane];
+        // The separable Gaussian filter ("valid" positions), streamed row by row: each input row is filtered along x
+        // into a ring of `window` rows per moment, and each output row is the y-filter over the ring. Memory is
+        // 5 x window x width doubles whatever the photo's size (full planes of a 12 MP photo took about 0.8 GB), and the
+        // sums run in the same order as a filter over whole planes, so the figures are the same to the last bit.
+        var ring = new double[5][];
+        for (int m = 0; m < ring.Length; m++) ring[m] = new double[window * outW];
         for (int c = 0; c < channels; c++)
         {
-            for (int p = 0; p < plane; p++)
-            {
-                x[p] = original[c * plane + p];
-                y[p] = changed[c * plane + p];
-            }
-            var muX = Filter(x, height, width, kernel, (a, _) => a, y);
-            var muY = Filter(y, height, width, kernel, (a, _) => a, x);
-            var xx = Filter(x, height, width, kernel, (a, _) => a * a, y);
-            var yy = Filter(y, height, width, kernel, (a, _) => a * a, x);
-            var xy = Filter(x, height, width, kernel, (a, b) => a * b, y);
+            var x = original.Slice(c * plane, plane);
+            var y = changed.Slice(c * plane, plane);
             double sum = 0;
-            for (int i = 0; i < muX.Length; i++)
+            for (int row = 0; row < height; row++)
             {
-                double mx = muX[i], my = muY[i];
-                double vx = xx[i] - mx * mx, vy = yy[i] - my * my, cxy = xy[i] - mx * my;
-                sum += (2 * mx * my + C1) * (2 * cxy + C2) / ((mx * mx + my * my + C1) * (vx + vy + C2));
+                int slot = (row % window) * outW;
+                FilterRow(x.Slice(row * width, width), y.Slice(row * width, width), kernel, outW,
+                    ring[0].AsSpan(slot, outW), ring[1].AsSpan(slot, outW), ring[2].AsSpan(slot, outW), ring[3].AsSpan(slot, outW), ring[4].AsSpan(slot, outW));
+                int top = row - window + 1;
+                if (top < 0) continue;
+                for (int col = 0; col < outW; col++)
+                {
+                    double mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
+                    for (int k = 0; k < window; k++)
+                    {
+                        int at = ((top + k) % window) * outW + col;
+                        double w = kernel[k];
+                        mx += w * ring[0][at];
+                        my += w * ring[1][at];
+                        xx += w * ring[2][at];
+                        yy += w * ring[3][at];
+                        xy += w * ring[4][at];
+                    }
+                    double vx = xx - mx * mx, vy = yy - my * my, cxy = xy - mx * my;
+                    sum += (2 * mx * my + C1) * (2 * cxy + C2) / ((mx * mx + my * my + C1) * (vx + vy + C2));
+                }
             }
             total += sum / ((double)outH * outW);
         }
@@ -87,31 +101,29 @@ public static class ImageQuality
         return k;
     }
 
-    // The separable Gaussian filter of f(a, b) over the positions where the window fits ("valid").
-    private static double[] Filter(double[] a, int height, int width, double[] kernel, Func<double, double, double> f, double[] b)
+    // One row of the x-filter, for the five moments SSIM needs: x, y, x^2, y^2 and xy.
+    private static void FilterRow(ReadOnlySpan<byte> x, ReadOnlySpan<byte> y, double[] kernel, int outW,
+        Span<double> mx, Span<double> my, Span<double> xx, Span<double> yy, Span<double> xy)
     {
-        int n = kernel.Length, outH = height - n + 1, outW = width - n + 1;
-        var rows = new double[height * outW];
-        for (int r = 0; r < height; r++)
-            for (int col = 0; col < outW; col++)
+        int n = kernel.Length;
+        for (int col = 0; col < outW; col++)
+        {
+            double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+            for (int k = 0; k < n; k++)
             {
-                double s = 0;
-                for (int k = 0; k < n; k++)
-                {
-                    int p = r * width + col + k;
-                    s += kernel[k] * f(a[p], b[p]);
-                }
-                rows[r * outW + col] = s;
+                double a = x[col + k], b = y[col + k], w = kernel[k];
+                sx += w * a;
+                sy += w * b;
+                sxx += w * (a * a);
+                syy += w * (b * b);
+                sxy += w * (a * b);
             }
-        var result = new double[outH * outW];
-        for (int r = 0; r < outH; r++)
-            for (int col = 0; col < outW; col++)
-            {
-                double s = 0;
-                for (int k = 0; k < n; k++) s += kernel[k] * rows[(r + k) * outW + col];
-                result[r * outW + col] = s;
-            }
-        return result;
+            mx[col] = sx;
+            my[col] = sy;
+            xx[col] = sxx;
+            yy[col] = syy;
+            xy[col] = sxy;
+        }
     }
 
     private static void SameLength(ReadOnlySpan<byte> original, ReadOnlySpan<byte> changed)
