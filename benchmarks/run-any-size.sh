@@ -7,7 +7,7 @@
 # folder after their own resize to 32x32 and to 48x48, and are tested on the first 100 CIFAR-10 test images of each
 # class. Writes benchmarks/results/any-size-cpu.md (+ .json). Stages already on disk are kept (run again after a kill).
 # The 32x32 victims also go through the stress test's trainer pipelines (evaluate-protection), written to
-# benchmarks/results/stress-test-cpu.md.
+# benchmarks/results/stress-test-photos-cpu.md (the stress test on plain CIFAR-10 is run-stress-test.sh).
 # Usage: benchmarks/run-any-size.sh [WORK_DIR] [ARCH] [SOURCE_EPOCHS] [VICTIM_EPOCHS] [MIN_MP] [MAX_MP] [PIPELINES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -122,7 +122,7 @@ The 48x48 victim trains at a size the source model never saw.
 |---|---:|---:|---:|---:|
 """ + "\n".join(rows) + "\n\nA cell marked - was not measured (a run stopped early, or METHODS left the method out); rerun the command to fill it.\n")
 json.dump(data, open(out + ".json", "w"), indent=2)
-stress = os.path.join(os.path.dirname(out), "stress-test-cpu")
+stress = os.path.join(os.path.dirname(out), "stress-test-photos-cpu")
 names = {"none": "no change (the victim's own random crop and flip)", "jpeg95": "JPEG re-encoding at quality 95", "jpeg85": "JPEG re-encoding at quality 85",
          "jpeg75": "JPEG re-encoding at quality 75", "resize2": "resize down by 2 and back (bilinear)", "crop-flip": "random resized crop (8-100% of the area) + flip while training",
          "grayscale": "grayscale (BT.709 luma, training and test images)", "blur0.5": "Gaussian blur, sigma 0.5 px", "pgd-at": "PGD adversarial training, eps 8/255"}
@@ -138,7 +138,7 @@ for p in measured:
     lines.append(f"| {names[p]} | " + " | ".join(row) + " |")
 table = "\n".join(lines)
 if len(measured) < 2:
-    print("stress test: only the 'none' pipeline is measured so far; stress-test-cpu.md is not written")
+    print("stress test: only the 'none' pipeline is measured so far; stress-test-photos-cpu.md is not written")
     sys.exit(0)
 with open(stress + ".md", "w") as f:
     f.write("# Protection stress test, CIFAR-10 photos, CPU\n\n" + setup + """
@@ -149,4 +149,4 @@ victim under the same pipeline in brackets (more negative = the protection held)
 json.dump(r32, open(stress + ".json", "w"), indent=2)
 PY
 cat "$out.md"
-if [ -f "$(dirname "$out")/stress-test-cpu.md" ]; then cat "$(dirname "$out")/stress-test-cpu.md"; fi
+if [ -f "$(dirname "$out")/stress-test-photos-cpu.md" ]; then cat "$(dirname "$out")/stress-test-photos-cpu.md"; fi

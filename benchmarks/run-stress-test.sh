@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Protection stress test on CIFAR-10 at CPU scale (issue 12, part 2): does each protection survive what a trainer does
+# to the images? The first 200 training images of each class (2,000, 32x32, the SEP CPU table's training set) are
+# protected at 8/255 by random noise, the final checkpoint, SEP, SEP-FA, SEP-FA-VR, error-minimising noise and SEP with
+# the transforms inside the crafting loop (--eot: random resized crop + flip per step); then `evaluate-protection`
+# trains one victim per trainer pipeline (JPEG 95/85/75, resize by 2 and back, random resized crop + flip, grayscale,
+# blur 0.5, PGD-AT) and training set, the clean set under the same pipeline being the baseline, and tests each on the
+# first 200 test images of each class. Writes benchmarks/results/stress-test-cpu.md (+ .json, accuracy.png).
+# Every stage resumes (checkpoints, protected folders, victims.jsonl): run it again after a kill.
+# Usage: benchmarks/run-stress-test.sh [WORK_DIR] [ARCH] [SOURCE_EPOCHS] [VICTIM_EPOCHS] [ITERATIONS] [PIPELINES] [VICTIM_WIDTH]
+# (the source model has ARCH's standard width; the victims are ARCH at VICTIM_WIDTH, default 16, so that 50-odd victims
+# fit in about an hour on 2 cores).
+# METHODS (env) chooses the protected sets; REPORT_ONLY=1 writes the table from the victims measured so far.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-benchmarks/work/stress-test}
+arch=${2:-small-cnn}
+epochs=${3:-30}
+victim_epochs=${4:-15}
+iterations=${5:-30}
+pipelines=${6:-none,jpeg95,jpeg85,jpeg75,resize2,crop-flip,grayscale,blur0.5,pgd-at}
+victim_width=${7:-16}
+methods=" ${METHODS:-random final-checkpoint sep sep-fa sep-eot error-minimizing sep-fa-vr} "
+tarball=../shared/datasets/cifar10/cifar10-jpeg.tar.gz
+out=benchmarks/results/stress-test-cpu
+mkdir -p "$work"
+
+if [ ! -f "$work/data/.complete" ]; then
+  rm -rf "$work/data" "$work/extract" && mkdir -p "$work/extract" "$work/data"
+  tar xzf "$tarball" -C "$work/extract"
+  for split_count in train:200 test:200; do
+    split=${split_count%%:*}; count=${split_count##*:}
+    for class_dir in "$work/extract/$split"/*/; do
+      class=$(basename "$class_dir"); mkdir -p "$work/data/$split/$class"
+      # awk, not head: head exits early, sort dies of SIGPIPE, and pipefail would end the script without a word.
+      ls "$class_dir" | sort | awk -v n="$count" 'NR <= n' | while read -r f; do cp "$class_dir/$f" "$work/data/$split/$class/"; done
+    done
+  done
+  rm -rf "$work/extract" && touch "$work/data/.complete"
+fi
+
+dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
+tool="dotnet $work/bin/Robustness.Cli.dll"
+
+# The source model: trained once, a checkpoint each epoch (train --checkpoints resumes after a kill).
+if [ ! -f "$work/source/.complete" ]; then
+  start=$(date +%s)
+  $tool train --data "$work/data/train" --arch "$arch" --epochs "$epochs" --checkpoints "$work/source/checkpoints" \
+    --out "$work/source/model.safetensors" --test "$work/data/test" --seed 0 --device cpu | tail -2 | tee "$work/source.log"
+  echo $(( $(date +%s) - start )) > "$work/source.seconds"
+  touch "$work/source/.complete"
+fi
+
+protect() { # name method [extra options]
+  local name=$1 method=$2; shift 2
+  if [ ! -f "$work/$name/.robustness/.complete" ]; then
+    local start=$(date +%s)
+    $tool protect --input "$work/data/train" --output "$work/$name" --method "$method" --eps 8/255 --seed 0 --device cpu "$@" | tail -1
+    echo $(( $(date +%s) - start )) > "$work/$name.seconds"
+    touch "$work/$name/.robustness/.complete"
+  fi
+}
+ckpt=(--checkpoints "$work/source/checkpoints")
+for m in $methods; do
+  case $m in
+    random) protect random random ;;
+    final-checkpoint) protect final-checkpoint final-checkpoint "${ckpt[@]}" --iterations "$iterations" ;;
+    sep) protect sep sep "${ckpt[@]}" --checkpoint-count 5 --iterations "$iterations" ;;
+    sep-fa) protect sep-fa sep-fa "${ckpt[@]}" --checkpoint-count 5 --iterations "$iterations" ;;
+    sep-fa-vr) protect sep-fa-vr sep-fa-vr "${ckpt[@]}" --checkpoint-count 5 --iterations "$iterations" ;;
+    sep-eot) protect sep-eot sep "${ckpt[@]}" --checkpoint-count 5 --iterations "$iterations" --eot ;;
+    error-minimizing) protect error-minimizing error-minimizing ;;
+    *) echo "unknown method $m" >&2; exit 2 ;;
+  esac
+done
+
+sets=()
+for m in $methods; do sets+=(--protected "$m=$work/$m"); done
+# One call for all pipelines, so that report.md/html and accuracy.png hold them all; victims.jsonl keeps each finished
+# victim, so a rerun after a kill trains only the missing ones.
+if [ -z "${REPORT_ONLY:-}" ]; then
+  $tool evaluate-protection --clean "$work/data/train" "${sets[@]}" --test "$work/data/test" --arch "$arch" \
+    --width "$victim_width" --epochs "$victim_epochs" --pipelines "$pipelines" --seed 1 --device cpu --report "$work/stress" | grep -v '^victim ' || true
+fi
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
+guard=$($tool doctor 2>/dev/null | grep -E '^(kernel guard|oneDNN ISA)' | sed 's/  */ /g' | tr '\n' ';' || true)
+/usr/bin/python3 - "$work" "$out" "$cpu, $(nproc) cores; CPU flags: $flags" "$guard" "$arch" "$epochs" "$victim_epochs" "$iterations" "$methods" "$victim_width" <<'PY'
+import json, os, sys
+work, out, machine, guard, arch, epochs, victim_epochs, iterations, methods, victim_width = sys.argv[1:]
+methods = methods.split()
+p = os.path.join(work, "stress", "victims.jsonl")
+cells = [json.loads(l)["cell"] for l in open(p) if l.strip()] if os.path.exists(p) else []
+r = os.path.join(work, "stress", "report.json")
+recipe = json.load(open(r))["recipe"] if os.path.exists(r) else ""
+def acc(pipeline, s):
+    return next((c["accuracy"] for c in cells if c["pipeline"] == pipeline and c["set"] == s), None)
+def read(name):
+    f = os.path.join(work, f"{name}.seconds")
+    return int(open(f).read()) if os.path.exists(f) else None
+source_log = open(os.path.join(work, "source.log")).read().strip() if os.path.exists(os.path.join(work, "source.log")) else ""
+names = {"none": "none (the victim's own random crop 32 pad 4 + flip)", "jpeg95": "JPEG re-encoding, quality 95", "jpeg85": "JPEG re-encoding, quality 85",
+         "jpeg75": "JPEG re-encoding, quality 75", "resize2": "resize down by 2 and back (bilinear)", "crop-flip": "random resized crop (8-100% of the area) + flip",
+         "grayscale": "grayscale (BT.709 luma, training and test images)", "blur0.5": "Gaussian blur, sigma 0.5 px", "pgd-at": "PGD adversarial training, eps 8/255"}
+labels = {"clean": "clean", "random": "random", "final-checkpoint": "final ckpt", "sep": "SEP", "sep-fa": "SEP-FA", "sep-fa-vr": "SEP-FA-VR",
+          "sep-eot": "SEP + EOT", "error-minimizing": "error-min."}
+sets = ["clean"] + methods
+measured = [p for p in names if any(c["pipeline"] == p for c in cells)]
+lines = ["| trainer pipeline | " + " | ".join(labels.get(s, s) for s in sets) + " |", "|---|" + "---:|" * len(sets)]
+for p in measured:
+    base = acc(p, "clean")
+    row = []
+    for s in sets:
+        a = acc(p, s)
+        row.append("-" if a is None else f"{100 * a:.1f}" if s == "clean" or base is None else f"{100 * a:.1f} ({100 * (a - base):+.1f})")
+    lines.append(f"| {names[p]} | " + " | ".join(row) + " |")
+times = ", ".join(f"{labels.get(m, m)} {read(m)} s" for m in methods if read(m) is not None)
+with open(out + ".md", "w") as f:
+    f.write(f"""# Protection stress test, CIFAR-10, CPU
+
+Machine: {machine}; {guard}. Produced by `benchmarks/run-stress-test.sh {work} {arch} {epochs} {victim_epochs} {iterations} <pipelines> {victim_width}`
+(raw numbers in the .json beside this file; the bar chart is accuracy.png in the report folder, copied to stress-test-cpu.png).
+
+Data: the first 200 CIFAR-10 training images of each class (2,000, the SEP CPU table's training set), 32x32; test: the first 200 test images of each class (2,000).
+Source model: {arch} at its standard width, {epochs} epochs (SEP's recipe), a checkpoint each epoch ({source_log.splitlines()[-1] if source_log else "log missing"}).
+Protection at 8/255 (`protect`): random +-eps noise; final checkpoint (K = 1, T = {iterations}); SEP, SEP-FA, SEP-FA-VR (K = 5 by SEP's selection rule,
+T = {iterations}, step 1/255; VR with its default inner steps); SEP + EOT, the crafting change of part 1 (each step's gradient through a random resized crop of
+50-100% of the area and a flip); error-minimising noise (Huang et al. 2021, its own small-cnn surrogate, min-min to 99% accuracy).
+Crafting wall time on these cores: {times}.
+Victims (`evaluate-protection`): {recipe}; one seed. A victim trains on the set after the row's pipeline and is tested on the clean test images
+(grayscale: the test images are grayscale too).
+
+Each cell: the victim's clean test accuracy (%), with the difference from the clean set's victim under the same pipeline in brackets
+(more negative = the protection held; around 0 = the pipeline removed it).
+
+""" + "\n".join(lines) + "\n")
+json.dump({"cells": cells, "recipe": recipe, "crafting_seconds": {m: read(m) for m in methods}}, open(out + ".json", "w"), indent=2)
+PY
+if [ -f "$work/stress/accuracy.png" ]; then cp "$work/stress/accuracy.png" "$out.png"; fi
+cat "$out.md"
