@@ -16,19 +16,8 @@ tarball=../shared/datasets/cifar10/cifar10-jpeg.tar.gz
 out=benchmarks/results/forensics-cifar10-cpu
 
 # The data: the first 1,000 training and 200 test images of each class by file name (the zoo uses the first 200).
-if [ ! -f "$work/data/.complete" ]; then
-  rm -rf "$work/data" "$work/extract" && mkdir -p "$work/extract" "$work/data"
-  tar xzf "$tarball" -C "$work/extract"
-  for split_count in train:1000 test:200; do
-    split=${split_count%%:*}; count=${split_count##*:}
-    for class_dir in "$work/extract/$split"/*/; do
-      class=$(basename "$class_dir"); mkdir -p "$work/data/$split/$class"
-      # awk, not head: head exits early, sort dies of SIGPIPE, and pipefail would end the script without a word.
-      ls "$class_dir" | sort | awk -v n="$count" 'NR <= n' | while read -r f; do cp "$class_dir/$f" "$work/data/$split/$class/"; done
-    done
-  done
-  rm -rf "$work/extract" && touch "$work/data/.complete"
-fi
+. benchmarks/cifar-subset.sh
+cifar_subset "$tarball" "$work/data" train:1000 test:200
 
 dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
 tool="dotnet $work/bin/Robustness.Cli.dll"

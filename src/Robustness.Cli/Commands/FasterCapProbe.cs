@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Robustness.Runtime;
 
@@ -32,16 +31,10 @@ internal static class FasterCapProbe
         start.Environment[KernelGuard.IsaVariable] = Isa;
         try
         {
-            using var child = Process.Start(start) ?? throw new InvalidOperationException("the child did not start");
-            var stderr = child.StandardError.ReadToEndAsync();
-            var stdout = child.StandardOutput.ReadToEndAsync();
-            if (!child.WaitForExit(timeout))
-            {
-                child.Kill(entireProcessTree: true);
-                return new FasterCapCheck(Isa, null, [], $"the check did not finish within {timeout.TotalSeconds:F0} s");
-            }
-            string? line = stdout.Result.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-            if (line is null) return new FasterCapCheck(Isa, null, [], $"the check failed: {stderr.Result.Trim()}");
+            var run = OneDnnIsaProbe.RunChild(start, timeout);
+            if (run is null) return new FasterCapCheck(Isa, null, [], $"the check did not finish within {timeout.TotalSeconds:F0} s");
+            string? line = run.Value.Stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+            if (line is null) return new FasterCapCheck(Isa, null, [], $"the check failed: {run.Value.Stderr.Trim()}");
             using var document = JsonDocument.Parse(line);
             var failures = document.RootElement.GetProperty("failures").EnumerateArray().Select(f => f.GetString()!).ToList();
             return new FasterCapCheck(Isa, document.RootElement.GetProperty("passed").GetBoolean(), failures, null);

@@ -23,22 +23,33 @@ internal static class OneDnnIsaProbe
         start.Environment["ONEDNN_VERBOSE"] = "1";
         try
         {
-            using var child = Process.Start(start) ?? throw new InvalidOperationException("the child did not start");
-            var stderr = child.StandardError.ReadToEndAsync();
-            var stdout = child.StandardOutput.ReadToEndAsync();
-            if (!child.WaitForExit(timeout))
-            {
-                child.Kill(entireProcessTree: true);
-                return $"unknown (the probe did not finish within {timeout.TotalSeconds:F0} s)";
-            }
-            string? line = stdout.Result.Split('\n').FirstOrDefault(l => l.Contains(IsaMarker, StringComparison.Ordinal));
+            var run = RunChild(start, timeout);
+            if (run is null) return $"unknown (the probe did not finish within {timeout.TotalSeconds:F0} s)";
+            string? line = run.Value.Stdout.Split('\n').FirstOrDefault(l => l.Contains(IsaMarker, StringComparison.Ordinal));
             if (line is not null) return line[(line.IndexOf(IsaMarker, StringComparison.Ordinal) + IsaMarker.Length)..].Trim();
-            return child.ExitCode == 0 ? "unknown (oneDNN printed no ISA line)" : $"unknown (the probe failed: {stderr.Result.Trim()})";
+            return run.Value.ExitCode == 0 ? "unknown (oneDNN printed no ISA line)" : $"unknown (the probe failed: {run.Value.Stderr.Trim()})";
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             return $"unknown (could not run the probe: {e.Message})";
         }
+    }
+
+    /// <summary>
+    /// Runs a doctor child to its end and returns what it printed, or null when it ran past <paramref name="timeout"/>
+    /// (it is killed then). Starting it can throw Win32Exception or InvalidOperationException.
+    /// </summary>
+    internal static (int ExitCode, string Stdout, string Stderr)? RunChild(ProcessStartInfo start, TimeSpan timeout)
+    {
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("the child did not start");
+        var stderr = child.StandardError.ReadToEndAsync();
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        if (!child.WaitForExit(timeout))
+        {
+            child.Kill(entireProcessTree: true);
+            return null;
+        }
+        return (child.ExitCode, stdout.Result, stderr.Result);
     }
 
     /// <summary>The child's work: one small float32 convolution, which makes oneDNN initialise and report.</summary>
