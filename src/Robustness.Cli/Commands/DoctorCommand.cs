@@ -46,10 +46,10 @@ public static class DoctorCommand
         return command;
     }
 
-    // The report's enums by name (the guard's state), for scripts that read --json.
     /// <summary>
-    /// The options of <c>doctor --json</c>. A failing probe's relative error can be NaN: it is written as "NaN", so
-    /// that the report of a broken machine, the one that matters most, is still JSON.
+    /// The options of <c>doctor --json</c>: enums by name (the guard's state), for scripts. A failing probe's relative
+    /// error can be NaN: it is written as "NaN", so that the report of a broken machine, the one that matters most, is
+    /// still JSON.
     /// </summary>
     public static readonly JsonSerializerOptions JsonOptions = new(ReportJson.Options)
     {
