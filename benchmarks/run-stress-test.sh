@@ -74,7 +74,8 @@ fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
-guard=$($tool doctor 2>/dev/null | grep -E '^(kernel guard|oneDNN ISA)' | sed 's/  */ /g' | tr '\n' ';' || true)
+# What oneDNN ran on (the kernel guard's cap): the figures follow the kernels.
+guard="oneDNN ISA: $($tool doctor --json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["oneDnnIsa"] + " (kernel guard " + d["guard"]["state"] + ")")' || echo unknown)"
 /usr/bin/python3 - "$work" "$out" "$cpu, $(nproc) cores; CPU flags: $flags" "$guard" "$arch" "$epochs" "$victim_epochs" "$iterations" "$methods" "$victim_width" <<'PY'
 import json, os, sys
 work, out, machine, guard, arch, epochs, victim_epochs, iterations, methods, victim_width = sys.argv[1:]
@@ -89,6 +90,8 @@ def read(name):
     f = os.path.join(work, f"{name}.seconds")
     return int(open(f).read()) if os.path.exists(f) else None
 source_log = open(os.path.join(work, "source.log")).read().strip() if os.path.exists(os.path.join(work, "source.log")) else ""
+summary_line = source_log.splitlines()[-1] if source_log else ""
+source_summary = summary_line[summary_line.index("train accuracy"):summary_line.index(";")] if "train accuracy" in summary_line and ";" in summary_line else "log missing"
 names = {"none": "none (the victim's own random crop 32 pad 4 + flip)", "jpeg95": "JPEG re-encoding, quality 95", "jpeg85": "JPEG re-encoding, quality 85",
          "jpeg75": "JPEG re-encoding, quality 75", "resize2": "resize down by 2 and back (bilinear)", "crop-flip": "random resized crop (8-100% of the area) + flip",
          "grayscale": "grayscale (BT.709 luma, training and test images)", "blur0.5": "Gaussian blur, sigma 0.5 px", "pgd-at": "PGD adversarial training, eps 8/255"}
@@ -105,6 +108,29 @@ for p in measured:
         row.append("-" if a is None else f"{100 * a:.1f}" if s == "clean" or base is None else f"{100 * a:.1f} ({100 * (a - base):+.1f})")
     lines.append(f"| {names[p]} | " + " | ".join(row) + " |")
 times = ", ".join(f"{labels.get(m, m)} {read(m)} s" for m in methods if read(m) is not None)
+described = {"random": "random +-eps noise", "final-checkpoint": f"final checkpoint (K = 1, T = {iterations})",
+             "sep": f"SEP (K = 5 by SEP's selection rule, T = {iterations}, step 1/255)", "sep-fa": "SEP-FA (the same, feature alignment)",
+             "sep-fa-vr": "SEP-FA-VR (the same, variance reduction with its default inner steps)",
+             "sep-eot": "SEP + EOT, the crafting change of part 1 (each step's gradient through a random resized crop of 50-100% of the area and a flip)",
+             "error-minimizing": "error-minimising noise (Huang et al. 2021, its own small-cnn surrogate, min-min to 99% accuracy)"}
+protection = "; ".join(described.get(m, m) for m in methods)
+# Reading: one victim seed, so the band that random noise moves a victim by (largest |random - clean| over the rows)
+# is the noise floor; a drop beyond twice that band counts as held, one within the band as removed.
+band = max((abs(acc(p, "random") - acc(p, "clean")) for p in measured if acc(p, "random") is not None and acc(p, "clean") is not None), default=None)
+reading = []
+if band is not None:
+    band = max(band, 0.005)
+    for s in methods:
+        if s == "random": continue
+        verdict = {"held": [], "weakened": [], "removed": []}
+        for p in measured:
+            a, b = acc(p, s), acc(p, "clean")
+            if a is None or b is None: continue
+            drop = b - a
+            verdict["held" if drop > 2 * band else "removed" if drop <= band else "weakened"].append("no change" if p == "none" else p)
+        reading.append(f"- {labels.get(s, s)}: held (drop > {200 * band:.1f} points) under " + (", ".join(verdict["held"]) or "-")
+                       + "; weakened under " + (", ".join(verdict["weakened"]) or "-") + "; removed (drop <= "
+                       + f"{100 * band:.1f}) under " + (", ".join(verdict["removed"]) or "-") + ".")
 with open(out + ".md", "w") as f:
     f.write(f"""# Protection stress test, CIFAR-10, CPU
 
@@ -112,10 +138,8 @@ Machine: {machine}; {guard}. Produced by `benchmarks/run-stress-test.sh {work} {
 (raw numbers in the .json beside this file; the bar chart is accuracy.png in the report folder, copied to stress-test-cpu.png).
 
 Data: the first 200 CIFAR-10 training images of each class (2,000, the SEP CPU table's training set), 32x32; test: the first 200 test images of each class (2,000).
-Source model: {arch} at its standard width, {epochs} epochs (SEP's recipe), a checkpoint each epoch ({source_log.splitlines()[-1] if source_log else "log missing"}).
-Protection at 8/255 (`protect`): random +-eps noise; final checkpoint (K = 1, T = {iterations}); SEP, SEP-FA, SEP-FA-VR (K = 5 by SEP's selection rule,
-T = {iterations}, step 1/255; VR with its default inner steps); SEP + EOT, the crafting change of part 1 (each step's gradient through a random resized crop of
-50-100% of the area and a flip); error-minimising noise (Huang et al. 2021, its own small-cnn surrogate, min-min to 99% accuracy).
+Source model: {arch} at its standard width, {epochs} epochs (SEP's recipe), a checkpoint each epoch ({source_summary}).
+Protection at 8/255 (`protect`): {protection}.
 Crafting wall time on these cores: {times}.
 Victims (`evaluate-protection`): {recipe}; one seed. A victim trains on the set after the row's pipeline and is tested on the clean test images
 (grayscale: the test images are grayscale too).
@@ -123,7 +147,10 @@ Victims (`evaluate-protection`): {recipe}; one seed. A victim trains on the set 
 Each cell: the victim's clean test accuracy (%), with the difference from the clean set's victim under the same pipeline in brackets
 (more negative = the protection held; around 0 = the pipeline removed it).
 
-""" + "\n".join(lines) + "\n")
+""" + "\n".join(lines) + "\n" + ("""
+Reading, computed from the table: with one victim seed, random noise moved the victim by up to {:.1f} points from the clean one
+(largest |random - clean| over the rows), so that band is the noise floor.
+""".format(100 * band) + "\n".join(reading) + "\n" if reading else ""))
 json.dump({"cells": cells, "recipe": recipe, "crafting_seconds": {m: read(m) for m in methods}}, open(out + ".json", "w"), indent=2)
 PY
 if [ -f "$work/stress/accuracy.png" ]; then cp "$work/stress/accuracy.png" "$out.png"; fi
