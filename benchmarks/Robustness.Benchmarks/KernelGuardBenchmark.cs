@@ -111,6 +111,18 @@ public static class KernelGuardBenchmark
         }
     }
 
+    /// <summary>doctor's self-check in this process's kernel setting, as one JSON line (run per setting by <see cref="Run"/>).</summary>
+    public static int SelfCheckWorker()
+    {
+        var check = TorchRuntime.SelfCheck();
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            passed = check.Passed, probes = check.Probes.Count, failures = check.Failures.Select(f => f.ToString()).ToArray(),
+            kernel_guard = check.Guard.State.ToString(),
+        }));
+        return 0;
+    }
+
     private static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();

@@ -47,14 +47,7 @@ switch (args.FirstOrDefault())
     case "training":
         return TrainingBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
     case "self-check-worker":
-        // doctor's self-check in this process's kernel setting, as one JSON line (the kernel-guard benchmark runs it per setting).
-        var check = Robustness.Runtime.TorchRuntime.SelfCheck();
-        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
-        {
-            passed = check.Passed, probes = check.Probes.Count, failures = check.Failures.Select(f => f.ToString()).ToArray(),
-            kernel_guard = check.Guard.State.ToString(),
-        }));
-        return 0;
+        return KernelGuardBenchmark.SelfCheckWorker();
     case "training-worker":
         return TrainingWorker.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture),
             int.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args.Contains("--raw"));

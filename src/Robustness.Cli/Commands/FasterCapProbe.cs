@@ -26,12 +26,12 @@ internal static class FasterCapProbe
 
     public static FasterCapCheck Run(TimeSpan timeout)
     {
-        var start = OneDnnIsaProbe.ChildCommand(ChildOption);
+        var start = DoctorChildProcess.Command(ChildOption);
         start.Environment.Remove(KernelGuard.LegacyIsaVariable);
         start.Environment[KernelGuard.IsaVariable] = Isa;
         try
         {
-            var run = OneDnnIsaProbe.RunChild(start, timeout);
+            var run = DoctorChildProcess.Run(start, timeout);
             if (run is null) return new FasterCapCheck(Isa, null, [], $"the check did not finish within {timeout.TotalSeconds:F0} s");
             string? line = run.Value.Stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
             if (line is null) return new FasterCapCheck(Isa, null, [], $"the check failed: {run.Value.Stderr.Trim()}");

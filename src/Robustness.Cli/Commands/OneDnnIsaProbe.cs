@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TorchSharp;
 
 namespace Robustness.Cli.Commands;
@@ -19,11 +18,11 @@ internal static class OneDnnIsaProbe
     /// <summary>oneDNN's own name of its instruction set (e.g. "Intel AVX2"), or a sentence saying why it is unknown.</summary>
     public static string Run(TimeSpan timeout)
     {
-        var start = ChildCommand();
+        var start = DoctorChildProcess.Command(ChildOption);
         start.Environment["ONEDNN_VERBOSE"] = "1";
         try
         {
-            var run = RunChild(start, timeout);
+            var run = DoctorChildProcess.Run(start, timeout);
             if (run is null) return $"unknown (the probe did not finish within {timeout.TotalSeconds:F0} s)";
             string? line = run.Value.Stdout.Split('\n').FirstOrDefault(l => l.Contains(IsaMarker, StringComparison.Ordinal));
             if (line is not null) return line[(line.IndexOf(IsaMarker, StringComparison.Ordinal) + IsaMarker.Length)..].Trim();
@@ -35,23 +34,6 @@ internal static class OneDnnIsaProbe
         }
     }
 
-    /// <summary>
-    /// Runs a doctor child to its end and returns what it printed, or null when it ran past <paramref name="timeout"/>
-    /// (it is killed then). Starting it can throw Win32Exception or InvalidOperationException.
-    /// </summary>
-    internal static (int ExitCode, string Stdout, string Stderr)? RunChild(ProcessStartInfo start, TimeSpan timeout)
-    {
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("the child did not start");
-        var stderr = child.StandardError.ReadToEndAsync();
-        var stdout = child.StandardOutput.ReadToEndAsync();
-        if (!child.WaitForExit(timeout))
-        {
-            child.Kill(entireProcessTree: true);
-            return null;
-        }
-        return (child.ExitCode, stdout.Result, stderr.Result);
-    }
-
     /// <summary>The child's work: one small float32 convolution, which makes oneDNN initialise and report.</summary>
     public static void RunInChild()
     {
@@ -59,24 +41,5 @@ internal static class OneDnnIsaProbe
         using var w = torch.ones(4, 3, 3, 3);
         using var y = torch.nn.functional.conv2d(x, w, padding: [1, 1]);
         _ = y.sum().item<float>();
-    }
-
-    // This tool again: the apphost (installed tool, built executable) or 'dotnet Robustness.Cli.dll', as 'doctor <option>'.
-    internal static ProcessStartInfo ChildCommand(string option = ChildOption)
-    {
-        string dll = typeof(OneDnnIsaProbe).Assembly.Location;
-        string? process = Environment.ProcessPath;
-        string name = Path.GetFileNameWithoutExtension(process ?? "");
-        bool apphost = process is not null && (name.Equals("robustness", StringComparison.OrdinalIgnoreCase) ||
-                                               name.Equals(Path.GetFileNameWithoutExtension(dll), StringComparison.OrdinalIgnoreCase));
-        string host = name.Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? process! : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var start = new ProcessStartInfo(apphost ? process! : host)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        if (!apphost) start.ArgumentList.Add(dll);
-        start.ArgumentList.Add("doctor");
-        start.ArgumentList.Add(option);
-        return start;
     }
 }
