@@ -53,7 +53,7 @@ public static class ImageQuality
         double total = 0;
         // The separable Gaussian filter ("valid" positions), streamed row by row: each input row is filtered along x
         // into a ring of `window` rows per moment, and each output row is the y-filter over the ring. Memory is
-        // 5 x window x width doubles whatever the photo's size (full planes of a 12 MP photo took about 0.8 GB), and the
+        // 5 x window x width doubles whatever the photo's size (seven double planes of a 12 MP photo took about 0.7 GB), and the
         // sums run in the same order as a filter over whole planes, so the figures are the same to the last bit.
         var ring = new double[5][];
         for (int m = 0; m < ring.Length; m++) ring[m] = new double[window * outW];
