@@ -11,6 +11,10 @@
 # (the source model has ARCH's standard width; the victims are ARCH at VICTIM_WIDTH, default 16, so that 50-odd victims
 # fit in about an hour on 2 cores).
 # METHODS (env) chooses the protected sets; REPORT_ONLY=1 writes the table from the victims measured so far.
+# MERGE=benchmarks/results/stress-test-cpu.json (env) adds this run's columns to an earlier run's table: the earlier
+# cells are kept for the sets this run does not measure, this run's clean victims (retrained, the same seed) are
+# compared with the earlier ones and the largest difference is printed under the table, so that a new column is read
+# against a baseline that is shown to be the same (or shown not to be).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-benchmarks/work/stress-test}
@@ -76,19 +80,35 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
 # What oneDNN ran on (the kernel guard's cap): the figures follow the kernels.
 guard="oneDNN ISA: $($tool doctor --json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["oneDnnIsa"] + " (kernel guard " + d["guard"]["state"] + ")")' || echo unknown)"
-/usr/bin/python3 - "$work" "$out" "$cpu, $(nproc) cores; CPU flags: $flags" "$guard" "$arch" "$epochs" "$victim_epochs" "$iterations" "$methods" "$victim_width" <<'PY'
+/usr/bin/python3 - "$work" "$out" "$cpu, $(nproc) cores; CPU flags: $flags" "$guard" "$arch" "$epochs" "$victim_epochs" "$iterations" "$methods" "$victim_width" "${MERGE:-}" "$(date -u +%Y-%m-%d)" <<'PY'
 import json, os, sys
-work, out, machine, guard, arch, epochs, victim_epochs, iterations, methods, victim_width = sys.argv[1:]
+work, out, machine, guard, arch, epochs, victim_epochs, iterations, methods, victim_width, merge, merge_date = sys.argv[1:]
 methods = methods.split()
 p = os.path.join(work, "stress", "victims.jsonl")
 cells = [json.loads(l)["cell"] for l in open(p) if l.strip()] if os.path.exists(p) else []
+earlier = json.load(open(merge)) if merge else None
+merge_note = ""
+if earlier:
+    # The earlier run's clean victims stay the table's baseline; this run's are only compared with them.
+    rerun = {c["pipeline"]: c["accuracy"] for c in cells if c["set"] == "clean"}
+    first = {c["pipeline"]: c["accuracy"] for c in earlier["cells"] if c["set"] == "clean"}
+    diffs = [abs(rerun[k] - first[k]) for k in rerun if k in first]
+    merge_note = (f"\nThe {', '.join(methods)} column(s) come from a second run of this script (MERGE={merge}, {merge_date}); its clean victims, retrained with "
+                  f"the same seed, differ from the first run's by at most {100 * max(diffs):.1f} points over {len(diffs)} pipelines"
+                  + (", so the columns share one baseline.\n" if max(diffs) < 0.005 else "; the new column's brackets are against the first run's clean victims, so read them with that difference in mind.\n")
+                  if diffs else "")
+    old_methods = [m for m in earlier.get("methods", list(earlier["crafting_seconds"])) if m not in methods]
+    old_seconds = {m: s for m, s in earlier.get("crafting_seconds", {}).items() if m not in methods}
+    cells = [c for c in earlier["cells"] if c["set"] not in methods] + [c for c in cells if c["set"] in methods]
+    order = ["random", "final-checkpoint", "sep", "sep-fa", "sep-fa-vr", "sep-eot", "error-minimizing"]
+    methods = sorted(old_methods + methods, key=lambda m: order.index(m) if m in order else len(order))
 r = os.path.join(work, "stress", "report.json")
 recipe = json.load(open(r))["recipe"] if os.path.exists(r) else ""
 def acc(pipeline, s):
     return next((c["accuracy"] for c in cells if c["pipeline"] == pipeline and c["set"] == s), None)
 def read(name):
     f = os.path.join(work, f"{name}.seconds")
-    return int(open(f).read()) if os.path.exists(f) else None
+    return int(open(f).read()) if os.path.exists(f) else (old_seconds.get(name) if earlier else None)
 source_log = open(os.path.join(work, "source.log")).read().strip() if os.path.exists(os.path.join(work, "source.log")) else ""
 summary_line = source_log.splitlines()[-1] if source_log else ""
 source_summary = summary_line[summary_line.index("train accuracy"):summary_line.index(";")] if "train accuracy" in summary_line and ";" in summary_line else "log missing"
@@ -147,11 +167,11 @@ Victims (`evaluate-protection`): {recipe}; one seed. A victim trains on the set 
 Each cell: the victim's clean test accuracy (%), with the difference from the clean set's victim under the same pipeline in brackets
 (more negative = the protection held; around 0 = the pipeline removed it).
 
-""" + "\n".join(lines) + "\n" + ("""
+""" + "\n".join(lines) + "\n" + merge_note + ("""
 Reading, computed from the table: with one victim seed, random noise moved the victim by up to {:.1f} points from the clean one
 (largest |random - clean| over the rows), so that band is the noise floor.
 """.format(100 * band) + "\n".join(reading) + "\n" if reading else ""))
-json.dump({"cells": cells, "recipe": recipe, "crafting_seconds": {m: read(m) for m in methods}}, open(out + ".json", "w"), indent=2)
+json.dump({"cells": cells, "methods": methods, "recipe": recipe, "crafting_seconds": {m: read(m) for m in methods}}, open(out + ".json", "w"), indent=2)
 PY
 if [ -f "$work/stress/accuracy.png" ]; then cp "$work/stress/accuracy.png" "$out.png"; fi
 cat "$out.md"
