@@ -8,7 +8,9 @@ using Robustness.Benchmarks;
 //   training-worker ARCH WIDTH BATCH WARMUP TIMED THREADS            (internal: one measurement, one process)
 //   pgd-worker WORKDIR BATCH THREADS                                 (internal: one PGD measurement, one process)
 //   sep-craft [--quick] [--repeats N] [--threads N] [--python PATH] [--device cpu|cuda]  SEP crafting passes/s vs PyTorch, output agreement
-//   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE]          (internal: one SEP crafting measurement, one process)
+//   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE] [VARIANT]  (internal: one SEP crafting measurement, one process)
+//   sep-craft-ideas [--repeats 3] [--threads 2] [--width 16] [--k 5] [--iterations 10] [--images 128]
+//                                                                    issue 18's speed ideas for SEP crafting, each against the library and PyTorch
 //   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard (AVX cap), AVX2 cap, off; fresh processes
 //   vit [--per-class 1000] [--test-per-class 200] [--width 96] [--depth 6] [--heads 3] [--epochs 10] [--threads 2] [--name vit-cifar10-cpu] [--data TARBALL]
 //                                                                    ViT on CIFAR-10: accuracy, s/epoch, PGD-10, latency and accuracy with token selection
@@ -33,6 +35,11 @@ using Robustness.Benchmarks;
 // A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
 // TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
 Robustness.Runtime.TorchRuntime.ConfigureFromEnvironment();
+if (Environment.GetEnvironmentVariable(OneDnnSwitch.Variable) == "1")
+{
+    TorchSharp.torch.get_num_threads(); // loads libtorch, whose context the switch sets
+    OneDnnSwitch.ApplyFromEnvironment();
+}
 
 string Option(string name, string fallback)
 {
@@ -82,7 +89,11 @@ switch (args.FirstOrDefault())
     case "sep-craft":
         return SepCraftBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2), Option("--device", "cpu"));
     case "sep-craft-worker":
-        return SepCraftWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Length > 5 ? args[5] : "cpu");
+        return SepCraftWorker.Measure(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), args[4],
+            args.Length > 5 ? args[5] : "cpu", args.Length > 6 ? args[6] : "");
+    case "sep-craft-ideas":
+        return SepCraftIdeasBenchmark.Run(results, Option("--python", "/usr/bin/python3"), IntOption("--threads", 2), IntOption("--repeats", 3),
+            IntOption("--width", 16), IntOption("--k", 5), IntOption("--iterations", 10), IntOption("--images", 128));
     case "sep-table":
     {
         var settings = new SepTableSettings

@@ -59,7 +59,12 @@ public static class SepCraftWorker
     /// in batches, after one untimed warm-up batch with T = 1; the timed work is the library's whole in-memory
     /// protection (<see cref="DataProtection.Protect"/>: crafting + quantising), as in the PyTorch script.
     /// </summary>
-    public static int Measure(string workDir, int batch, int threads, string outFile, string deviceName = "cpu")
+    /// <param name="variant">
+    /// Ideas to measure (issue 18), '+'-separated, applied to the loaded checkpoints before the library crafts:
+    /// <c>frozen</c> (parameters with requires_grad off), <c>channels-last</c> (4-D weights in NHWC strides, so oneDNN
+    /// convolves channels-last without reorders); empty or <c>library</c>: the library as it is.
+    /// </param>
+    public static int Measure(string workDir, int batch, int threads, string outFile, string deviceName = "cpu", string variant = "")
     {
         torch.set_num_threads(threads);
         var device = Runtime.TorchDevices.Resolve(deviceName);
@@ -67,6 +72,14 @@ public static class SepCraftWorker
         int iterations = run.RootElement.GetProperty("iterations").GetInt32();
         using var set = CheckpointSet.Open(Path.Combine(workDir, CheckpointFolder));
         var models = set.Epochs.Select(e => set.Load(e, device)).ToList();
+        var flags = variant.Split('+', StringSplitOptions.RemoveEmptyEntries).Where(f => f != "library").ToHashSet();
+        foreach (string flag in flags)
+            if (flag is not ("frozen" or "channels-last")) throw new ArgumentException($"Unknown variant '{flag}': frozen, channels-last or library.", nameof(variant));
+        bool? channelsLastOutput = null;
+        if (flags.Contains("frozen"))
+            foreach (var m in models) foreach (var p in m.Network.parameters()) p.requires_grad_(false);
+        if (flags.Contains("channels-last"))
+            channelsLastOutput = ToChannelsLast(models);
         try
         {
             var clean = ReadImages(Path.Combine(workDir, ImagesFile));
@@ -85,6 +98,9 @@ public static class SepCraftWorker
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 framework = "robustness",
+                variant = flags.Count == 0 ? "library" : string.Join('+', flags.Order()),
+                channels_last_output = channelsLastOutput,
+                onednn = OneDnnSwitch.Enabled,
                 version = typeof(torch).Assembly.GetName().Version?.ToString(),
             kernel_guard = Runtime.KernelGuard.Status.State.ToString(),
                 device = device.ToString(), images = clean.Count, checkpoints = models.Count, iterations, batch,
@@ -102,6 +118,26 @@ public static class SepCraftWorker
         {
             foreach (var m in models) m.Dispose();
         }
+    }
+
+    // TorchSharp 0.107 has no memory_format argument, but a conv whose weight has NHWC strides (permute, contiguous,
+    // permute back) is run channels-last by libtorch, and its output keeps those strides for the next layer. Returns
+    // whether the first convolution's output really came out channels-last (non-contiguous in NCHW terms).
+    private static bool ToChannelsLast(List<Classifier> models)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var m in models)
+            foreach (var p in m.Network.parameters())
+                if (p.dim() == 4)
+                {
+                    using var nhwc = p.permute(0, 2, 3, 1).contiguous();
+                    using var strided = nhwc.permute(0, 3, 1, 2);
+                    p.set_(strided);
+                }
+        var first = models[0].Network.parameters().First(p => p.dim() == 4);
+        using var x = torch.rand(2, first.shape[1], 8, 8);
+        using var y = torch.nn.functional.conv2d(x, first, padding: [1, 1]);
+        return !y.is_contiguous();
     }
 
     /// <summary>The float images of the work folder back as the uint8 <see cref="ImageSet"/> they were made from.</summary>
