@@ -42,6 +42,8 @@ public static class KernelGuardBenchmark
                 ("guard", guard),
                 ("avx2", new Dictionary<string, string?>(guard) { [KernelGuard.IsaVariable] = "AVX2" }),
                 ("off", new Dictionary<string, string?>(guard) { [KernelGuard.GuardVariable] = "off" }),
+                // A fourth way round the broken kernels: no oneDNN at all (ATen's im2col + BLAS convolutions, see OneDnnSwitch).
+                ("no-onednn", new Dictionary<string, string?>(guard) { [OneDnnSwitch.Variable] = "1" }),
             ];
 
             // doctor's self-check under each setting: where it fails, that setting's speed is the speed of wrong kernels.
@@ -65,13 +67,13 @@ public static class KernelGuardBenchmark
                         rates[name].Add(w.Unit == "img/s" ? result.GetProperty("images_per_second").GetDouble() : result.GetProperty("passes_per_second").GetDouble());
                         states[name] = result.GetProperty("kernel_guard").GetString()!;
                     }
-                    Console.WriteLine(Inv($"{w.Name}: guard {rates["guard"][^1]:F1}, AVX2 cap {rates["avx2"][^1]:F1}, off {rates["off"][^1]:F1} {w.Unit}"));
+                    Console.WriteLine(Inv($"{w.Name}: guard {rates["guard"][^1]:F1}, AVX2 cap {rates["avx2"][^1]:F1}, off {rates["off"][^1]:F1}, no oneDNN {rates["no-onednn"][^1]:F1} {w.Unit}"));
                 }
                 double guardRatio = Median(rates["guard"]) / Median(rates["off"]), avx2Ratio = Median(rates["avx2"]) / Median(rates["off"]);
-                double guardOverAvx2 = Median(rates["guard"]) / Median(rates["avx2"]);
-                rows.Add(new { workload = w.Name, unit = w.Unit, guard = rates["guard"], avx2_cap = rates["avx2"], off = rates["off"],
+                double guardOverAvx2 = Median(rates["guard"]) / Median(rates["avx2"]), noOneDnnRatio = Median(rates["no-onednn"]) / Median(rates["off"]);
+                rows.Add(new { workload = w.Name, unit = w.Unit, guard = rates["guard"], avx2_cap = rates["avx2"], off = rates["off"], no_onednn = rates["no-onednn"], no_onednn_over_off = noOneDnnRatio,
                     states, guard_over_off = guardRatio, avx2_over_off = avx2Ratio, guard_over_avx2 = guardOverAvx2 });
-                lines.Add(Inv($"| {w.Name} | {w.Unit} | {Median(rates["guard"]):F1} | {Median(rates["avx2"]):F1} | {Median(rates["off"]):F1} | {guardRatio:F3} | {avx2Ratio:F3} | {guardOverAvx2:F3} | {states["guard"]} / {states["avx2"]} / {states["off"]} |"));
+                lines.Add(Inv($"| {w.Name} | {w.Unit} | {Median(rates["guard"]):F1} | {Median(rates["avx2"]):F1} | {Median(rates["off"]):F1} | {Median(rates["no-onednn"]):F1} | {guardRatio:F3} | {avx2Ratio:F3} | {noOneDnnRatio:F3} | {guardOverAvx2:F3} | {states["guard"]} / {states["avx2"]} / {states["off"]} |"));
             }
 
             var machine = MachineInfo.Current();
@@ -85,7 +87,7 @@ public static class KernelGuardBenchmark
             }, new JsonSerializerOptions { WriteIndented = true }));
 
             var md = new StringBuilder();
-            md.AppendLine($"# What the kernel guard costs (oneDNN capped at {KernelGuard.CappedIsa}, at AVX2, and as shipped)");
+            md.AppendLine($"# What the kernel guard costs (oneDNN capped at {KernelGuard.CappedIsa}, at AVX2, as shipped, and not used)");
             md.AppendLine();
             md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; CPU extensions (CPUID): {string.Join(' ', cpu.Extensions)}."));
             md.AppendLine(Inv($"{threads} threads; {repeats} fresh processes per setting, rotating which goes first; measured {machine.Date}."));
@@ -93,13 +95,13 @@ public static class KernelGuardBenchmark
                 + (quick ? " --quick" : "") + Inv($" --repeats {repeats}`."));
             md.AppendLine(Inv($"Trainer rows: the training benchmark's worker (SGD, batch 128; timed batches: small-cnn w4 {w4Batches}, w16 {w16Batches}, resnet18 {resnetBatches}). SEP row: crafting {craftImages} images,"));
             md.AppendLine(Inv($"K = {craftCheckpoints} ResNet-18 w16 checkpoints, T = {craftIterations}, batch 128 (the sep-craft benchmark's worker)."));
-            md.AppendLine($"Settings: the guard as shipped ({KernelGuard.IsaVariable}={KernelGuard.CappedIsa}), the older AVX2 cap ({KernelGuard.IsaVariable}=AVX2, kept as a user cap), and the guard off");
-            md.AppendLine($"({KernelGuard.GuardVariable}=off: oneDNN's AVX-512 kernels). Ratios of median throughputs: 1.00 means as fast, 0.90 means 10% slower.");
+            md.AppendLine($"Settings: the guard as shipped ({KernelGuard.IsaVariable}={KernelGuard.CappedIsa}), the older AVX2 cap ({KernelGuard.IsaVariable}=AVX2, kept as a user cap), the guard off");
+            md.AppendLine($"({KernelGuard.GuardVariable}=off: oneDNN's AVX-512 kernels), and no oneDNN at all ({OneDnnSwitch.Variable}=1: libtorch's mkldnn switch off, ATen's im2col + BLAS convolutions). Ratios of median throughputs: 1.00 means as fast, 0.90 means 10% slower.");
             md.AppendLine("On a CPU where `robustness doctor` fails with a setting, that setting's speed is the speed of wrong kernels.");
-            md.AppendLine($"doctor's self-check on this machine: guard {Verdict("guard")}; AVX2 cap {Verdict("avx2")}; off {Verdict("off")}.");
+            md.AppendLine($"doctor's self-check on this machine: guard {Verdict("guard")}; AVX2 cap {Verdict("avx2")}; off {Verdict("off")}; no oneDNN {Verdict("no-onednn")}.");
             md.AppendLine();
-            md.AppendLine("| workload | unit | guard (median) | AVX2 cap (median) | off (median) | guard / off | AVX2 cap / off | guard / AVX2 cap | state guard / AVX2 / off |");
-            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---|");
+            md.AppendLine("| workload | unit | guard (median) | AVX2 cap (median) | off (median) | no oneDNN (median) | guard / off | AVX2 cap / off | no oneDNN / off | guard / AVX2 cap | state guard / AVX2 / off |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             foreach (string line in lines) md.AppendLine(line);
             File.WriteAllText(Path.Combine(resultsDir, "kernel-guard-cpu.md"), md.ToString());
             Console.WriteLine(md.ToString());

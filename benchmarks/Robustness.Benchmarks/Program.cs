@@ -11,7 +11,7 @@ using Robustness.Benchmarks;
 //   sep-craft-worker WORKDIR BATCH THREADS OUTFILE [DEVICE] [VARIANT]  (internal: one SEP crafting measurement, one process)
 //   sep-craft-ideas [--repeats 3] [--threads 2] [--width 16] [--k 5] [--iterations 10] [--images 128]
 //                                                                    issue 18's speed ideas for SEP crafting, each against the library and PyTorch
-//   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard (AVX cap), AVX2 cap, off; fresh processes
+//   kernel-guard [--quick] [--repeats 3] [--threads N]                what the oneDNN kernel guard costs: guard (AVX cap), AVX2 cap, off, no oneDNN; fresh processes
 //   vit [--per-class 1000] [--test-per-class 200] [--width 96] [--depth 6] [--heads 3] [--epochs 10] [--threads 2] [--name vit-cifar10-cpu] [--data TARBALL]
 //                                                                    ViT on CIFAR-10: accuracy, s/epoch, PGD-10, latency and accuracy with token selection
 //   slicing [--per-class 1000] [--test-per-class 200] [--width 16] [--epochs 15] [--fine-tune-epochs 5] [--threads 2] [--name slicing-cifar10-cpu] [--data TARBALL]
