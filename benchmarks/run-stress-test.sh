@@ -93,7 +93,7 @@ if earlier:
     rerun = {c["pipeline"]: c["accuracy"] for c in cells if c["set"] == "clean"}
     first = {c["pipeline"]: c["accuracy"] for c in earlier["cells"] if c["set"] == "clean"}
     diffs = [abs(rerun[k] - first[k]) for k in rerun if k in first]
-    merge_note = (f"\nThe {', '.join(methods)} column(s) come from a second run of this script (MERGE={merge}, {merge_date}); its clean victims, retrained with "
+    merge_note = (f"\nThe {', '.join(methods)} column(s) come from a second run of this script (MERGE={merge}, {merge_date}; the chart, stress-test-cpu.png, holds the first run's columns only); its clean victims, retrained with "
                   f"the same seed, differ from the first run's by at most {100 * max(diffs):.1f} points over {len(diffs)} pipelines"
                   + (", so the columns share one baseline.\n" if max(diffs) < 0.005 else "; the new column's brackets are against the first run's clean victims, so read them with that difference in mind.\n")
                   if diffs else "")
@@ -173,5 +173,6 @@ Reading, computed from the table: with one victim seed, random noise moved the v
 """.format(100 * band) + "\n".join(reading) + "\n" if reading else ""))
 json.dump({"cells": cells, "methods": methods, "recipe": recipe, "crafting_seconds": {m: read(m) for m in methods}}, open(out + ".json", "w"), indent=2)
 PY
-if [ -f "$work/stress/accuracy.png" ]; then cp "$work/stress/accuracy.png" "$out.png"; fi
+# A merged table keeps the earlier run's chart: this run's report draws only its own columns.
+if [ -z "${MERGE:-}" ] && [ -f "$work/stress/accuracy.png" ]; then cp "$work/stress/accuracy.png" "$out.png"; fi
 cat "$out.md"
