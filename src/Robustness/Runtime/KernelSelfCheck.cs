@@ -43,7 +43,7 @@ public sealed record RuntimeSelfCheckReport(IReadOnlyList<KernelProbeResult> Pro
 
 /// <summary>
 /// Runs the operators that a small CNN uses (3x3 convolution forward and both backward passes at the channel counts
-/// that oneDNN serves with padded 8- or 16-channel blocks, batch norm, max pooling) and a few SGD steps of a width-4
+/// that oneDNN serves with padded 8- or 16-channel blocks, in NCHW and in channels-last, batch norm, max pooling) and a few SGD steps of a width-4
 /// SmallCnn, each <c>repeats</c> times from the same inputs, and compares every run with the first (bytes) and with a
 /// float64 reference computed by ATen's own kernels (oneDNN has no float64 convolution). This is the failure of issue
 /// 11 in miniature: on an affected AVX-512 CPU without the guard it shows NaN or run-to-run differences.
@@ -61,6 +61,11 @@ internal static class KernelSelfCheck
         [(3, 4, 32, 3, 1), (4, 4, 32, 3, 1), (4, 8, 16, 3, 1), (8, 8, 16, 3, 1), (8, 16, 8, 3, 1), (3, 16, 32, 3, 1), (16, 16, 8, 3, 1),
          (2, 2, 16, 3, 1), (2, 4, 16, 3, 2), (2, 4, 16, 1, 2), (8, 16, 16, 3, 2), (8, 16, 16, 1, 2)];
 
+    // The same problems with channels-last (NHWC) input and weights, the layout SEP crafts in on the CPU (ChannelsLast):
+    // oneDNN serves it with other kernels than NCHW.
+    private static readonly (int In, int Out, int Side, int Kernel, int Stride)[] ChannelsLastShapes =
+        [(3, 4, 32, 3, 1), (4, 4, 32, 3, 1), (3, 16, 32, 3, 1), (16, 16, 8, 3, 1), (2, 4, 16, 3, 2), (8, 16, 16, 3, 2), (8, 16, 16, 1, 2)];
+
     public static RuntimeSelfCheckReport Run(int repeats)
     {
         if (repeats < 2) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be >= 2 (a run is compared with the first).");
@@ -70,7 +75,10 @@ internal static class KernelSelfCheck
         using (torch.no_grad())
         using (var generator = new Generator(11))
         {
-            foreach (var (cin, cout, side, kernel, stride) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator));
+            foreach (var (cin, cout, side, kernel, stride) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, channelsLast: false));
+            // Only where the library crafts channels-last: with other kernels these probes can abort the process (see ChannelsLast).
+            if (ChannelsLast.Probed)
+                foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, channelsLast: true));
             foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator));
         }
         var (training, digest) = ProbeTraining(repeats);
@@ -78,7 +86,8 @@ internal static class KernelSelfCheck
         return new RuntimeSelfCheckReport(probes, digest, torch.get_num_threads(), guard, watch.Elapsed);
     }
 
-    private static IEnumerable<KernelProbeResult> ProbeConvolution(int cin, int cout, int side, int kernel, int stride, int repeats, Generator generator)
+    private static IEnumerable<KernelProbeResult> ProbeConvolution(int cin, int cout, int side, int kernel, int stride, int repeats, Generator generator,
+        bool channelsLast)
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.randn([Batch, cin, side, side], generator: generator);
@@ -87,8 +96,11 @@ internal static class KernelSelfCheck
         int outSide = (side + 2 * (kernel / 2) - kernel) / stride + 1;
         var gy = torch.randn([Batch, cout, outSide, outSide], generator: generator);
         var reference = Convolution(x.to(float64), w.to(float64), gy.to(float64), stride);
-        var runs = Enumerable.Range(0, repeats).Select(_ => Convolution(x, w, gy, stride)).ToList();
-        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{cin}->{cout} {side}x{side}");
+        var runs = Enumerable.Range(0, repeats)
+            .Select(_ => channelsLast
+                ? Convolution(ChannelsLast.Of(x), ChannelsLast.Of(w), ChannelsLast.Of(gy), stride).Select(t => t.contiguous()).ToArray() // bytes in NCHW order
+                : Convolution(x, w, gy, stride)).ToList();
+        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{cin}->{cout} {side}x{side}{(channelsLast ? " channels-last" : "")}");
         string op = string.Create(CultureInfo.InvariantCulture, $"conv2d {kernel}x{kernel}{(stride == 1 ? "" : $" stride {stride}")}");
         string[] names = [$"{op} forward", $"{op} backward (input)", $"{op} backward (weight)"];
         var results = new List<KernelProbeResult>();

@@ -235,7 +235,10 @@ public class SelfEnsembleProtectionTests(SepFixture fixture)
         for (int k = 0; k < checkpoints.Length; k++)
         {
             foreach (var (name, value) in checkpoints[k].Network.state_dict())
+            {
                 value.eq(before[k][name]).all().item<bool>().Should().BeTrue($"{name} of checkpoint {k} must not change");
+                value.is_contiguous().Should().BeTrue($"{name} of checkpoint {k} is plain NCHW again after channels-last crafting");
+            }
             foreach (var parameter in checkpoints[k].Network.parameters())
                 (parameter.grad is null || parameter.grad.abs().max().item<float>() == 0).Should().BeTrue("autograd.grad writes no parameter .grad");
         }

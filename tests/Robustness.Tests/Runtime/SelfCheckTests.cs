@@ -21,6 +21,40 @@ public class SelfCheckTests
     }
 
     [Fact]
+    public void Channels_last_convolutions_are_probed_exactly_where_crafting_uses_them()
+    {
+        var report = TorchRuntime.SelfCheck();
+
+        // SEP crafts channels-last on the CPU only under the guard's AVX cap, so that is where the layout is probed;
+        // with other kernels these probes could abort the process instead of reporting.
+        report.Probes.Any(p => p.Shape.Contains("channels-last")).Should().Be(ChannelsLast.Applies(torch.CPU));
+        report.Probes.Any(p => p.Shape.Contains("channels-last")).Should().Be(report.Guard.State == KernelGuardState.Capped);
+    }
+
+    [Fact]
+    public void The_channels_last_layout_keeps_values_and_shape_and_the_weights_come_back_plain()
+    {
+        using var scope = NewDisposeScope();
+        var images = torch.rand(2, 3, 5, 7);
+        var nhwc = ChannelsLast.Of(images);
+        nhwc.shape.Should().Equal(images.shape);
+        nhwc.is_contiguous().Should().BeFalse("NHWC strides are not NCHW-contiguous");
+        nhwc.eq(images).all().item<bool>().Should().BeTrue();
+
+        using var classifier = Classifier.Create(new Robustness.Models.ModelSpec("small-cnn", 10, 4), Normalization.Cifar10, seed: 0);
+        var before = classifier.Network.parameters().Select(p => p.detach().clone()).ToList();
+        using (ChannelsLast.Weights(classifier))
+        {
+            classifier.Network.parameters().Where(p => p.dim() == 4).Should().OnlyContain(p => !p.is_contiguous());
+            using var logits = classifier.Forward(images);
+            logits.isfinite().all().item<bool>().Should().BeTrue();
+        }
+        var after = classifier.Network.parameters().ToList();
+        after.Should().OnlyContain(p => p.is_contiguous());
+        for (int i = 0; i < after.Count; i++) after[i].eq(before[i]).all().item<bool>().Should().BeTrue();
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_training_digest_within_a_process()
     {
         TorchRuntime.SelfCheck().TrainingDigest.Should().Be(TorchRuntime.SelfCheck().TrainingDigest);
