@@ -61,10 +61,12 @@ public sealed class SelfEnsembleSession : IProtectionSession
         // On the CPU the checkpoints and the iterate are channels-last for the batch (see ChannelsLast: about a quarter
         // faster under the kernel guard); the weights are plain NCHW again afterwards, as the caller gave them.
         bool channelsLast = ChannelsLast.Applies(device);
-        if (channelsLast) modes.AddRange(_owner.Checkpoints.Select(ChannelsLast.Weights));
         Tensor perturbed;
         try
         {
+            // Inside the try, so that a failure part-way still restores what was changed before it.
+            if (channelsLast)
+                foreach (var checkpoint in _owner.Checkpoints) modes.Add(ChannelsLast.Weights(checkpoint));
             var objective = new CheckpointObjective(_owner, _centres);
             var start = channelsLast ? ChannelsLast.Of(clean) : clean;
             perturbed = options.Variant == SepVariant.FeatureAlignmentVarianceReduction
