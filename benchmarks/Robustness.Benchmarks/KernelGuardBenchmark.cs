@@ -125,7 +125,8 @@ public static class KernelGuardBenchmark
         return 0;
     }
 
-    private static double Median(List<double> values)
+    /// <summary>The median (the mean of the middle two for an even count); the ideas benchmark uses it too.</summary>
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;

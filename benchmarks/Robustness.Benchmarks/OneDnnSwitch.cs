@@ -30,10 +30,11 @@ public static partial class OneDnnSwitch
     /// <summary>Whether libtorch may use oneDNN in this process.</summary>
     public static bool Enabled => UserEnabledMkldnn(GlobalContext());
 
-    /// <summary>Applies <see cref="Variable"/>; TorchSharp must have loaded libtorch already (any torch call does).</summary>
+    /// <summary>Applies <see cref="Variable"/> (nothing happens, and libtorch is not loaded, when it is not "1").</summary>
     public static void ApplyFromEnvironment()
     {
         if (Environment.GetEnvironmentVariable(Variable) != "1") return;
+        TorchSharp.torch.get_num_threads(); // loads libtorch, whose global context the switch sets
         SetUserEnabledMkldnn(GlobalContext(), false);
         SetUserEnabledNnpack(GlobalContext(), false);
         if (Enabled) throw new InvalidOperationException("libtorch still reports oneDNN enabled after setUserEnabledMkldnn(false).");

@@ -35,11 +35,7 @@ using Robustness.Benchmarks;
 // A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
 // TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
 Robustness.Runtime.TorchRuntime.ConfigureFromEnvironment();
-if (Environment.GetEnvironmentVariable(OneDnnSwitch.Variable) == "1")
-{
-    TorchSharp.torch.get_num_threads(); // loads libtorch, whose context the switch sets
-    OneDnnSwitch.ApplyFromEnvironment();
-}
+OneDnnSwitch.ApplyFromEnvironment();
 
 string Option(string name, string fallback)
 {

@@ -66,7 +66,7 @@ public static class SepCraftIdeasBenchmark
                 }
 
             string libraryName = settings[0].Name, pytorchName = settings.First(s => s.Python).Name, pytorchCappedName = settings.Last(s => s.Python).Name;
-            double library = Median(rates[libraryName]), pytorch = Median(rates[pytorchName]), pytorchAvxRate = Median(rates[pytorchCappedName]);
+            double library = KernelGuardBenchmark.Median(rates[libraryName]), pytorch = KernelGuardBenchmark.Median(rates[pytorchName]), pytorchAvxRate = KernelGuardBenchmark.Median(rates[pytorchCappedName]);
             var machine = MachineInfo.Current();
             var cpu = CpuFeatures.Current;
             Directory.CreateDirectory(resultsDir);
@@ -95,7 +95,7 @@ public static class SepCraftIdeasBenchmark
             md.AppendLine("|---|---:|---|---:|---:|---:|");
             foreach (var s in settings)
             {
-                double m = Median(rates[s.Name]);
+                double m = KernelGuardBenchmark.Median(rates[s.Name]);
                 string extra = s.Variant.Contains("channels-last") && last[s.Name].TryGetProperty("channels_last_output", out var cl) && cl.ValueKind != JsonValueKind.Null
                     ? (cl.GetBoolean() ? " (conv output channels-last: yes)" : " (conv output channels-last: NO, the layout did not take)") : "";
                 md.AppendLine(Inv($"| {s.Name}{extra} | {m:F0} | {string.Join(", ", rates[s.Name].Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | {m / library:F2} | {m / pytorch:F2} | {m / pytorchAvxRate:F2} |"));
@@ -108,12 +108,6 @@ public static class SepCraftIdeasBenchmark
         {
             if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true);
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -62,7 +62,9 @@ public static class SepCraftWorker
     /// <param name="variant">
     /// Ideas to measure (issue 18), '+'-separated, applied to the loaded checkpoints before the library crafts:
     /// <c>frozen</c> (parameters with requires_grad off), <c>channels-last</c> (4-D weights in NHWC strides, so oneDNN
-    /// convolves channels-last without reorders); empty or <c>library</c>: the library as it is.
+    /// convolves channels-last without reorders); empty or <c>library</c>: the library as it is. Since SEP crafts
+    /// channels-last itself where the kernel guard caps oneDNN (and restores plain weights after each batch),
+    /// <c>channels-last</c> differs from the library only where the guard is not capping.
     /// </param>
     public static int Measure(string workDir, int batch, int threads, string outFile, string deviceName = "cpu", string variant = "")
     {
