@@ -7,7 +7,7 @@ namespace Robustness.Runtime;
 /// Channels-last (NHWC) strides for CPU convolutions. oneDNN works in blocked or NHWC layouts; on plain NCHW tensors
 /// libtorch reorders every convolution's input, output and gradients to and from its blocked layout, and with the
 /// kernel guard's AVX cap those reorders and the GEMM-based backward pass cost most of a crafting step (ONEDNN_VERBOSE
-/// on ResNet-18 w16: about half of the time in reorders). With NHWC strides on the weights and the input, the
+/// on ResNet-18 w16: about a third of oneDNN's time in reorders, and its time per step halved with channels-last). With NHWC strides on the weights and the input, the
 /// convolutions run channels-last and their outputs keep that layout for the next layer (benchmarks/results/
 /// sep-craft-ideas-cpu.md). TorchSharp 0.107 has no memory_format argument, so the layout is made by permuting to
 /// NHWC, copying, and permuting back: the same values and shape, NHWC strides.
