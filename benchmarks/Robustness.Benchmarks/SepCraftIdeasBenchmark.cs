@@ -15,9 +15,13 @@ namespace Robustness.Benchmarks;
 /// </summary>
 public static class SepCraftIdeasBenchmark
 {
-    private sealed record Setting(string Name, bool Python, int Batch, string Variant, Dictionary<string, string?> Environment);
+    private sealed record Setting(string Key, string Name, bool Python, int Batch, string Variant, Dictionary<string, string?> Environment);
 
-    public static int Run(string resultsDir, string python, int threads, int repeats, int width, int checkpoints, int iterations, int images)
+    /// <summary>The settings a run must keep: the ratio columns divide by them.</summary>
+    public static readonly string[] RequiredKeys = ["library", "pytorch", "pytorch-avx"];
+
+    public static int Run(string resultsDir, string python, int threads, int repeats, int width, int checkpoints, int iterations, int images,
+        IReadOnlyCollection<string>? only = null, string name = "sep-craft-ideas-cpu")
     {
         string referenceDir = Path.Combine(TrainingBenchmark.RepositoryRoot(), "benchmarks", "reference");
         string workDir = Path.Combine(Path.GetTempPath(), $"robustness-sep-ideas-bench-{Environment.ProcessId}");
@@ -30,17 +34,24 @@ public static class SepCraftIdeasBenchmark
             var pytorchAvx = new Dictionary<string, string?> { [KernelGuard.IsaVariable] = KernelGuard.CappedIsa, [KernelGuard.LegacyIsaVariable] = KernelGuard.CappedIsa };
             Setting[] settings =
             [
-                new("library (batch 128)", false, 128, "library", inherit),
-                new("frozen parameters", false, 128, "frozen", inherit),
-                new("channels-last weights", false, 128, "channels-last", inherit),
-                new("frozen + channels-last", false, 128, "frozen+channels-last", inherit),
-                new("batch 64", false, 64, "library", inherit),
-                new("batch 256", false, 256, "library", inherit),
-                new("kernel guard off", false, 128, "library", new Dictionary<string, string?> { [KernelGuard.GuardVariable] = "off" }),
-                new("oneDNN off (ATen im2col + BLAS convolutions)", false, 128, "library", new Dictionary<string, string?> { [OneDnnSwitch.Variable] = "1" }),
-                new("PyTorch (its default ISA)", true, 128, "", new Dictionary<string, string?> { [KernelGuard.IsaVariable] = null, [KernelGuard.LegacyIsaVariable] = null }),
-                new($"PyTorch, oneDNN capped at {KernelGuard.CappedIsa}", true, 128, "", pytorchAvx),
+                new("library", "library (batch 128)", false, 128, "library", inherit),
+                new("frozen", "frozen parameters", false, 128, "frozen", inherit),
+                new("channels-last", "channels-last weights", false, 128, "channels-last", inherit),
+                new("frozen+channels-last", "frozen + channels-last", false, 128, "frozen+channels-last", inherit),
+                new("batch64", "batch 64", false, 64, "library", inherit),
+                new("batch256", "batch 256", false, 256, "library", inherit),
+                new("guard-off", "kernel guard off", false, 128, "library", new Dictionary<string, string?> { [KernelGuard.GuardVariable] = "off" }),
+                new("onednn-off", "oneDNN off (ATen im2col + BLAS convolutions)", false, 128, "library", new Dictionary<string, string?> { [OneDnnSwitch.Variable] = "1" }),
+                new("pytorch", "PyTorch (its default ISA)", true, 128, "", new Dictionary<string, string?> { [KernelGuard.IsaVariable] = null, [KernelGuard.LegacyIsaVariable] = null }),
+                new("pytorch-avx", $"PyTorch, oneDNN capped at {KernelGuard.CappedIsa}", true, 128, "", pytorchAvx),
             ];
+            if (only is { Count: > 0 })
+            {
+                var unknown = only.Except(settings.Select(s => s.Key)).ToArray();
+                if (unknown.Length > 0)
+                    throw new ArgumentOutOfRangeException("--settings", string.Join(',', unknown), $"Unknown setting; the settings are {string.Join(", ", settings.Select(s => s.Key))}.");
+                settings = [.. settings.Where(s => only.Contains(s.Key) || RequiredKeys.Contains(s.Key))];
+            }
             var checks = new
             {
                 robustness_guard = WorkerProcess.Run(self, [.. prefix, "self-check-worker"]),
@@ -65,14 +76,14 @@ public static class SepCraftIdeasBenchmark
                     Console.WriteLine(Inv($"{s.Name}: {rates[s.Name][^1]:F0} passes/s"));
                 }
 
-            string libraryName = settings[0].Name, pytorchName = settings.First(s => s.Python).Name, pytorchCappedName = settings.Last(s => s.Python).Name;
+            string libraryName = settings.First(s => s.Key == "library").Name, pytorchName = settings.First(s => s.Key == "pytorch").Name, pytorchCappedName = settings.First(s => s.Key == "pytorch-avx").Name;
             double library = KernelGuardBenchmark.Median(rates[libraryName]), pytorch = KernelGuardBenchmark.Median(rates[pytorchName]), pytorchAvxRate = KernelGuardBenchmark.Median(rates[pytorchCappedName]);
             var machine = MachineInfo.Current();
             var cpu = CpuFeatures.Current;
             Directory.CreateDirectory(resultsDir);
-            File.WriteAllText(Path.Combine(resultsDir, "sep-craft-ideas-cpu.json"), JsonSerializer.Serialize(new
+            File.WriteAllText(Path.Combine(resultsDir, name + ".json"), JsonSerializer.Serialize(new
             {
-                benchmark = "sep-craft-ideas-cpu", machine, cpu_extensions = cpu.Extensions, threads, repeats,
+                benchmark = name, machine, cpu_extensions = cpu.Extensions, threads, repeats,
                 model = new { arch = "resnet18", width, parameters, checkpoints, iterations, images, clean_accuracy_last = clean },
                 passes_per_second = rates, last_result = last, self_checks = checks,
                 note = "Fresh process per measurement, rotating the order; medians; passes = image x checkpoint x iteration.",
@@ -84,7 +95,7 @@ public static class SepCraftIdeasBenchmark
             md.AppendLine();
             md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; CPU extensions (CPUID): {string.Join(' ', cpu.Extensions)}."));
             md.AppendLine(Inv($"{threads} threads; {repeats} fresh processes per setting, rotating which goes first; measured {machine.Date}."));
-            md.AppendLine(Inv($"Command: `benchmarks/run-sep-benchmark.sh` builds; then `dotnet benchmarks/Robustness.Benchmarks/bin/Release/net10.0/linux-x64/Robustness.Benchmarks.dll sep-craft-ideas --repeats {repeats} --width {width} --k {checkpoints} --iterations {iterations} --images {images}`."));
+            md.AppendLine(Inv($"Command: `benchmarks/run-sep-benchmark.sh` builds; then `dotnet benchmarks/Robustness.Benchmarks/bin/Release/net10.0/linux-x64/Robustness.Benchmarks.dll sep-craft-ideas --repeats {repeats} --width {width} --k {checkpoints} --iterations {iterations} --images {images}{(only is { Count: > 0 } ? " --settings " + string.Join(',', settings.Select(s => s.Key)) : "")} --name {name}`."));
             md.AppendLine(Inv($"Work: SEP on {images} synthetic images, K = {checkpoints} ResNet-18 w{width} checkpoints ({parameters:N0} parameters), T = {iterations}, eps 8/255, step 1/255; the sep-craft benchmark's workers (PyTorch {last[pytorchName].GetProperty("version").GetString()}, Debian)."));
             md.AppendLine("Unit: passes/s (image x checkpoint x iteration, one forward and backward each); the ratio columns are medians over the library's or PyTorch's median.");
             md.AppendLine(Inv($"Kernel self-checks on this CPU: ours with the guard {Check(checks.robustness_guard)}, ours with the guard off {Check(checks.robustness_off)}, ours with oneDNN off {Check(checks.robustness_no_onednn)};"));
@@ -100,7 +111,7 @@ public static class SepCraftIdeasBenchmark
                     ? (cl.GetBoolean() ? " (conv output channels-last: yes)" : " (conv output channels-last: NO, the layout did not take)") : "";
                 md.AppendLine(Inv($"| {s.Name}{extra} | {m:F0} | {string.Join(", ", rates[s.Name].Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | {m / library:F2} | {m / pytorch:F2} | {m / pytorchAvxRate:F2} |"));
             }
-            File.WriteAllText(Path.Combine(resultsDir, "sep-craft-ideas-cpu.md"), md.ToString());
+            File.WriteAllText(Path.Combine(resultsDir, name + ".md"), md.ToString());
             Console.WriteLine(md.ToString());
             return 0;
         }
