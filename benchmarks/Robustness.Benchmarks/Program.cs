@@ -53,7 +53,8 @@ switch (args.FirstOrDefault())
         return KernelGuardBenchmark.SelfCheckWorker();
     case "training-worker":
         return TrainingWorker.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture),
-            int.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args.Contains("--raw"));
+            int.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args.Contains("--raw"),
+            args.Contains("--channels-last"));
     case "pgd":
         return PgdBenchmark.Run(results, Option("--python", "/usr/bin/python3"), args.Contains("--quick"), IntOption("--threads", 2), IntOption("--repeats", 2));
     case "pgd-worker":
@@ -89,7 +90,8 @@ switch (args.FirstOrDefault())
             args.Length > 5 ? args[5] : "cpu", args.Length > 6 ? args[6] : "");
     case "sep-craft-ideas":
         return SepCraftIdeasBenchmark.Run(results, Option("--python", "/usr/bin/python3"), IntOption("--threads", 2), IntOption("--repeats", 3),
-            IntOption("--width", 16), IntOption("--k", 5), IntOption("--iterations", 10), IntOption("--images", 128));
+            IntOption("--width", 16), IntOption("--k", 5), IntOption("--iterations", 10), IntOption("--images", 128),
+            Option("--settings", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Option("--name", "sep-craft-ideas-cpu"));
     case "sep-table":
     {
         var settings = new SepTableSettings
@@ -142,6 +144,24 @@ switch (args.FirstOrDefault())
             IntOption("--eval-images", 1000), Option("--eps", "8/255"), autoAttack == "on", Option("--device", "cpu"), IntOption("--threads", 2),
             Option("--name", "pwoa-cifar10-cpu"), Option("--work", Path.Combine(Path.GetTempPath(), "robustness-pwoa-table")), results, Option("--teacher-recipe", null!)));
     }
+    case "autoattack":
+        return AutoAttackBenchmark.Run(results, new AutoAttackBenchmark.Options(Option("--model", ""), Option("--data", ""), IntOption("--images", 1000),
+            Option("--torchattacks", ""), [.. Option("--steps", "100,10").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
+            Robustness.Attacks.Budget.Parse(Option("--eps", "8/255"), "--eps"), Option("--eps", "8/255"), IntOption("--threads", 2), IntOption("--batch", 250),
+            Option("--python", "/usr/bin/python3"), Option("--name", "autoattack-cpu")));
+    case "autoattack-worker":
+        return AutoAttackBenchmark.Worker(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture),
+            int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args[7]);
+    case "sep-scale":
+        return SepScaleBenchmark.Run(results, IntOption("--threads", 2), IntOption("--repeats", 2));
+    case "sep-scale-worker":
+        return SepScaleBenchmark.Worker(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture),
+            int.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture),
+            int.Parse(args[7], CultureInfo.InvariantCulture), int.Parse(args[8], CultureInfo.InvariantCulture));
+    case "bf16":
+        return Bf16Benchmark.Run(results, Option("--python", "/usr/bin/python3"), IntOption("--threads", 2), IntOption("--repeats", 3));
+    case "bf16-worker":
+        return Bf16Benchmark.Worker(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
     case "memory":
         return MemoryBenchmark.Run(results, IntOption("--batches", 3000));
     default:
