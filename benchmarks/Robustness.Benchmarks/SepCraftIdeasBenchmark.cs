@@ -35,6 +35,7 @@ public static class SepCraftIdeasBenchmark
             Setting[] settings =
             [
                 new("library", "library (batch 128)", false, 128, "library", inherit),
+                new("nchw", $"library, NCHW ({KernelGuard.ChannelsLastVariable}=off)", false, 128, "library", new Dictionary<string, string?> { [KernelGuard.ChannelsLastVariable] = "off" }),
                 new("frozen", "frozen parameters", false, 128, "frozen", inherit),
                 new("channels-last", "channels-last weights", false, 128, "channels-last", inherit),
                 new("frozen+channels-last", "frozen + channels-last", false, 128, "frozen+channels-last", inherit),

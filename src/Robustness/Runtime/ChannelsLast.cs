@@ -21,9 +21,14 @@ internal static class ChannelsLast
     /// oneDNN at AVX. That is where it was measured and where doctor's self-check probes channels-last convolutions
     /// (<see cref="Probed"/>). Elsewhere NCHW stays: oneDNN's AVX-512 channels-last kernels corrupted the heap on the
     /// Turin-like EPYC with the guard off (the process aborted with "double free or corruption"), and the AVX2-only
-    /// CPUs' NHWC kernels were not tried. CUDA keeps NCHW (not measured).
+    /// CPUs' NHWC kernels were not tried. CUDA keeps NCHW (not measured). <c>ROBUSTNESS_CHANNELS_LAST=off</c> turns it off.
     /// </summary>
-    public static bool Applies(Device device) => device.type == DeviceType.CPU && Probed;
+    public static bool Applies(Device device) => device.type == DeviceType.CPU && Probed && !TurnedOff;
+
+    private static readonly bool TurnedOff = IsTurnedOff(Environment.GetEnvironmentVariable(KernelGuard.ChannelsLastVariable));
+
+    /// <summary>Whether a value of <see cref="KernelGuard.ChannelsLastVariable"/> turns the layout off ("off", any case).</summary>
+    internal static bool IsTurnedOff(string? value) => string.Equals(value?.Trim(), "off", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether this process's kernels are the ones the channels-last path was checked with (the guard's AVX cap).</summary>
     public static bool Probed => KernelGuard.Status.State == KernelGuardState.Capped;

@@ -48,6 +48,12 @@ public static class KernelGuard
     /// <summary>oneDNN's cap on the instruction set its kernels may use.</summary>
     public const string IsaVariable = "ONEDNN_MAX_CPU_ISA";
 
+    /// <summary>
+    /// "off" keeps every convolution in plain NCHW where the library would otherwise craft and train channels-last
+    /// under this guard's cap (for a model whose layers turn out slower in NHWC, or to compare); read once per process.
+    /// </summary>
+    public const string ChannelsLastVariable = "ROBUSTNESS_CHANNELS_LAST";
+
     /// <summary>The older spelling oneDNN still reads.</summary>
     public const string LegacyIsaVariable = "DNNL_MAX_CPU_ISA";
 

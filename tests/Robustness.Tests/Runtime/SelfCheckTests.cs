@@ -31,6 +31,16 @@ public class SelfCheckTests
         report.Probes.Any(p => p.Shape.Contains("channels-last")).Should().Be(report.Guard.State == KernelGuardState.Capped);
     }
 
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("", false)]
+    [InlineData("on", false)]
+    [InlineData("auto", false)]
+    [InlineData("off", true)]
+    [InlineData(" OFF ", true)]
+    public void Only_off_turns_the_channels_last_layout_off(string? value, bool off) =>
+        ChannelsLast.IsTurnedOff(value).Should().Be(off);
+
     [Fact]
     public void The_channels_last_layout_keeps_values_and_shape_and_the_weights_come_back_plain()
     {
