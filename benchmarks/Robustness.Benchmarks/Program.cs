@@ -152,7 +152,7 @@ switch (args.FirstOrDefault())
         return AutoAttackBenchmark.Worker(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture),
             int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args[7]);
     case "sep-scale":
-        return SepScaleBenchmark.Run(results, IntOption("--threads", 2), IntOption("--repeats", 2));
+        return args.Contains("--report") ? SepScaleBenchmark.Report(results) : SepScaleBenchmark.Run(results, IntOption("--threads", 2), IntOption("--repeats", 2));
     case "sep-scale-worker":
         return SepScaleBenchmark.Worker(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture),
             int.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture),

@@ -139,41 +139,59 @@ public static class SepScaleBenchmark
 
     private static void Write(string resultsDir, Row[] rows, Dictionary<Row, List<double>> seconds, int threads, int repeats, long parameters, double clean)
     {
-        var machine = MachineInfo.Current();
-        var cpu = CpuFeatures.Current;
-        double Work(Row r) => (double)r.K * r.T * r.Images * r.Size * r.Size;
-        var baseRow = rows[0];
-        double baseUnit = KernelGuardBenchmark.Median(seconds[baseRow]) / Work(baseRow);
         Directory.CreateDirectory(resultsDir);
         File.WriteAllText(Path.Combine(resultsDir, "sep-scale-cpu.json"), JsonSerializer.Serialize(new
         {
-            benchmark = "sep-scale-cpu", machine, cpu_extensions = cpu.Extensions, threads, repeats, batch = Batch,
-            model = new { arch = "resnet18", width = 16, parameters, clean_accuracy_last = clean },
+            benchmark = "sep-scale-cpu", machine = MachineInfo.Current(), cpu_extensions = CpuFeatures.Current.Extensions, threads, repeats, batch = Batch,
+            model = new { arch = "resnet18", width = 16, parameters, clean_accuracy_last = clean, input_size = BaseSize },
             rows = rows.Select(r => new { r.Group, r.K, r.T, r.Images, r.Size, r.Processes, seconds = seconds[r], median = KernelGuardBenchmark.Median(seconds[r]) }),
         }, new JsonSerializerOptions { WriteIndented = true }));
+        Report(resultsDir);
+    }
+
+    /// <summary>Writes sep-scale-cpu.md from sep-scale-cpu.json (<c>sep-scale --report</c> redraws it without measuring).</summary>
+    public static int Report(string resultsDir)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(resultsDir, "sep-scale-cpu.json")));
+        var root = json.RootElement;
+        var machine = root.GetProperty("machine");
+        int threads = root.GetProperty("threads").GetInt32(), repeats = root.GetProperty("repeats").GetInt32();
+        var rows = root.GetProperty("rows").EnumerateArray().Select(r => (
+            Row: new Row(r.GetProperty("Group").GetString()!, r.GetProperty("K").GetInt32(), r.GetProperty("T").GetInt32(), r.GetProperty("Images").GetInt32(),
+                r.GetProperty("Size").GetInt32(), r.GetProperty("Processes").GetInt32()),
+            Seconds: r.GetProperty("seconds").EnumerateArray().Select(v => v.GetDouble()).ToList(),
+            Median: r.GetProperty("median").GetDouble())).ToList();
+        // The network's work: images of another size are crafted through a view resized to the model's input size
+        // (CraftingViews), so the checkpoints always see 32x32 and the size rows show only the larger iterate's cost.
+        double Work(Row r) => (double)r.K * r.T * r.Images;
+        var baseRow = rows[0];
+        double baseUnit = baseRow.Median / Work(baseRow.Row);
 
         var md = new StringBuilder();
         md.AppendLine("# SEP crafting: how the time grows (CPU)").AppendLine();
-        md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; CPU extensions (CPUID): {string.Join(' ', cpu.Extensions)}; {machine.Date}."));
-        md.AppendLine(Inv($"Work: SEP (eps 8/255, step 1/255) with the checkpoints of a ResNet-18 w16 ({parameters:N0} parameters) trained one epoch per checkpoint on 1,024 synthetic images; batches of {Batch}; {threads} threads per single process; {repeats} fresh processes per row, rotating; medians."));
-        md.AppendLine(Inv($"Base: K = {BaseK}, T = {BaseT}, {BaseImages} images of {BaseSize}x{BaseSize}; each group changes one of them. Larger images are the synthetic images resized bilinearly (the network's global pooling takes any size)."));
-        md.AppendLine("Work = K x T x images x pixels; 'time per unit of work / base' is 1.00 where the time grows exactly linearly with the work.").AppendLine();
-        md.AppendLine("| group | K | T | images | size | processes x threads | seconds (median) | every repeat | passes/s | time per unit of work / base |");
+        md.AppendLine(Inv($"Machine: {machine.GetProperty("Cpu").GetString()}, {machine.GetProperty("Cores").GetInt32()} cores, {machine.GetProperty("Os").GetString()}, {machine.GetProperty("DotNet").GetString()}; CPU extensions (CPUID): {string.Join(' ', root.GetProperty("cpu_extensions").EnumerateArray().Select(e => e.GetString()))}; {machine.GetProperty("Date").GetString()}."));
+        md.AppendLine(Inv($"Work: SEP (eps 8/255, step 1/255) with the checkpoints of a ResNet-18 w16 ({root.GetProperty("model").GetProperty("parameters").GetInt64():N0} parameters, input 32x32) trained one epoch per checkpoint on 1,024 synthetic images; batches of {Batch}; {threads} threads per single process; {repeats} fresh processes per row, rotating; medians."));
+        md.AppendLine(Inv($"Base: K = {BaseK}, T = {BaseT}, {BaseImages} images of {BaseSize}x{BaseSize}; each group changes one of them. Larger images are the synthetic images resized bilinearly."));
+        md.AppendLine("Network work = K x T x images (passes); 'time per pass / base' is 1.00 where the time grows exactly linearly with it. The library crafts images of");
+        md.AppendLine("another size than the model's at their own resolution through a view resized to the model's input (CraftingViews), so the checkpoints see");
+        md.AppendLine("32x32 in every row: the size rows measure what the larger iterate and the resized view add, not 4x or 9x the network's work.").AppendLine();
+        md.AppendLine("| group | K | T | images | size | processes x threads | seconds (median) | every repeat | passes/s | time per pass / base |");
         md.AppendLine("|---|---:|---:|---:|---:|---|---:|---|---:|---:|");
-        foreach (var r in rows)
+        foreach (var (r, all, m) in rows)
         {
-            double m = KernelGuardBenchmark.Median(seconds[r]);
             string layout = r.Processes == 1 ? Inv($"1 x {threads}") : Inv($"{r.Processes} x {Math.Max(1, threads / r.Processes)}");
-            md.AppendLine(Inv($"| {r.Group} | {r.K} | {r.T} | {r.Images} | {r.Size} | {layout} | {m:F1} | {string.Join(", ", seconds[r].Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))} | {(double)r.K * r.T * r.Images / m:F0} | {m / Work(r) / baseUnit:F2} |"));
+            md.AppendLine(Inv($"| {r.Group} | {r.K} | {r.T} | {r.Images} | {r.Size} | {layout} | {m:F1} | {string.Join(", ", all.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))} | {Work(r) / m:F0} | {m / Work(r) / baseUnit:F2} |"));
         }
-        var one = rows.First(r => r.Group == "shards" && r.Processes == 1);
-        var two = rows.First(r => r.Group == "shards" && r.Processes > 1);
+        var one = rows.First(r => r.Row.Group == "shards" && r.Row.Processes == 1);
+        var two = rows.First(r => r.Row.Group == "shards" && r.Row.Processes > 1);
         md.AppendLine();
-        md.AppendLine(Inv($"Two shards on two processes (one thread each) / one process with {threads} threads, same {one.Images} images: {KernelGuardBenchmark.Median(seconds[two]) / KernelGuardBenchmark.Median(seconds[one]):F2} of the time."));
+        md.AppendLine(Inv($"Two shards on two processes (one thread each) / one process with {threads} threads, same {one.Row.Images} images: {two.Median / one.Median:F2} of the time."));
         md.AppendLine();
-        md.AppendLine("Produced by: `dotnet benchmarks/Robustness.Benchmarks/bin/Release/net10.0/linux-x64/Robustness.Benchmarks.dll sep-scale" + Inv($" --repeats {repeats} --threads {threads}`."));
+        md.AppendLine("Produced by: `dotnet benchmarks/Robustness.Benchmarks/bin/Release/net10.0/linux-x64/Robustness.Benchmarks.dll sep-scale" + Inv($" --repeats {repeats} --threads {threads}`") +
+            " (`sep-scale --report` redraws this file from the JSON).");
         File.WriteAllText(Path.Combine(resultsDir, "sep-scale-cpu.md"), md.ToString());
         Console.Write(md.ToString());
+        return 0;
     }
 
     private static string Describe(Row r) => Inv($"{r.Group}: K = {r.K}, T = {r.T}, {r.Images} images of {r.Size}x{r.Size}, {r.Processes} process(es)");
