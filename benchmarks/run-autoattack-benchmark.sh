@@ -8,7 +8,7 @@
 # (or `git archive v3.5.1` of a mirror). Its dependencies come from Debian: python3-torch, python3-numpy, python3-scipy.
 #
 # The model is the attack table's PGD-AT small-cnn w16 (results/attack-cifar10-cpu.md), trained here once with the
-# command that table names, on the first 1,000 training images of each class (about 25 minutes on 2 cores).
+# command that table names, on the first 1,000 training images of each class (about half an hour on 2 cores).
 # Usage: benchmarks/run-autoattack-benchmark.sh TORCHATTACKS_SRC [WORK_DIR] [STEPS=100,10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
