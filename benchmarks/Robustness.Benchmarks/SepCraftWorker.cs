@@ -125,7 +125,7 @@ public static class SepCraftWorker
     // TorchSharp 0.107 has no memory_format argument, but a conv whose weight has NHWC strides (permute, contiguous,
     // permute back) is run channels-last by libtorch, and its output keeps those strides for the next layer. Returns
     // whether the first convolution's output really came out channels-last (non-contiguous in NCHW terms).
-    private static bool ToChannelsLast(List<Classifier> models)
+    internal static bool ToChannelsLast(IReadOnlyList<Classifier> models)
     {
         using var noGrad = torch.no_grad();
         foreach (var m in models)

@@ -20,28 +20,27 @@ public static class TrainingBenchmark
             ? [new("small-cnn", 32, 128, 4, 8), new("resnet18", 16, 128, 4, 4)]
             : [new("small-cnn", 32, 128, 8, 60), new("resnet18", 16, 128, 8, 24), new("resnet18", 64, 128, 4, 8)];
 
-        var rows = new List<(Config Config, JsonElement Ours, JsonElement Loop, JsonElement Theirs, JsonElement Nchw)>();
+        var rows = new List<(Config Config, JsonElement Ours, JsonElement Loop, JsonElement Theirs, JsonElement ChannelsLast)>();
         var (self, prefix) = WorkerProcess.Self();
         foreach (var c in configs)
         {
-            JsonElement? best = null, bestLoop = null, bestTheirs = null, bestNchw = null;
+            JsonElement? best = null, bestLoop = null, bestTheirs = null, bestChannelsLast = null;
             for (int r = 0; r < repeats; r++)
             {
                 string[] worker = [.. prefix, "training-worker", c.Arch, Inv(c.Width), Inv(c.Batch), Inv(c.Warmup), Inv(c.Timed), Inv(threads)];
                 var ours = WorkerProcess.Run(self, worker);
                 var loop = WorkerProcess.Run(self, [.. worker, "--raw"]);
-                // The Trainer trains channels-last under the kernel guard's cap; the same with the layout turned off.
-                var nchw = WorkerProcess.Run(self, worker, environment: new Dictionary<string, string?> { [Runtime.KernelGuard.ChannelsLastVariable] = "off" });
+                var channelsLast = WorkerProcess.Run(self, [.. worker, "--channels-last"]);
                 var theirs = WorkerProcess.Run(python, ["train_throughput.py", "--arch", c.Arch, "--width", Inv(c.Width), "--batch", Inv(c.Batch),
                     "--warmup", Inv(c.Warmup), "--batches", Inv(c.Timed), "--threads", Inv(threads)], referenceDir);
                 if (best is null || Ips(ours) > Ips(best.Value)) best = ours;
                 if (bestLoop is null || Ips(loop) > Ips(bestLoop.Value)) bestLoop = loop;
                 if (bestTheirs is null || Ips(theirs) > Ips(bestTheirs.Value)) bestTheirs = theirs;
-                if (bestNchw is null || Ips(nchw) > Ips(bestNchw.Value)) bestNchw = nchw;
+                if (bestChannelsLast is null || Ips(channelsLast) > Ips(bestChannelsLast.Value)) bestChannelsLast = channelsLast;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{c.Arch} w{c.Width}: robustness {Ips(ours):F1} img/s, bare TorchSharp loop {Ips(loop):F1} img/s, Trainer NCHW {Ips(nchw):F1} img/s, pytorch {Ips(theirs):F1} img/s"));
+                    $"{c.Arch} w{c.Width}: robustness {Ips(ours):F1} img/s, bare TorchSharp loop {Ips(loop):F1} img/s, channels-last weights {Ips(channelsLast):F1} img/s, pytorch {Ips(theirs):F1} img/s"));
             }
-            rows.Add((c, best!.Value, bestLoop!.Value, bestTheirs!.Value, bestNchw!.Value));
+            rows.Add((c, best!.Value, bestLoop!.Value, bestTheirs!.Value, bestChannelsLast!.Value));
         }
 
         var machine = MachineInfo.Current();
@@ -56,8 +55,8 @@ public static class TrainingBenchmark
             rows = rows.Select(r => new
             {
                 arch = r.Config.Arch, width = r.Config.Width, batch = r.Config.Batch, timed_batches = r.Config.Timed,
-                robustness = r.Ours, torchsharp_loop = r.Loop, pytorch = r.Theirs, robustness_nchw = r.Nchw,
-                nchw_time_ratio = Ips(r.Theirs) / Ips(r.Nchw),
+                robustness = r.Ours, torchsharp_loop = r.Loop, pytorch = r.Theirs, robustness_channels_last_weights = r.ChannelsLast,
+                channels_last_time_ratio = Ips(r.Theirs) / Ips(r.ChannelsLast),
                 time_ratio = Ips(r.Theirs) / Ips(r.Ours),
                 trainer_overhead_ratio = Ips(r.Loop) / Ips(r.Ours),
                 torchsharp_vs_pytorch_ratio = Ips(r.Theirs) / Ips(r.Loop),
@@ -74,16 +73,16 @@ public static class TrainingBenchmark
         md.AppendLine("Work: random 32x32 images, batch 128, SGD (lr 0.1, momentum 0.9, wd 5e-4), cross-entropy, train mode, no augmentation;");
         md.AppendLine(Inv($"best of {repeats} fresh processes each, alternating. Time ratio = Robustness time / PyTorch time (target <= 1.05)."));
         md.AppendLine("'Bare loop' is the PyTorch script's loop written in plain TorchSharp: Trainer / bare loop is the Trainer's own cost,");
-        md.AppendLine("bare loop / PyTorch is TorchSharp 0.107 + libtorch 2.10 against this PyTorch build. Under the kernel guard's cap the Trainer");
-        md.AppendLine("trains with channels-last weights (and the bare loop does not); 'Trainer NCHW' is the Trainer with ROBUSTNESS_CHANNELS_LAST=off.");
+        md.AppendLine("bare loop / PyTorch is TorchSharp 0.107 + libtorch 2.10 against this PyTorch build. 'Channels-last' is issue 18's idea:");
+        md.AppendLine("the Trainer with the model's 4-D weights given NHWC strides first (a benchmark variant, not the library's default).");
         md.AppendLine(Inv($"Kernel guard: {rows[0].Ours.GetProperty("kernel_guard").GetString()}; PyTorch runs its own oneDNN at its default ISA."));
         md.AppendLine("Memory: peak RSS of the process; 'growth' = RSS after minus before the timed batches (allocator warm-up shows here;");
         md.AppendLine("see memory-cpu.md for thousands of batches).");
         md.AppendLine();
-        md.AppendLine("| model | params | Trainer img/s | bare TorchSharp loop img/s | Trainer NCHW img/s | PyTorch img/s | time ratio Trainer/PyTorch | time ratio Trainer NCHW/PyTorch | Trainer/bare loop | bare loop/PyTorch | peak RSS MiB (Trainer / PyTorch) | RSS growth MiB (Trainer / PyTorch) |");
+        md.AppendLine("| model | params | Trainer img/s | bare TorchSharp loop img/s | Trainer, channels-last weights img/s | PyTorch img/s | time ratio Trainer/PyTorch | time ratio channels-last/PyTorch | Trainer/bare loop | bare loop/PyTorch | peak RSS MiB (Trainer / PyTorch) | RSS growth MiB (Trainer / PyTorch) |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var (c, ours, loop, theirs, nchw) in rows)
-            md.AppendLine(Inv($"| {c.Arch} w{c.Width} | {ours.GetProperty("parameters").GetInt64():N0} | {Ips(ours):F1} | {Ips(loop):F1} | {Ips(nchw):F1} | {Ips(theirs):F1} | {Ips(theirs) / Ips(ours):F2} | {Ips(theirs) / Ips(nchw):F2} | {Ips(loop) / Ips(ours):F2} | {Ips(theirs) / Ips(loop):F2} | {ours.GetProperty("peak_rss_mb").GetDouble():F0} / {theirs.GetProperty("peak_rss_mb").GetDouble():F0} | {Growth(ours):F0} / {Growth(theirs):F0} |"));
+        foreach (var (c, ours, loop, theirs, channelsLast) in rows)
+            md.AppendLine(Inv($"| {c.Arch} w{c.Width} | {ours.GetProperty("parameters").GetInt64():N0} | {Ips(ours):F1} | {Ips(loop):F1} | {Ips(channelsLast):F1} | {Ips(theirs):F1} | {Ips(theirs) / Ips(ours):F2} | {Ips(theirs) / Ips(channelsLast):F2} | {Ips(loop) / Ips(ours):F2} | {Ips(theirs) / Ips(loop):F2} | {ours.GetProperty("peak_rss_mb").GetDouble():F0} / {theirs.GetProperty("peak_rss_mb").GetDouble():F0} | {Growth(ours):F0} / {Growth(theirs):F0} |"));
         File.WriteAllText(Path.Combine(resultsDir, "training-cpu.md"), md.ToString());
         Console.WriteLine(md.ToString());
         return 0;

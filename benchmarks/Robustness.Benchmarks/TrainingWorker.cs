@@ -14,7 +14,12 @@ namespace Robustness.Benchmarks;
 /// </summary>
 public static class TrainingWorker
 {
-    public static int Run(string arch, int width, int batch, int warmupBatches, int timedBatches, int threads, bool raw = false)
+    /// <param name="channelsLast">
+    /// Issue 18's idea for the Trainer: the 4-D weights get NHWC strides before training (as SEP crafts under the kernel
+    /// guard's cap), so oneDNN convolves channels-last forward and backward without reorders; the optimizer's buffers
+    /// are made from the gradients and keep their layout.
+    /// </param>
+    public static int Run(string arch, int width, int batch, int warmupBatches, int timedBatches, int threads, bool raw = false, bool channelsLast = false)
     {
         torch.set_num_threads(threads);
         var random = new Random(0);
@@ -24,6 +29,7 @@ public static class TrainingWorker
         var pool = new ImageSet(pixels, labels, 3, 32, 32, SyntheticImageSet.AllClassNames);
 
         using var classifier = Classifier.Create(new ModelSpec(arch, 10, width), Normalization.Cifar10, seed: 0);
+        bool? channelsLastOutput = channelsLast ? SepCraftWorker.ToChannelsLast([classifier]) : null;
         var options = new TrainingOptions { BatchSize = batch, LearningRate = 0.1, Momentum = 0.9, WeightDecay = 5e-4, ProgressInterval = int.MaxValue };
 
         // Warm-up: one short run (allocator, kernels, JIT), then the timed run over whole passes of the pool.
@@ -42,6 +48,7 @@ public static class TrainingWorker
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             framework = raw ? "torchsharp-loop" : "robustness",
+            channels_last_output = channelsLastOutput,
             version = typeof(torch).Assembly.GetName().Version?.ToString(),
             kernel_guard = Runtime.KernelGuard.Status.State.ToString(),
             arch, width, batch,

@@ -10,14 +10,12 @@ namespace Robustness.Runtime;
 /// on ResNet-18 w16: about a third of oneDNN's time in reorders, and its time per step halved with channels-last). With NHWC strides on the weights and the input, the
 /// convolutions run channels-last and their outputs keep that layout for the next layer (benchmarks/results/
 /// sep-craft-ideas-cpu.md). TorchSharp 0.107 has no memory_format argument, so the layout is made by permuting to
-/// NHWC, copying, and permuting back: the same values and shape, NHWC strides. SEP crafts and the Trainer trains in this
-/// layout (weights only for training: the optimizer's buffers are made from the gradients and keep it; the training
-/// benchmark measured +12 to +60% images/s for ResNet-18 w16 and small-cnn w32 under the cap, benchmarks/results/training-cpu.md).
+/// NHWC, copying, and permuting back: the same values and shape, NHWC strides.
 /// </summary>
 internal static class ChannelsLast
 {
     /// <summary>
-    /// Whether crafting and training on <paramref name="device"/> use the layout: on the CPU, and only where the kernel guard caps
+    /// Whether crafting on <paramref name="device"/> uses the layout: on the CPU, and only where the kernel guard caps
     /// oneDNN at AVX. That is where it was measured and where doctor's self-check probes channels-last convolutions
     /// (<see cref="Probed"/>). Elsewhere NCHW stays: oneDNN's AVX-512 channels-last kernels corrupted the heap on the
     /// Turin-like EPYC with the guard off (the process aborted with "double free or corruption"), and the AVX2-only
@@ -45,24 +43,17 @@ internal static class ChannelsLast
     /// ways). The parameters stay the same objects; their storage is replaced, so a view taken of a weight before
     /// does not follow it.
     /// </summary>
-    public static IDisposable Weights(Classifier classifier)
-    {
-        ArgumentNullException.ThrowIfNull(classifier);
-        return new WeightLayout(classifier.Network);
-    }
-
-    /// <summary>As <see cref="Weights(Classifier)"/> for a bare network.</summary>
-    public static IDisposable Weights(nn.Module network) => new WeightLayout(network);
+    public static IDisposable Weights(Classifier classifier) => new WeightLayout(classifier);
 
     private sealed class WeightLayout : IDisposable
     {
         private readonly List<Tensor> _weights;
         private bool _disposed;
 
-        public WeightLayout(nn.Module network)
+        public WeightLayout(Classifier classifier)
         {
-            ArgumentNullException.ThrowIfNull(network);
-            _weights = network.parameters().Where(p => p.dim() == 4).Select(p => (Tensor)p).ToList();
+            ArgumentNullException.ThrowIfNull(classifier);
+            _weights = classifier.Network.parameters().Where(p => p.dim() == 4).Select(p => (Tensor)p).ToList();
             Relayout(Of);
         }
 

@@ -79,14 +79,10 @@ internal static class KernelSelfCheck
             // Only where the library crafts channels-last: with other kernels these probes can abort the process (see ChannelsLast).
             if (ChannelsLast.Probed)
                 foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, channelsLast: true));
-            foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator, channelsLast: false));
-            if (ChannelsLast.Probed)
-                foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator, channelsLast: true));
+            foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator));
         }
-        var (training, digest) = ProbeTraining(repeats, channelsLast: false);
+        var (training, digest) = ProbeTraining(repeats);
         probes.Add(training);
-        // The Trainer trains with channels-last weights exactly where ChannelsLast applies.
-        if (ChannelsLast.Probed) probes.Add(ProbeTraining(repeats, channelsLast: true).Result);
         return new RuntimeSelfCheckReport(probes, digest, torch.get_num_threads(), guard, watch.Elapsed);
     }
 
@@ -124,16 +120,14 @@ internal static class KernelSelfCheck
         return [y.detach(), grads[0], grads[1]];
     }
 
-    private static IEnumerable<KernelProbeResult> ProbeBatchNormAndPooling(int channels, int repeats, Generator generator, bool channelsLast)
+    private static IEnumerable<KernelProbeResult> ProbeBatchNormAndPooling(int channels, int repeats, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.randn([Batch, channels, 16, 16], generator: generator);
         var gy = torch.randn([Batch, channels, 8, 8], generator: generator);
         var reference = NormPool(x.to(float64), gy.to(float64));
-        // Channels-last: the layout a channels-last convolution hands to the next batch norm in training (ATen's NHWC kernels).
-        var runs = Enumerable.Range(0, repeats)
-            .Select(_ => channelsLast ? NormPool(ChannelsLast.Of(x), ChannelsLast.Of(gy)).Select(t => t.contiguous()).ToArray() : NormPool(x, gy)).ToList();
-        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{channels} 16x16{(channelsLast ? " channels-last" : "")}");
+        var runs = Enumerable.Range(0, repeats).Select(_ => NormPool(x, gy)).ToList();
+        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{channels} 16x16");
         return
         [
             Compare("batch norm + ReLU + max pool 2x2 forward", shape, runs.Select(r => r[0]).ToList(), reference[0], ConvTolerance),
@@ -154,7 +148,7 @@ internal static class KernelSelfCheck
     }
 
     /// <summary>Three SGD steps of a width-4 SmallCnn in training mode, from the same seed each run.</summary>
-    private static (KernelProbeResult Result, string Digest) ProbeTraining(int repeats, bool channelsLast)
+    private static (KernelProbeResult Result, string Digest) ProbeTraining(int repeats)
     {
         using var scope = torch.NewDisposeScope();
         Tensor images, labels;
@@ -163,22 +157,21 @@ internal static class KernelSelfCheck
             images = torch.rand([Batch, 3, 32, 32], generator: generator);
             labels = torch.randint(10, [Batch], generator: generator);
         }
-        var reference = TrainSteps(images, labels, float64, channelsLast: false);
-        var runs = Enumerable.Range(0, repeats).Select(_ => TrainSteps(images, labels, float32, channelsLast)).ToList();
-        var result = Compare("SmallCnn w4 training (3 SGD steps, batch norm in training mode)",
-            string.Create(CultureInfo.InvariantCulture, $"N{Batch} 3x32x32{(channelsLast ? " channels-last weights" : "")}"), runs, reference, TrainingTolerance);
+        var reference = TrainSteps(images, labels, float64);
+        var runs = Enumerable.Range(0, repeats).Select(_ => TrainSteps(images, labels, float32)).ToList();
+        var result = Compare("SmallCnn w4 training (3 SGD steps, batch norm in training mode)", string.Create(CultureInfo.InvariantCulture, $"N{Batch} 3x32x32"),
+            runs, reference, TrainingTolerance);
         var bytes = runs[0].to(float32).contiguous().bytes.ToArray();
         return (result, Convert.ToHexStringLower(SHA256.HashData(bytes)));
     }
 
-    private static Tensor TrainSteps(Tensor images, Tensor labels, ScalarType dtype, bool channelsLast)
+    private static Tensor TrainSteps(Tensor images, Tensor labels, ScalarType dtype)
     {
         using var enabled = torch.enable_grad();
         using var network = new SmallCnn(classes: 10, width: 4);
         using (var generator = new Generator(13)) network.ResetParameters(generator);
         network.to(dtype);
         network.train();
-        using var layout = channelsLast ? ChannelsLast.Weights(network) : null;
         using var optimizer = torch.optim.SGD(network.parameters(), 0.05, momentum: 0.9);
         var x = images.to(dtype);
         for (int step = 0; step < 3; step++)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Robustness.Data;
-using Robustness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -131,10 +130,6 @@ public sealed class Trainer
         // Augmentations draw on a CPU generator of their own, so a seed gives the same batches on any device.
         using var augmentationGenerator = new torch.Generator((ulong)o.Seed);
         if (classifier.Device.type != o.Device.type || classifier.Device.index != o.Device.index) classifier.To(o.Device);
-        // Under the kernel guard's cap the convolutions run channels-last without oneDNN's reorders (see ChannelsLast);
-        // the weights are plain NCHW again when training ends, however it ends. Before the optimizer, whose momentum
-        // buffers are made from the gradients and so take the same layout.
-        using var layout = ChannelsLast.Applies(o.Device) ? ChannelsLast.Weights(classifier) : null;
 
         using var mode = classifier.TrainMode();
         using var optimizer = torch.optim.SGD(classifier.Network.parameters(), o.LearningRate, o.Momentum, 0, o.WeightDecay, o.Nesterov);

@@ -69,7 +69,6 @@ public sealed class TrainingResumeState
         Directory.CreateDirectory(Folder);
         string optimizerFile = Path.Combine(Folder, Name(OptimizerFileName, epoch));
         string temp = optimizerFile + ".tmp";
-        PlainMomentum(optimizer);
         optimizer.save_state_dict(temp);
         File.Move(temp, optimizerFile, overwrite: true);
         using (var state = augmentationGenerator.get_state())
@@ -86,20 +85,6 @@ public sealed class TrainingResumeState
             if (int.TryParse(stem[(stem.LastIndexOf('-') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int e) && !kept.Contains(e))
                 File.Delete(file);
         }
-    }
-
-    // A channels-last run's momentum buffers (made from NHWC gradients) have NHWC strides, which TorchSharp's writer
-    // refuses; they get the same values in plain NCHW, in place, and the run goes on with them (elementwise updates
-    // give the same values in either layout).
-    private static void PlainMomentum(TorchSharp.Modules.OptimizerHelper optimizer)
-    {
-        using var noGrad = torch.no_grad();
-        foreach (var state in optimizer.state_dict().State.OfType<TorchSharp.Modules.SGD.State>())
-            if (state.momentum_buffer is { } buffer && !buffer.is_contiguous())
-            {
-                using var plain = buffer.contiguous();
-                buffer.set_(plain); // in place: the optimizer keeps the same tensor object
-            }
     }
 
     /// <summary>Loads the state saved after <paramref name="epoch"/> into <paramref name="optimizer"/> and <paramref name="augmentationGenerator"/>.</summary>
