@@ -2,7 +2,6 @@ using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
-using System.Security.Cryptography;
 using Robustness.Attacks;
 using Robustness.Attacks.Evaluation;
 using Robustness.Data;
@@ -74,7 +73,7 @@ public static class AttackTable
         // Models: the same name must mean the same weights in a resumed run.
         foreach (var (name, file) in run.Models)
         {
-            string hash = Sha256(file);
+            string hash = ResultsFile.Sha256(file);
             var known = state.Models.FirstOrDefault(m => m.Name == name);
             if (known is not null && known.Sha256 != hash)
                 throw new InvalidOperationException($"{jsonPath} measured model '{name}' with other weights ({known.File}, sha256 {known.Sha256[..12]}...); pass --name for a new result file.");
@@ -278,11 +277,6 @@ public static class AttackTable
         Mean = c.Normalization.Mean, Std = c.Normalization.Std, Parameters = c.ParameterCount,
     };
 
-    private static string Sha256(string file)
-    {
-        using var stream = File.OpenRead(file);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     private static IProgress<EvaluationProgress> BatchLogger(string what, Stopwatch clock)
     {

@@ -122,10 +122,11 @@ public static class AutoAttackBenchmark
     {
         var machine = MachineInfo.Current();
         var cpu = CpuFeatures.Current;
+        string modelSha256 = ResultsFile.Sha256(o.Model);
         Directory.CreateDirectory(resultsDir);
         File.WriteAllText(Path.Combine(resultsDir, o.Name + ".json"), JsonSerializer.Serialize(new
         {
-            benchmark = o.Name, machine, cpu_extensions = cpu.Extensions, model = Path.GetFileName(o.Model), model_sha256 = Sha256(o.Model),
+            benchmark = o.Name, machine, cpu_extensions = cpu.Extensions, model = Path.GetFileName(o.Model), model_sha256 = modelSha256,
             data = o.Data, o.Images, eps = o.Eps, o.Threads, o.Batch, torchattacks_source = Path.GetFullPath(o.TorchAttacks),
             measurements = measurements.Select(m => new { side = m.Side, setting = m.Setting, steps = m.Steps, result = m.Result }),
         }, new JsonSerializerOptions { WriteIndented = true }));
@@ -133,7 +134,7 @@ public static class AutoAttackBenchmark
         var md = new StringBuilder();
         md.AppendLine("# AutoAttack: Robustness against torchattacks on the same weights and images (CPU)").AppendLine();
         md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; CPU extensions: {string.Join(' ', cpu.Extensions)}; {machine.Date}."));
-        md.AppendLine(Inv($"Model: `{Path.GetFileName(o.Model)}` (sha256 {Sha256(o.Model)[..12]}); images: the first {o.Images / 10} of each class of `{o.Data}` by ordinal file name ({o.Images} images); l-inf {o.Eps}; batches of {o.Batch}; {o.Threads} threads on both sides."));
+        md.AppendLine(Inv($"Model: `{Path.GetFileName(o.Model)}` (sha256 {modelSha256[..12]}); images: the first {o.Images / 10} of each class of `{o.Data}` by ordinal file name ({o.Images} images); l-inf {o.Eps}; batches of {o.Batch}; {o.Threads} threads on both sides."));
         if (measurements.FirstOrDefault(m => m.Side == "torchattacks")?.Result is { } ta)
             md.AppendLine(Inv($"torchattacks {ta.GetProperty("torchattacks_version").GetString()} from its source at `{o.TorchAttacks}` (not vendored), on Debian's PyTorch {ta.GetProperty("torch_version").GetString()}."));
         md.AppendLine();
@@ -160,12 +161,6 @@ public static class AutoAttackBenchmark
         md.AppendLine(Inv($"Produced by: `benchmarks/run-autoattack-benchmark.sh TORCHATTACKS_SRC` (this run: `Robustness.Benchmarks autoattack --model {Path.GetFileName(o.Model)} --data {o.Data} --images {o.Images} --torchattacks {o.TorchAttacks} --steps {string.Join(',', o.Steps)} --threads {o.Threads} --batch {o.Batch} --name {o.Name}`)."));
         File.WriteAllText(Path.Combine(resultsDir, o.Name + ".md"), md.ToString());
         Console.Write(md.ToString());
-    }
-
-    private static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

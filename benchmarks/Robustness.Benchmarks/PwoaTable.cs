@@ -1,7 +1,6 @@
 using Robustness.Hosting;
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using Robustness.Attacks;
 using Robustness.Attacks.Evaluation;
 using Robustness.Data;
@@ -85,7 +84,7 @@ public static class PwoaTable
 
         var settings = new PwoaTableSettings
         {
-            TeacherFile = teacherFile, TeacherSha256 = Sha256(teacherFile),
+            TeacherFile = teacherFile, TeacherSha256 = ResultsFile.Sha256(teacherFile),
             TrainFolder = Path.GetFullPath(run.TrainFolder), TrainImages = train.Count,
             TestFolder = Path.GetFullPath(run.TestFolder), TestImages = test.Count, EvalImages = run.EvalImages,
             Profile = run.Profile, AdmmEpochs = run.AdmmEpochs, RetrainEpochs = run.RetrainEpochs,
@@ -271,11 +270,6 @@ public static class PwoaTable
         _ => phase.ToString().ToLowerInvariant(),
     };
 
-    private static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     // One line per finished epoch, and one a minute within long epochs.
     private static IProgress<PruningProgress> EpochLogger(string what)

@@ -19,4 +19,11 @@ public static class ResultsFile
         File.WriteAllText(temporary, JsonSerializer.Serialize(value, options));
         File.Move(temporary, path, overwrite: true);
     }
+
+    /// <summary>The SHA-256 of a file (a model's weights, recorded beside the figures measured with it), lower-case hex.</summary>
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
 }
