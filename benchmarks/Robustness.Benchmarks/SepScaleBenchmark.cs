@@ -52,7 +52,7 @@ public static class SepScaleBenchmark
                 for (int i = 0; i < rows.Length; i++)
                 {
                     var row = rows[(i + repeat) % rows.Length];
-                    double s = row.Processes == 1 ? Measure(self, prefix, workDir, row, threads, 0, 1) : MeasureSharded(self, prefix, workDir, row, threads);
+                    double s = Measure(self, prefix, workDir, row, threads);
                     seconds[row].Add(s);
                     Console.WriteLine(Inv($"{Describe(row)}: {s:F1} s"));
                 }
@@ -65,15 +65,9 @@ public static class SepScaleBenchmark
         }
     }
 
-    private static double Measure(string self, string[] prefix, string workDir, Row row, int threads, int shard, int shards)
-    {
-        var r = WorkerProcess.Run(self, [.. prefix, "sep-scale-worker", workDir, Inv(row.K), Inv(row.T), Inv(row.Images), Inv(row.Size), Inv(threads), Inv(shard), Inv(shards)]);
-        return r.GetProperty("seconds").GetDouble();
-    }
-
-    // Both shards' processes start together with one thread each (the machine's threads split between them); the wall
-    // time is from the first shard's timed start to the last one's end, as the workers report them.
-    private static double MeasureSharded(string self, string[] prefix, string workDir, Row row, int threads)
+    // The row's processes start together, the machine's threads split between them (one process: all of them); the
+    // time is from the first one's timed start to the last one's end, as the workers report them.
+    private static double Measure(string self, string[] prefix, string workDir, Row row, int threads)
     {
         int each = Math.Max(1, threads / row.Processes);
         var tasks = Enumerable.Range(0, row.Processes)
