@@ -122,20 +122,12 @@ public static class SepCraftWorker
         }
     }
 
-    // TorchSharp 0.107 has no memory_format argument, but a conv whose weight has NHWC strides (permute, contiguous,
-    // permute back) is run channels-last by libtorch, and its output keeps those strides for the next layer. Returns
+    // The library's channels-last weights (Runtime.ChannelsLast), kept for the rest of the process: libtorch runs a conv
+    // whose weight has NHWC strides channels-last, and its output keeps those strides for the next layer. Returns
     // whether the first convolution's output really came out channels-last (non-contiguous in NCHW terms).
     internal static bool ToChannelsLast(IReadOnlyList<Classifier> models)
     {
-        using var noGrad = torch.no_grad();
-        foreach (var m in models)
-            foreach (var p in m.Network.parameters())
-                if (p.dim() == 4)
-                {
-                    using var nhwc = p.permute(0, 2, 3, 1).contiguous();
-                    using var strided = nhwc.permute(0, 3, 1, 2);
-                    p.set_(strided);
-                }
+        foreach (var m in models) Runtime.ChannelsLast.Weights(m); // not disposed: the layout stays for the measurement
         var first = models[0].Network.parameters().First(p => p.dim() == 4);
         using var x = torch.rand(2, first.shape[1], 8, 8);
         using var y = torch.nn.functional.conv2d(x, first, padding: [1, 1]);
