@@ -111,7 +111,37 @@ public sealed class Classifier : IDisposable
     public Tensor Normalize(Tensor images)
     {
         CheckImages(images);
-        return Normalization.IsIdentity ? images.alias() : (images - _mean) / _std;
+        // Under ChannelsLastInputs the network gets the same values with NHWC strides, so that oneDNN runs its
+        // convolutions channels-last (the gradient flows back through the relayout to the images as they came).
+        var input = Volatile.Read(ref _channelsLastInputs) > 0 ? Runtime.ChannelsLast.Of(images) : images;
+        if (Normalization.IsIdentity) return ReferenceEquals(input, images) ? images.alias() : input;
+        using var owned = ReferenceEquals(input, images) ? null : input;
+        return (input - _mean) / _std;
+    }
+
+    private int _channelsLastInputs;
+
+    /// <summary>
+    /// Until disposed, <see cref="Normalize"/> (and so every forward pass) hands the network its input with NHWC strides:
+    /// the same values and shape, so the same results up to floating-point order, but CPU convolutions run channels-last
+    /// without oneDNN's reorders to and from its blocked layout. Nests and counts; the weights are not touched, so a
+    /// model in use elsewhere (an optimizer, a graph waiting for its backward pass) is unaffected. Callers decide where
+    /// it applies (<see cref="Runtime.ChannelsLast.Applies"/>).
+    /// </summary>
+    internal IDisposable ChannelsLastInputs()
+    {
+        Interlocked.Increment(ref _channelsLastInputs);
+        return new ChannelsLastInputsHold(this);
+    }
+
+    private sealed class ChannelsLastInputsHold(Classifier owner) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) Interlocked.Decrement(ref owner._channelsLastInputs);
+        }
     }
 
     /// <summary>Logits [N, Classes] for float32 images [N, C, H, W] in [0,1] on <see cref="Device"/>.</summary>

@@ -44,6 +44,9 @@ public abstract class Attack<TOptions> : IAttack where TOptions : AttackOptions
         ArgumentNullException.ThrowIfNull(classifier);
         AttackInputs.Check(classifier, images, labels);
         using var mode = classifier.Mode(Options.Mode);
+        // Every forward and input gradient of the attack with channels-last convolutions where that layout was measured
+        // faster and is probed (the CPU under the kernel guard); the attack's own tensors stay as they are.
+        using var layout = ChannelsLast.Applies(classifier.Device) ? classifier.ChannelsLastInputs() : null;
         using var scope = torch.NewDisposeScope();
         var x = images.detach().to(classifier.Device);
         var y = labels.to(classifier.Device);
@@ -55,8 +58,9 @@ public abstract class Attack<TOptions> : IAttack where TOptions : AttackOptions
         var adversarial = Perturb(new AttackContext(classifier, x, y, targets, generator, cancellationToken) { Criterion = criterion }).detach();
         if (!adversarial.shape.SequenceEqual(x.shape))
             throw new InvalidOperationException($"{Name} returned shape [{string.Join(", ", adversarial.shape)}] for input [{string.Join(", ", x.shape)}].");
+        // contiguous: gradients of channels-last convolutions may have left NHWC strides; callers get plain NCHW.
         return (Epsilon is double eps ? AttackMath.ClampToBudget(x, adversarial, Norm, eps) : adversarial.clamp(Scalars.Zero, Scalars.One))
-            .MoveToOuterDisposeScope();
+            .contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>

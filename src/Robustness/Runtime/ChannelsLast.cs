@@ -15,7 +15,8 @@ namespace Robustness.Runtime;
 internal static class ChannelsLast
 {
     /// <summary>
-    /// Whether crafting on <paramref name="device"/> uses the layout: on the CPU, and only where the kernel guard caps
+    /// Whether crafting (SEP's weights and iterate) and attacks (<see cref="Classifier.ChannelsLastInputs"/> around every
+    /// attack run) on <paramref name="device"/> use the layout: on the CPU, and only where the kernel guard caps
     /// oneDNN at AVX. That is where it was measured and where doctor's self-check probes channels-last convolutions
     /// (<see cref="Probed"/>). Elsewhere NCHW stays: oneDNN's AVX-512 channels-last kernels corrupted the heap on the
     /// Turin-like EPYC with the guard off (the process aborted with "double free or corruption"), and the AVX2-only

@@ -49,7 +49,7 @@ public static class KernelGuard
     public const string IsaVariable = "ONEDNN_MAX_CPU_ISA";
 
     /// <summary>
-    /// "off" keeps every convolution in plain NCHW where the library would otherwise craft channels-last
+    /// "off" keeps every convolution in plain NCHW where the library would otherwise craft or attack channels-last
     /// under this guard's cap (for a model whose layers turn out slower in NHWC, or to compare); read once per process.
     /// </summary>
     public const string ChannelsLastVariable = "ROBUSTNESS_CHANNELS_LAST";
