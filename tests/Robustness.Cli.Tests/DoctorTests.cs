@@ -80,6 +80,20 @@ public sealed class DoctorTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Doctor_reports_the_openmp_spin_limit_the_library_set_and_keeps_a_users_own()
+    {
+        var library = Doctor();
+        var user = Doctor((OpenMpWaiting.SpinCountVariable, "5000"));
+
+        var set = library.Json.GetProperty("openMpWaiting");
+        set.GetProperty("spinCount").GetString().Should().Be(OpenMpWaiting.LibrarySpinCount, library.Text);
+        set.GetProperty("setHere").GetBoolean().Should().BeTrue();
+        var kept = user.Json.GetProperty("openMpWaiting");
+        kept.GetProperty("spinCount").GetString().Should().Be("5000", user.Text);
+        kept.GetProperty("setHere").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
     public void A_probe_whose_error_is_not_finite_is_still_written_as_json()
     {
         var probe = new KernelProbeResult("conv2d 3x3 backward (input)", "N128 C4->4 32x32", Finite: false, Repeatable: false, double.NaN, 1e-4);
@@ -101,7 +115,8 @@ public sealed class DoctorTests(ITestOutputHelper log)
         string cli = Path.Combine(AppContext.BaseDirectory, "Robustness.Cli.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in (string[])[cli, "doctor", "--json"]) start.ArgumentList.Add(a);
-        foreach (string name in (string[])[KernelGuard.GuardVariable, KernelGuard.IsaVariable, KernelGuard.LegacyIsaVariable]) start.Environment.Remove(name);
+        foreach (string name in (string[])[KernelGuard.GuardVariable, KernelGuard.IsaVariable, KernelGuard.LegacyIsaVariable, OpenMpWaiting.SpinCountVariable, OpenMpWaiting.WaitPolicyVariable])
+            start.Environment.Remove(name);
         foreach (var (name, value) in environment) start.Environment[name] = value;
         using var child = Process.Start(start)!;
         var stderr = child.StandardError.ReadToEndAsync();

@@ -61,7 +61,7 @@ public static class DoctorCommand
     public sealed record DoctorReport(
         string TorchSharpVersion, string LibTorchVersion, string LibTorchSource, string? LibTorchFile,
         string Cpu, int LogicalCores, IReadOnlyList<string> CpuExtensions, string OneDnnIsa,
-        KernelGuardStatus Guard, int Threads, int InteropThreads, bool CudaAvailable, int CudaDevices,
+        KernelGuardStatus Guard, OpenMpWaitingStatus OpenMpWaiting, int Threads, int InteropThreads, bool CudaAvailable, int CudaDevices,
         RuntimeSelfCheckReport SelfCheck, FasterCapCheck? FasterCap);
 
     private static DoctorReport Examine()
@@ -75,7 +75,7 @@ public static class DoctorCommand
         return new DoctorReport(
             typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown", torch.__version__, source, LoadedLibTorchFile(),
             cpu.Model, Environment.ProcessorCount, cpu.Extensions, OneDnnIsaProbe.Run(TimeSpan.FromSeconds(60)),
-            KernelGuard.Status, torch.get_num_threads(), torch.get_num_interop_threads(), cuda, cuda ? torch.cuda.device_count() : 0,
+            KernelGuard.Status, OpenMpWaiting.Status, torch.get_num_threads(), torch.get_num_interop_threads(), cuda, cuda ? torch.cuda.device_count() : 0,
             selfCheck,
             // Only where the guard itself capped oneDNN: a user's own cap, or no AVX-512, leaves nothing to try.
             KernelGuard.Status.State == KernelGuardState.Capped ? FasterCapProbe.Run(TimeSpan.FromSeconds(120)) : null);
@@ -89,7 +89,7 @@ public static class DoctorCommand
         output.WriteLine(Inv($"CPU            {r.Cpu}, {r.LogicalCores} logical cores; {(r.CpuExtensions.Count == 0 ? "no AVX2 or AVX-512" : string.Join(' ', r.CpuExtensions))}"));
         output.WriteLine(Inv($"oneDNN ISA     {r.OneDnnIsa}"));
         output.WriteLine(Inv($"kernel guard   {Describe(r.Guard.State)}: {r.Guard.Explanation}"));
-        output.WriteLine(Inv($"threads        {r.Threads} intra-op, {r.InteropThreads} inter-op"));
+        output.WriteLine(Inv($"threads        {r.Threads} intra-op, {r.InteropThreads} inter-op; OpenMP waiting: {r.OpenMpWaiting.Explanation}"));
         output.WriteLine(r.CudaAvailable
             ? Inv($"CUDA           available, {r.CudaDevices} device(s)")
             : Inv($"CUDA           not available (the bundled libtorch is CPU-only; {TorchRuntime.LibTorchDirectoryVariable} can point at a CUDA libtorch)"));
