@@ -9,12 +9,14 @@
 #
 # The model is the attack table's PGD-AT small-cnn w16 (results/attack-cifar10-cpu.md), trained here once with the
 # command that table names, on the first 1,000 training images of each class (about half an hour on 2 cores).
-# Usage: benchmarks/run-autoattack-benchmark.sh TORCHATTACKS_SRC [WORK_DIR] [STEPS=100,10]
+# Where the library's kernel guard caps oneDNN (AVX-512 CPUs), torchattacks also runs under the same cap, to tell kernels
+# from the rest. Usage: benchmarks/run-autoattack-benchmark.sh TORCHATTACKS_SRC [WORK_DIR] [STEPS=100,10] [NAME=autoattack-cpu]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:?usage: benchmarks/run-autoattack-benchmark.sh TORCHATTACKS_SRC [WORK_DIR] [STEPS]}
 work=${2:-benchmarks/work/autoattack}
 steps=${3:-100,10}
+name=${4:-autoattack-cpu}
 [ -f "$src/torchattacks/__init__.py" ] || { echo "$src does not hold torchattacks/__init__.py (a checkout of torchattacks' source)" >&2; exit 2; }
 /usr/bin/python3 -c 'import torch, numpy, scipy' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-torch python3-numpy python3-scipy; }
 
@@ -29,4 +31,4 @@ if [ ! -f "$work/pgd-at.safetensors" ]; then
 fi
 dotnet build -c Release benchmarks/Robustness.Benchmarks > /dev/null
 dotnet benchmarks/Robustness.Benchmarks/bin/Release/net10.0/linux-x64/Robustness.Benchmarks.dll autoattack --model "$work/pgd-at.safetensors" \
-  --data "$work/data/test" --images 1000 --torchattacks "$src" --steps "$steps" --threads 2 --batch 250 --name autoattack-cpu
+  --data "$work/data/test" --images 1000 --torchattacks "$src" --steps "$steps" --threads 2 --batch 250 --name "$name"

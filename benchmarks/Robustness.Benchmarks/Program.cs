@@ -32,6 +32,10 @@ using Robustness.Benchmarks;
 //             [--autoattack on|off] [--device cpu|cuda] [--threads 2] [--batch 256] [--name attack-cifar10-cpu] [--results DIR] [--work DIR]
 //                                                                    clean and robust accuracy under every attack + AutoAttack, resumable by row
 //   pwoa-table --teacher FILE --train DIR --test DIR [--sparsities 4x,16x,2x,8x] [--methods pwoa,magnitude,adversarial] [--admm-epochs N] [--retrain-epochs M] [--profile paper|fast] [--eval-images 1000] [--eps 8/255] [--autoattack on|off] [--device cpu|cuda] [--threads 2] [--name pwoa-cifar10-cpu] [--work DIR] [--results DIR] [--teacher-recipe TEXT]   PwoA vs naive vs adversarial pruning of a robust teacher, resumable by row
+//   autoattack --model FILE --data DIR --torchattacks SRC [--images 1000] [--steps 100,10] [--eps 8/255] [--threads 2] [--batch 250] [--capped on|off] [--name autoattack-cpu]
+//                                                                    standard AutoAttack against torchattacks' on the same weights and images (and torchattacks under the guard's oneDNN cap)
+//   openmp-waiting [--repeats 2] [--threads 2] [--name openmp-waiting-cpu]
+//                                                                    the library's GOMP_SPINCOUNT against libgomp's default, alone and beside a second busy process
 // A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
 // TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
 Robustness.Runtime.TorchRuntime.ConfigureFromEnvironment();
@@ -43,6 +47,12 @@ string Option(string name, string fallback)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
 }
 int IntOption(string name, int fallback) => int.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+bool OnOff(string name, string fallback) => Option(name, fallback) switch
+{
+    "on" => true,
+    "off" => false,
+    var other => throw new ArgumentOutOfRangeException(name, other, $"{name} takes on or off."),
+};
 
 string results = Option("--results", Path.Combine(TrainingBenchmark.RepositoryRoot(), "benchmarks", "results"));
 switch (args.FirstOrDefault())
@@ -148,7 +158,9 @@ switch (args.FirstOrDefault())
         return AutoAttackBenchmark.Run(results, new AutoAttackBenchmark.Options(Option("--model", ""), Option("--data", ""), IntOption("--images", 1000),
             Option("--torchattacks", ""), [.. Option("--steps", "100,10").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
             Robustness.Attacks.Budget.Parse(Option("--eps", "8/255"), "--eps"), Option("--eps", "8/255"), IntOption("--threads", 2), IntOption("--batch", 250),
-            Option("--python", "/usr/bin/python3"), Option("--name", "autoattack-cpu")));
+            Option("--python", "/usr/bin/python3"), Option("--name", "autoattack-cpu"), OnOff("--capped", "on")));
+    case "openmp-waiting":
+        return OpenMpWaitingBenchmark.Run(results, IntOption("--threads", 2), IntOption("--repeats", 2), Option("--name", "openmp-waiting-cpu"));
     case "autoattack-worker":
         return AutoAttackBenchmark.Worker(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture),
             int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args[7]);

@@ -14,7 +14,7 @@ Two settings (--steps):
   N        the same four attacks and options built the way AutoAttack builds them, with steps=N for APGD-CE, APGD-T and
            FAB-T (N = 100 is Croce and Hein's standard AutoAttack, which the C# evaluator runs).
 The images go through in batches of --batch, each batch through all four attacks (torchattacks' MultiAttack: each attack
-on the points the earlier ones left). Timed: everything after an untimed warm-up forward. Writes one byte per image (1 =
+on the points the earlier ones left). Timed: everything after an untimed warm-up forward, and each attack's own forward. Writes one byte per image (1 =
 still classified correctly after the attack) to --out and prints one JSON line.
 Usage: /usr/bin/python3 autoattack_torchattacks.py --work DIR --torchattacks SRC --steps shipped|N --threads 2 --batch 250 --out flags.bin
 """
@@ -64,6 +64,16 @@ def main():
     # MultiAttack counts the points each attack leaves when asked to accumulate (its save() does the same).
     multi._accumulate_multi_atk_records = True
     multi._multi_atk_records = [0.0] * (1 + len(multi.attacks))
+    # Time spent inside each attack (MultiAttack calls attack(x, y), whose __call__ calls the instance's forward).
+    attack_seconds = [0.0] * len(multi.attacks)
+    for i, atk in enumerate(multi.attacks):
+        def timed(*args, _forward=atk.forward, _i=i, **kwargs):
+            started = time.perf_counter()
+            try:
+                return _forward(*args, **kwargs)
+            finally:
+                attack_seconds[_i] += time.perf_counter() - started
+        atk.forward = timed
 
     with torch.no_grad():
         model(images[:a.batch])  # warm-up
@@ -90,6 +100,8 @@ def main():
         "clean_accuracy": clean.float().mean().item(), "robust_accuracy": robust.float().mean().item(),
         # MultiAttack stops early once a batch has no points left, so a later attack's count may be missing: it is 0.
         "robust_after": {names[i]: (left[i] if i < len(left) else 0.0) / n for i in range(len(names))},
+        "attack_seconds": {names[i]: attack_seconds[i] for i in range(len(names))},
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
         "max_linf": max_linf, "nan": nan,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
