@@ -178,10 +178,6 @@ public sealed class FabT : Attack<FabTOptions>
         var best = x.clone();
         var bestNorm = torch.full([n], Scalars.PositiveInfinity, dtype: ScalarType.Float32, device: context.Device);
         using Scalar tiny = Tiny.ToScalar(), alphaMax = Options.AlphaMax.ToScalar(), eta = Options.Eta.ToScalar(), beta = Options.Beta.ToScalar();
-        // g and its gradient at the current point, carried from one step to the next: the forward pass that checks
-        // whether a step's result is adversarial also linearises there, so a step costs one forward and backward pass
-        // (plus one more for the points that stepped back towards the clean image) instead of that and a second forward.
-        var (g, gradient) = Linearise(context, current, labels, targets, out _);
 
         for (int step = 0; step < Options.Steps; step++)
         {
@@ -189,6 +185,9 @@ public sealed class FabT : Attack<FabTOptions>
             using var stepScope = torch.NewDisposeScope();
             // Linearise g = z_y - z_t at the current point: g(z) ~ g(x_k) + w . (z - x_k), zero on w . z = w . x_k - g(x_k).
             // To reach an explicit target, y is replaced by t's strongest competitor at x_k (y itself at the start).
+            var (g, gradient, _) = AttackMath.LossAndGradient(context.Classifier, current, logits =>
+                (context.Targeted ? AttackMath.MaxOther(logits, targets) : logits.gather(1, labels.unsqueeze(1)).squeeze(1))
+                - logits.gather(1, targets.unsqueeze(1)).squeeze(1));
             var w = gradient.flatten(1);
             var flatCurrent = current.flatten(1);
             var offset = (w * flatCurrent).sum(1) - g;
@@ -202,18 +201,8 @@ public sealed class FabT : Attack<FabTOptions>
             var alpha = AttackMath.Broadcast((sizeCurrent / (sizeCurrent + sizeClean)).clamp(Scalars.Zero, alphaMax), x);
             var next = ((current + fromCurrent * eta) * (Scalars.One - alpha) + (x + fromClean * eta) * alpha).clamp(Scalars.Zero, Scalars.One);
 
-            // The last step needs only the prediction at its result; every other one also the linearisation there.
-            bool last = step == Options.Steps - 1;
-            Tensor nextG = g, nextGradient = gradient, logits;
-            if (last)
-            {
-                using var noGrad = torch.no_grad();
-                logits = context.Classifier.Forward(next);
-            }
-            else (nextG, nextGradient) = Linearise(context, next, labels, targets, out logits);
-
             // AutoAttack's FAB-T counts any misclassification (the target only steers); an explicit target must be reached.
-            var prediction = logits.argmax(1);
+            var prediction = context.Classifier.Predict(next);
             var fooled = context.Targeted ? prediction.eq(targets) : prediction.ne(labels);
             var distance = AttackMath.PerSampleNorm(next - x, Options.Norm);
             var improved = fooled.logical_and(distance.lt(bestNorm));
@@ -221,30 +210,8 @@ public sealed class FabT : Attack<FabTOptions>
             bestNorm.copy_(torch.where(improved, distance, bestNorm));
             // After a success, step back towards the clean image to look for a smaller perturbation.
             current.copy_(torch.where(AttackMath.Broadcast(fooled, x), x + (next - x) * beta, next));
-            if (last) break;
-
-            // The points that stepped back are linearised again where they now are.
-            var back = fooled.nonzero().squeeze(1);
-            if (back.shape[0] > 0)
-            {
-                var (backG, backGradient) = Linearise(context, current.index_select(0, back), labels.index_select(0, back), targets.index_select(0, back), out _);
-                nextG = nextG.index_copy(0, back, backG);
-                nextGradient = nextGradient.index_copy(0, back, backGradient);
-            }
-            g.copy_(nextG);
-            gradient.copy_(nextGradient);
         }
         return (best, bestNorm);
-    }
-
-    // g = z_y - z_t (for an explicit target: t's strongest competitor - z_t) at points, its gradient, and the logits.
-    private static (Tensor G, Tensor Gradient) Linearise(AttackContext context, Tensor points, Tensor labels, Tensor targets, out Tensor logits)
-    {
-        var (g, gradient, atPoints) = AttackMath.LossAndGradient(context.Classifier, points, z =>
-            (context.Targeted ? AttackMath.MaxOther(z, targets) : z.gather(1, labels.unsqueeze(1)).squeeze(1))
-            - z.gather(1, targets.unsqueeze(1)).squeeze(1));
-        logits = atPoints;
-        return (g, gradient);
     }
 
     /// <summary>AutoAttack's random start: a random direction scaled to half the radius, clamped to the box.</summary>
