@@ -124,9 +124,10 @@ public sealed class Classifier : IDisposable
     /// <summary>
     /// Until disposed, <see cref="Normalize"/> (and so every forward pass) hands the network its input with NHWC strides:
     /// the same values and shape, so the same results up to floating-point order, but CPU convolutions run channels-last
-    /// without oneDNN's reorders to and from its blocked layout. Nests and counts; the weights are not touched, so a
-    /// model in use elsewhere (an optimizer, a graph waiting for its backward pass) is unaffected. Callers decide where
-    /// it applies (<see cref="Runtime.ChannelsLast.Applies"/>).
+    /// without oneDNN's reorders to and from its blocked layout. Nests and counts; the weights are not touched, so an
+    /// optimizer or a graph waiting for its backward pass is unaffected (a forward pass that another thread makes on
+    /// this classifier meanwhile also gets NHWC strides: the same values). Callers decide where it applies
+    /// (<see cref="Runtime.ChannelsLast.Applies"/>).
     /// </summary>
     internal IDisposable ChannelsLastInputs()
     {
