@@ -54,21 +54,21 @@ public static class AutoAttackBenchmark
                 Console.WriteLine(Inv($"Robustness, {steps} steps: robust {ours.GetProperty("robust_accuracy").GetDouble():P1}, {ours.GetProperty("seconds_per_1000_images").GetDouble():F1} s per 1,000 images"));
                 // torchattacks' AutoAttack(version="standard") as it ships is the 10-step setting; other counts rebuild it.
                 string theirSteps = steps == TorchAttacksShippedSteps ? "shipped" : Inv(steps);
-                var theirs = WorkerProcess.Run(o.Python, ["autoattack_torchattacks.py", "--work", workDir, "--torchattacks", Path.GetFullPath(o.TorchAttacks),
-                    "--steps", theirSteps, "--eps", Inv(o.Epsilon), "--threads", Inv(o.Threads), "--batch", Inv(o.Batch), "--out", Path.Combine(workDir, $"torchattacks-{steps}.bin")], referenceDir);
                 string theirSetting = theirSteps == "shipped" ? "AutoAttack(version=\"standard\") as shipped (10 steps)" : Inv($"its AutoAttack's four attacks, steps={steps}");
-                measurements.Add(new("torchattacks", theirSetting, steps, theirs));
-                Console.WriteLine(Inv($"torchattacks, {theirSteps}: robust {theirs.GetProperty("robust_accuracy").GetDouble():P1}, {theirs.GetProperty("seconds_per_1000_images").GetDouble():F1} s per 1,000 images"));
+                void RunTorchAttacks(string side, string outFile, Dictionary<string, string?>? environment)
+                {
+                    var result = WorkerProcess.Run(o.Python, ["autoattack_torchattacks.py", "--work", workDir, "--torchattacks", Path.GetFullPath(o.TorchAttacks),
+                        "--steps", theirSteps, "--eps", Inv(o.Epsilon), "--threads", Inv(o.Threads), "--batch", Inv(o.Batch), "--out", Path.Combine(workDir, outFile)],
+                        referenceDir, environment);
+                    measurements.Add(new(side, theirSetting, steps, result));
+                    Console.WriteLine(Inv($"{side}, {theirSteps}: robust {result.GetProperty("robust_accuracy").GetDouble():P1}, {result.GetProperty("seconds_per_1000_images").GetDouble():F1} s per 1,000 images"));
+                }
+                RunTorchAttacks("torchattacks", $"torchattacks-{steps}.bin", null);
                 // Where the library's guard caps oneDNN, torchattacks again under the same cap: the part of the gap that is
                 // kernels (PyTorch 1.13's oneDNN 2.x reads ONEDNN_MAX_CPU_ISA and the older DNNL_ name).
                 if (o.Capped && KernelGuard.Status.State == KernelGuardState.Capped)
-                {
-                    var capped = WorkerProcess.Run(o.Python, ["autoattack_torchattacks.py", "--work", workDir, "--torchattacks", Path.GetFullPath(o.TorchAttacks),
-                        "--steps", theirSteps, "--eps", Inv(o.Epsilon), "--threads", Inv(o.Threads), "--batch", Inv(o.Batch), "--out", Path.Combine(workDir, $"torchattacks-capped-{steps}.bin")],
-                        referenceDir, new Dictionary<string, string?> { [KernelGuard.IsaVariable] = KernelGuard.CappedIsa, [KernelGuard.LegacyIsaVariable] = KernelGuard.CappedIsa });
-                    measurements.Add(new(CappedSide, theirSetting, steps, capped));
-                    Console.WriteLine(Inv($"torchattacks capped at {KernelGuard.CappedIsa}, {theirSteps}: robust {capped.GetProperty("robust_accuracy").GetDouble():P1}, {capped.GetProperty("seconds_per_1000_images").GetDouble():F1} s per 1,000 images"));
-                }
+                    RunTorchAttacks(CappedSide, $"torchattacks-capped-{steps}.bin",
+                        new() { [KernelGuard.IsaVariable] = KernelGuard.CappedIsa, [KernelGuard.LegacyIsaVariable] = KernelGuard.CappedIsa });
             }
             Write(resultsDir, o, measurements);
             return 0;
