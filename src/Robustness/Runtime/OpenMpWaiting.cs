@@ -9,11 +9,11 @@ public sealed record OpenMpWaitingStatus(string? SpinCount, bool SetHere, string
 /// <summary>
 /// Bounds how long libtorch's OpenMP threads (its bundled libgomp) spin at a barrier before they sleep. With libgomp's
 /// default and a second busy process on the same cores, oneDNN's GEMM-based channels-last backward-data convolution (the
-/// kernel the guard's AVX cap leaves for channels-last input gradients: SEP crafting, attacks) slowed from about 350 to
-/// about 15-25 images/s on the 2-core Turin-like EPYC (2026-12-07, small-cnn w16, batch 128, two threads; its
-/// ONEDNN_VERBOSE trace: about 2 s per convolution on 32x32 and 16x16 maps), while plain NCHW convolutions did not: one
-/// thread spinning at a barrier holds a core the other thread of the same region needs. With a bounded spin the same run
-/// gave 370-700 images/s; the cost without a second process is measured in benchmarks/results/openmp-waiting-cpu.md.
+/// kernel the guard's AVX cap leaves for channels-last input gradients: SEP crafting, attacks) stalled on the 2-core
+/// Turin-like EPYC (2026-12-07; ONEDNN_VERBOSE: about 2 s per convolution on 32x32 and 16x16 maps), while plain NCHW
+/// convolutions did not: one thread spinning at a barrier holds a core the other thread of the same region needs.
+/// benchmarks/results/openmp-waiting-cpu.md measures it: beside a second copy of itself, PGD-10 ran at 49 against 11
+/// images/s per process with this spin limit and SEP crafting at 162 against 73 passes/s; alone, 0.94 to 1.05x.
 /// libgomp reads its settings once, when libtorch is loaded, so this runs from the library's module initializer, before
 /// the library's own code can load libtorch (a program that calls TorchSharp before any type of this library keeps
 /// libgomp's default). A user's <c>GOMP_SPINCOUNT</c> or <c>OMP_WAIT_POLICY</c> is kept.
