@@ -43,7 +43,8 @@ public sealed record RuntimeSelfCheckReport(IReadOnlyList<KernelProbeResult> Pro
 
 /// <summary>
 /// Runs the operators that a small CNN uses (3x3 convolution forward and both backward passes at the channel counts
-/// that oneDNN serves with padded 8- or 16-channel blocks, in NCHW and in channels-last, batch norm, max pooling) and a few SGD steps of a width-4
+/// that oneDNN serves with padded 8- or 16-channel blocks, in NCHW, in channels-last and with channels-last input on
+/// NCHW weights; batch norm in training and evaluation mode with ReLU and max pooling, in NCHW and channels-last) and a few SGD steps of a width-4
 /// SmallCnn, each <c>repeats</c> times from the same inputs, and compares every run with the first (bytes) and with a
 /// float64 reference computed by ATen's own kernels (oneDNN has no float64 convolution). This is the failure of issue
 /// 11 in miniature: on an affected AVX-512 CPU without the guard it shows NaN or run-to-run differences.
@@ -61,8 +62,8 @@ internal static class KernelSelfCheck
         [(3, 4, 32, 3, 1), (4, 4, 32, 3, 1), (4, 8, 16, 3, 1), (8, 8, 16, 3, 1), (8, 16, 8, 3, 1), (3, 16, 32, 3, 1), (16, 16, 8, 3, 1),
          (2, 2, 16, 3, 1), (2, 4, 16, 3, 2), (2, 4, 16, 1, 2), (8, 16, 16, 3, 2), (8, 16, 16, 1, 2)];
 
-    // The same problems with channels-last (NHWC) input and weights, the layout SEP crafts in on the CPU (ChannelsLast):
-    // oneDNN serves it with other kernels than NCHW.
+    // The same problems with channels-last (NHWC) input and weights, the layout SEP crafts in on the CPU (ChannelsLast),
+    // and with NHWC input on NCHW weights, the layout attacks run in: oneDNN serves each with other kernels than NCHW.
     private static readonly (int In, int Out, int Side, int Kernel, int Stride)[] ChannelsLastShapes =
         [(3, 4, 32, 3, 1), (4, 4, 32, 3, 1), (3, 16, 32, 3, 1), (16, 16, 8, 3, 1), (2, 4, 16, 3, 2), (8, 16, 16, 3, 2), (8, 16, 16, 1, 2)];
 
@@ -75,19 +76,37 @@ internal static class KernelSelfCheck
         using (torch.no_grad())
         using (var generator = new Generator(11))
         {
-            foreach (var (cin, cout, side, kernel, stride) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, channelsLast: false));
+            foreach (var (cin, cout, side, kernel, stride) in ConvShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, Layout.Plain));
             // Only where the library crafts channels-last: with other kernels these probes can abort the process (see ChannelsLast).
             if (ChannelsLast.Probed)
-                foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes) probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, channelsLast: true));
-            foreach (int channels in (int[])[4, 8]) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator));
+            {
+                foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes)
+                    probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, Layout.ChannelsLast));
+                foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes)
+                    probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, Layout.ChannelsLastInput));
+            }
+            foreach (int channels in (int[])[4, 8])
+            {
+                probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator, training: true, channelsLast: false));
+                probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator, training: false, channelsLast: false));
+                if (ChannelsLast.Probed) probes.AddRange(ProbeBatchNormAndPooling(channels, repeats, generator, training: false, channelsLast: true));
+            }
         }
         var (training, digest) = ProbeTraining(repeats);
         probes.Add(training);
         return new RuntimeSelfCheckReport(probes, digest, torch.get_num_threads(), guard, watch.Elapsed);
     }
 
+    /// <summary>
+    /// The layouts the library hands oneDNN: plain NCHW (training, evaluation); NHWC input and weights (SEP's crafting,
+    /// <see cref="ChannelsLast.Weights"/>); NHWC input with NCHW weights (attacks under
+    /// <see cref="Classifier.ChannelsLastInputs"/>, which leave the weights alone). oneDNN picks other kernels and
+    /// reorders for each, so each is probed on its own.
+    /// </summary>
+    private enum Layout { Plain, ChannelsLast, ChannelsLastInput }
+
     private static IEnumerable<KernelProbeResult> ProbeConvolution(int cin, int cout, int side, int kernel, int stride, int repeats, Generator generator,
-        bool channelsLast)
+        Layout layout)
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.randn([Batch, cin, side, side], generator: generator);
@@ -97,10 +116,19 @@ internal static class KernelSelfCheck
         var gy = torch.randn([Batch, cout, outSide, outSide], generator: generator);
         var reference = Convolution(x.to(float64), w.to(float64), gy.to(float64), stride);
         var runs = Enumerable.Range(0, repeats)
-            .Select(_ => channelsLast
-                ? Convolution(ChannelsLast.Of(x), ChannelsLast.Of(w), ChannelsLast.Of(gy), stride).Select(t => t.contiguous()).ToArray() // bytes in NCHW order
-                : Convolution(x, w, gy, stride)).ToList();
-        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{cin}->{cout} {side}x{side}{(channelsLast ? " channels-last" : "")}");
+            .Select(_ => layout switch
+            {
+                Layout.ChannelsLast => Convolution(ChannelsLast.Of(x), ChannelsLast.Of(w), ChannelsLast.Of(gy), stride),
+                Layout.ChannelsLastInput => Convolution(ChannelsLast.Of(x), w, ChannelsLast.Of(gy), stride),
+                _ => Convolution(x, w, gy, stride),
+            }).Select(r => r.Select(t => t.contiguous()).ToArray()).ToList(); // bytes in NCHW order
+        string suffix = layout switch
+        {
+            Layout.ChannelsLast => " channels-last",
+            Layout.ChannelsLastInput => " channels-last input, NCHW weights",
+            _ => "",
+        };
+        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{cin}->{cout} {side}x{side}{suffix}");
         string op = string.Create(CultureInfo.InvariantCulture, $"conv2d {kernel}x{kernel}{(stride == 1 ? "" : $" stride {stride}")}");
         string[] names = [$"{op} forward", $"{op} backward (input)", $"{op} backward (weight)"];
         var results = new List<KernelProbeResult>();
@@ -120,28 +148,41 @@ internal static class KernelSelfCheck
         return [y.detach(), grads[0], grads[1]];
     }
 
-    private static IEnumerable<KernelProbeResult> ProbeBatchNormAndPooling(int channels, int repeats, Generator generator)
+    /// <summary>
+    /// Batch norm, ReLU and 2x2 max pooling, forward and backward: in training mode (the Trainer) and in evaluation
+    /// mode with running statistics (every attack and SEP's crafting differentiate through an eval-mode network), and
+    /// the evaluation mode again on NHWC activations, which is what crafting and attacks feed these layers where the
+    /// layout applies.
+    /// </summary>
+    private static IEnumerable<KernelProbeResult> ProbeBatchNormAndPooling(int channels, int repeats, Generator generator, bool training, bool channelsLast)
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.randn([Batch, channels, 16, 16], generator: generator);
         var gy = torch.randn([Batch, channels, 8, 8], generator: generator);
-        var reference = NormPool(x.to(float64), gy.to(float64));
-        var runs = Enumerable.Range(0, repeats).Select(_ => NormPool(x, gy)).ToList();
-        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{channels} 16x16");
+        // Running statistics away from 0 and 1, so that evaluation mode really scales and shifts.
+        var mean = torch.randn([channels], generator: generator).mul_(0.5);
+        var variance = torch.rand([channels], generator: generator).add_(0.5);
+        var reference = NormPool(x.to(float64), gy.to(float64), mean.to(float64), variance.to(float64), training);
+        var runs = Enumerable.Range(0, repeats)
+            .Select(_ => channelsLast ? NormPool(ChannelsLast.Of(x), ChannelsLast.Of(gy), mean, variance, training) : NormPool(x, gy, mean, variance, training))
+            .Select(r => r.Select(t => t.contiguous()).ToArray()).ToList(); // bytes in NCHW order
+        string shape = string.Create(CultureInfo.InvariantCulture, $"N{Batch} C{channels} 16x16{(channelsLast ? " channels-last" : "")}");
+        string op = training ? "batch norm (training) + ReLU + max pool 2x2" : "batch norm (evaluation) + ReLU + max pool 2x2";
         return
         [
-            Compare("batch norm + ReLU + max pool 2x2 forward", shape, runs.Select(r => r[0]).ToList(), reference[0], ConvTolerance),
-            Compare("batch norm + ReLU + max pool 2x2 backward", shape, runs.Select(r => r[1]).ToList(), reference[1], ConvTolerance),
+            Compare($"{op} forward", shape, runs.Select(r => r[0]).ToList(), reference[0], ConvTolerance),
+            Compare($"{op} backward", shape, runs.Select(r => r[1]).ToList(), reference[1], ConvTolerance),
         ];
     }
 
-    private static Tensor[] NormPool(Tensor x, Tensor gy)
+    private static Tensor[] NormPool(Tensor x, Tensor gy, Tensor runningMean, Tensor runningVariance, bool training)
     {
         using var enabled = torch.enable_grad();
         var input = x.detach().requires_grad_();
-        var mean = torch.zeros(x.shape[1], dtype: x.dtype);
-        var variance = torch.ones(x.shape[1], dtype: x.dtype);
-        var normalised = torch.nn.functional.batch_norm(input, mean, variance, training: true);
+        // Training mode updates the running statistics in place: hand it copies, so every run starts from the same.
+        var mean = runningMean.clone();
+        var variance = runningVariance.clone();
+        var normalised = torch.nn.functional.batch_norm(input, mean, variance, training: training);
         var y = torch.nn.functional.max_pool2d(torch.nn.functional.relu(normalised), 2);
         var grads = torch.autograd.grad([y], [input], [gy]);
         return [y.detach(), grads[0]];

@@ -29,6 +29,21 @@ public class SelfCheckTests
         // with other kernels these probes could abort the process instead of reporting.
         report.Probes.Any(p => p.Shape.Contains("channels-last")).Should().Be(ChannelsLast.Applies(torch.CPU));
         report.Probes.Any(p => p.Shape.Contains("channels-last")).Should().Be(report.Guard.State == KernelGuardState.Capped);
+        // Attacks hand NHWC inputs to NCHW weights (Classifier.ChannelsLastInputs), and both crafting and attacks
+        // differentiate through eval-mode batch norm and pooling on NHWC activations: those paths are probed too.
+        report.Probes.Any(p => p.Shape.Contains("channels-last input, NCHW weights") && p.Operator.Contains("backward (input)"))
+            .Should().Be(ChannelsLast.Applies(torch.CPU));
+        report.Probes.Any(p => p.Shape.Contains("channels-last") && p.Operator.Contains("batch norm (evaluation)") && p.Operator.EndsWith("backward"))
+            .Should().Be(ChannelsLast.Applies(torch.CPU));
+    }
+
+    [Fact]
+    public void Batch_norm_is_probed_in_training_and_in_evaluation_mode()
+    {
+        var report = TorchRuntime.SelfCheck();
+
+        report.Probes.Select(p => p.Operator).Should().Contain(
+            ["batch norm (training) + ReLU + max pool 2x2 backward", "batch norm (evaluation) + ReLU + max pool 2x2 backward"]);
     }
 
     [Theory]
