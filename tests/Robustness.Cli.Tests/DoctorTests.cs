@@ -80,10 +80,10 @@ public sealed class DoctorTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void Doctor_reports_the_openmp_spin_limit_the_library_set_and_keeps_a_users_own()
+    public void Doctor_reports_the_openmp_spin_limit_and_heap_retention_the_library_set_and_keeps_a_users_own()
     {
         var library = Doctor();
-        var user = Doctor((OpenMpWaiting.SpinCountVariable, "5000"));
+        var user = Doctor((OpenMpWaiting.SpinCountVariable, "5000"), ("MALLOC_TRIM_THRESHOLD_", "131072"));
 
         var set = library.Json.GetProperty("openMpWaiting");
         set.GetProperty("spinCount").GetString().Should().Be(OpenMpWaiting.LibrarySpinCount, library.Text);
@@ -91,6 +91,12 @@ public sealed class DoctorTests(ITestOutputHelper log)
         var kept = user.Json.GetProperty("openMpWaiting");
         kept.GetProperty("spinCount").GetString().Should().Be("5000", user.Text);
         kept.GetProperty("setHere").GetBoolean().Should().BeFalse();
+
+        // The test machines run Linux with glibc, where the library sets glibc's thresholds unless the user chose.
+        library.Json.GetProperty("heapRetention").GetProperty("setHere").GetBoolean().Should().Be(OperatingSystem.IsLinux(), library.Text);
+        var userHeap = user.Json.GetProperty("heapRetention");
+        userHeap.GetProperty("setHere").GetBoolean().Should().BeFalse(user.Text);
+        userHeap.GetProperty("explanation").GetString().Should().Contain("MALLOC_TRIM_THRESHOLD_=131072");
     }
 
     [Fact]
@@ -115,7 +121,7 @@ public sealed class DoctorTests(ITestOutputHelper log)
         string cli = Path.Combine(AppContext.BaseDirectory, "Robustness.Cli.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in (string[])[cli, "doctor", "--json"]) start.ArgumentList.Add(a);
-        foreach (string name in (string[])[KernelGuard.GuardVariable, KernelGuard.IsaVariable, KernelGuard.LegacyIsaVariable, OpenMpWaiting.SpinCountVariable, OpenMpWaiting.WaitPolicyVariable])
+        foreach (string name in (string[])[KernelGuard.GuardVariable, KernelGuard.IsaVariable, KernelGuard.LegacyIsaVariable, OpenMpWaiting.SpinCountVariable, OpenMpWaiting.WaitPolicyVariable, .. HeapRetention.UserVariables, HeapRetention.SwitchVariable])
             start.Environment.Remove(name);
         foreach (var (name, value) in environment) start.Environment[name] = value;
         using var child = Process.Start(start)!;

@@ -5,7 +5,8 @@ namespace Robustness.Runtime;
 
 /// <summary>
 /// Runs before any code of this library, so nothing here can reach libtorch before the kernel guard and the OpenMP wait
-/// setting are in the native environment.
+/// setting are in the native environment, and glibc keeps freed tensor memory (<see cref="HeapRetention"/>) from the
+/// first tensor on.
 /// </summary>
 internal static class ModuleInitialization
 {
@@ -19,5 +20,6 @@ internal static class ModuleInitialization
     {
         _ = KernelGuard.Status;
         _ = OpenMpWaiting.Status;
+        _ = HeapRetention.Status;
     }
 }
