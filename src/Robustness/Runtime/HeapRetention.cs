@@ -13,10 +13,11 @@ public sealed record HeapRetentionStatus(bool SetHere, string Explanation);
 /// allocates every CPU tensor with the C library's allocator, and with glibc's defaults a buffer above the mmap
 /// threshold (128 KiB at first, then adapted up to the largest one freed) is a fresh <c>mmap</c>, and free memory at
 /// the heap's top beyond the trim threshold is returned: an attack step or a training step, which allocates and frees
-/// the same activation buffers every iteration, then page-faults and zeroes them again every iteration. On the 2-core
-/// AMD EPYC (2026-12-08) that was 30 to 40% of the CPU time of a small CNN's input gradient at batch 214 as system time,
-/// and the gradient took 2.4 times as long as with retention (benchmarks/results/heap-retention-cpu.md); PyTorch in
-/// Python pays the same (its default allocator is the same malloc). So on Linux with glibc the library sets the mmap
+/// the same activation buffers every iteration, then page-faults and zeroes them again every iteration (system time
+/// instead of arithmetic). On the 2-core Turin-like AMD EPYC (2026-12-07) keeping them made PGD-10 1.74x as fast,
+/// SEP crafting 1.64x and Trainer steps 1.36 to 1.60x (benchmarks/results/heap-retention-cpu.md); PyTorch in Python
+/// pays the same (its CPU allocator is the same malloc) and gains 1.6 to 2.4x from the same settings. So on Linux
+/// with glibc the library sets the mmap
 /// threshold to 32 MiB (the largest glibc accepts on 64-bit; larger buffers stay mmap'd), the trim threshold to 1 GiB
 /// (at most that much free memory stays in a heap above the live tensors) and the top pad to 64 MiB
 /// (<see cref="TopPad"/>), once, from the module initializer.
