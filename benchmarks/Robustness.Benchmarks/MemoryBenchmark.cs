@@ -36,6 +36,8 @@ public static class MemoryBenchmark
         md.AppendLine();
         md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}; measured {machine.Date}."));
         md.AppendLine(Inv($"SmallCnn w8, batch {batchSize}, crop+flip augmentation, {samples[^1].Batch} batches through the Trainer."));
+        md.AppendLine($"Allocator: {Robustness.Runtime.HeapRetention.Status.Explanation}");
+        md.AppendLine("Command: `dotnet benchmarks/Robustness.Benchmarks/bin/Release/net10.0/linux-x64/Robustness.Benchmarks.dll memory`.");
         md.AppendLine(Inv($"RSS growth from batch {afterWarmup[0].Batch} to {afterWarmup[^1].Batch}: {growth:F1} MiB (flat = within allocator noise, a few MiB)."));
         md.AppendLine();
         md.AppendLine("| batch | RSS MiB |");
