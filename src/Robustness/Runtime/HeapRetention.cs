@@ -64,7 +64,7 @@ public static class HeapRetention
     public static HeapRetentionStatus Decide(bool glibc, IReadOnlyDictionary<string, string?> userVariables, string? switchValue = null)
     {
         ArgumentNullException.ThrowIfNull(userVariables);
-        if (ChannelsLast.IsTurnedOff(switchValue))
+        if (string.Equals(switchValue?.Trim(), "off", StringComparison.OrdinalIgnoreCase))
             return new(false, $"{SwitchVariable}=off: glibc's malloc defaults apply (freed tensor memory goes back to the kernel and is page-faulted in again).");
         if (!glibc)
             return new(false, "not glibc (Linux with glibc only): the C library's own allocator settings apply.");
@@ -75,7 +75,7 @@ public static class HeapRetention
             return new(false, $"{name}={value} was set before start-up and is kept (glibc's malloc is the user's choice).");
         }
         return new(true, string.Create(CultureInfo.InvariantCulture,
-            $"glibc keeps freed tensor memory for reuse (mmap threshold {MmapThreshold >> 20} MiB, trim threshold {TrimThreshold >> 20} MiB, top pad {TopPad >> 20} MiB), so steps do not page-fault their buffers in again (set MALLOC_TRIM_THRESHOLD_ or MALLOC_MMAP_THRESHOLD_ yourself to choose)."));
+            $"glibc keeps freed tensor memory for reuse (mmap threshold {MmapThreshold >> 20} MiB, trim threshold {TrimThreshold >> 20} MiB, top pad {TopPad >> 20} MiB), so steps do not page-fault their buffers in again (set MALLOC_TRIM_THRESHOLD_ or MALLOC_MMAP_THRESHOLD_ yourself to choose, or {SwitchVariable}=off for glibc's defaults)."));
     }
 
     // Runs from the module initializer: it must not throw.

@@ -160,8 +160,8 @@ internal static class KernelSelfCheck
         var x = torch.randn([Batch, channels, 16, 16], generator: generator);
         var gy = torch.randn([Batch, channels, 8, 8], generator: generator);
         // Running statistics away from 0 and 1, so that evaluation mode really scales and shifts.
-        var mean = torch.randn([channels], generator: generator).mul_(0.5);
-        var variance = torch.rand([channels], generator: generator).add_(0.5);
+        var mean = torch.randn([channels], generator: generator).mul_(Scalars.Half);
+        var variance = torch.rand([channels], generator: generator).add_(Scalars.Half);
         var reference = NormPool(x.to(float64), gy.to(float64), mean.to(float64), variance.to(float64), training);
         var runs = Enumerable.Range(0, repeats)
             .Select(_ => channelsLast ? NormPool(ChannelsLast.Of(x), ChannelsLast.Of(gy), mean, variance, training) : NormPool(x, gy, mean, variance, training))
