@@ -3,11 +3,7 @@
 # Usage: benchmarks/run-training-benchmark.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  echo "Installing Debian's python3-torch (the PyTorch baseline)..."
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch python3-numpy
-fi
-dotnet build -c Release benchmarks/Robustness.Benchmarks -v q
-dll=$(ls benchmarks/Robustness.Benchmarks/bin/Release/net10.0/*/Robustness.Benchmarks.dll | head -1)
+. benchmarks/pytorch-baseline.sh
+dll=$bench_dll
 dotnet "$dll" training "$@"
 dotnet "$dll" memory

@@ -71,14 +71,14 @@ public static class HeapRetentionBenchmark
                         var result = s.IsLibrary
                             ? WorkerProcess.Run(self, w.Library, environment: s.Environment)
                             : WorkerProcess.Run(python, w.PyTorch, referenceDir, s.Environment);
-                        rates[s.Name].Add(Rate(result, w.Unit));
+                        rates[s.Name].Add(WorkerProcess.Rate(result, w.Unit));
                         Console.WriteLine(Inv($"{w.Name}, {s.Name}: {rates[s.Name][^1]:F1} {w.Unit}"));
                     }
                 }
                 var median = rates.ToDictionary(p => p.Key, p => KernelGuardBenchmark.Median(p.Value));
                 double on = median["library"], off = median["library, retention off"], torch = median["PyTorch"], tuned = median["PyTorch, same thresholds"];
                 rows.Add(new { workload = w.Name, unit = w.Unit, rates, median, retention_gain = on / off, library_over_pytorch = on / torch, library_over_pytorch_same_thresholds = on / tuned });
-                lines.Add(Inv($"| {w.Name} | {w.Unit} | {on:F1} | {off:F1} | {on / off:F2} | {torch:F1} | {tuned:F1} | {on / torch:F2} | {on / tuned:F2} | {string.Join(" / ", settings.Select(s => Each(rates[s.Name])))} |"));
+                lines.Add(Inv($"| {w.Name} | {w.Unit} | {on:F1} | {off:F1} | {on / off:F2} | {torch:F1} | {tuned:F1} | {on / torch:F2} | {on / tuned:F2} | {string.Join(" / ", settings.Select(s => WorkerProcess.Each(rates[s.Name])))} |"));
             }
 
             var machine = MachineInfo.Current();
@@ -109,11 +109,6 @@ public static class HeapRetentionBenchmark
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
-
-    private static double Rate(JsonElement result, string unit) =>
-        unit == "img/s" ? result.GetProperty("images_per_second").GetDouble() : result.GetProperty("passes_per_second").GetDouble();
-
-    private static string Each(List<double> values) => string.Join(", ", values.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)));
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 

@@ -54,10 +54,10 @@ public static class OpenMpWaitingBenchmark
                     for (int k = 0; k < settings.Length; k++)
                     {
                         var (setting, environment) = settings[(k + r) % settings.Length];
-                        alone[setting].Add(Rate(WorkerProcess.Run(self, w.Arguments, environment: environment), w.Unit));
+                        alone[setting].Add(WorkerProcess.Rate(WorkerProcess.Run(self, w.Arguments, environment: environment), w.Unit));
                         // Two copies started together; each one's own rate, averaged: what each of two jobs gets.
                         var pair = Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => WorkerProcess.Run(self, w.Arguments, environment: environment)))).GetAwaiter().GetResult();
-                        paired[setting].Add(pair.Average(p => Rate(p, w.Unit)));
+                        paired[setting].Add(pair.Average(p => WorkerProcess.Rate(p, w.Unit)));
                         Console.WriteLine(Inv($"{w.Name}, {setting}: alone {alone[setting][^1]:F1}, beside a second copy {paired[setting][^1]:F1} {w.Unit} each"));
                     }
                 }
@@ -65,7 +65,7 @@ public static class OpenMpWaitingBenchmark
                 double libraryPaired = KernelGuardBenchmark.Median(paired["library"]), defaultPaired = KernelGuardBenchmark.Median(paired["libgomp default"]);
                 rows.Add(new { workload = w.Name, unit = w.Unit, alone, beside_a_second_copy = paired,
                     library_over_default_alone = libraryAlone / defaultAlone, library_over_default_beside = libraryPaired / defaultPaired });
-                lines.Add(Inv($"| {w.Name} | {w.Unit} | {libraryAlone:F1} | {defaultAlone:F1} | {libraryAlone / defaultAlone:F2} | {libraryPaired:F1} | {defaultPaired:F1} | {libraryPaired / defaultPaired:F2} | {Each(alone["library"])} / {Each(alone["libgomp default"])} | {Each(paired["library"])} / {Each(paired["libgomp default"])} |"));
+                lines.Add(Inv($"| {w.Name} | {w.Unit} | {libraryAlone:F1} | {defaultAlone:F1} | {libraryAlone / defaultAlone:F2} | {libraryPaired:F1} | {defaultPaired:F1} | {libraryPaired / defaultPaired:F2} | {WorkerProcess.Each(alone["library"])} / {WorkerProcess.Each(alone["libgomp default"])} | {WorkerProcess.Each(paired["library"])} / {WorkerProcess.Each(paired["libgomp default"])} |"));
             }
 
             var machine = MachineInfo.Current();
@@ -98,11 +98,6 @@ public static class OpenMpWaitingBenchmark
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
-
-    private static double Rate(JsonElement result, string unit) =>
-        unit == "img/s" ? result.GetProperty("images_per_second").GetDouble() : result.GetProperty("passes_per_second").GetDouble();
-
-    private static string Each(List<double> values) => string.Join(", ", values.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)));
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 

@@ -29,6 +29,14 @@ public static class WorkerProcess
         return JsonDocument.Parse(last).RootElement.Clone();
     }
 
+    /// <summary>The rate a worker reported: images/s for <c>img/s</c>, else passes/s.</summary>
+    public static double Rate(JsonElement result, string unit) =>
+        unit == "img/s" ? result.GetProperty("images_per_second").GetDouble() : result.GetProperty("passes_per_second").GetDouble();
+
+    /// <summary>Every repeat's rate, rounded, for a results table.</summary>
+    public static string Each(IEnumerable<double> values) =>
+        string.Join(", ", values.Select(v => v.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)));
+
     /// <summary>This program, as a command line that re-runs it (dotnet + dll, or the apphost).</summary>
     public static (string FileName, string[] Prefix) Self()
     {
