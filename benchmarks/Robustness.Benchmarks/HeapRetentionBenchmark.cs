@@ -43,19 +43,18 @@ public static class HeapRetentionBenchmark
                 new("Training, resnet18 w16, batch 128", [.. prefix, "training-worker", "resnet18", "16", "128", "4", "40", t],
                     ["train_throughput.py", "--arch", "resnet18", "--width", "16", "--batch", "128", "--warmup", "4", "--batches", "40", "--threads", t], "img/s"),
             ];
-            var glibcTuned = new Dictionary<string, string?>
-            {
-                ["MALLOC_MMAP_THRESHOLD_"] = Inv(HeapRetention.MmapThreshold),
-                ["MALLOC_TRIM_THRESHOLD_"] = Inv(HeapRetention.TrimThreshold),
-                ["MALLOC_TOP_PAD_"] = Inv(HeapRetention.TopPad),
-            };
             var unset = HeapRetention.UserVariables.ToDictionary(v => v, _ => (string?)null);
             Setting[] settings =
             [
                 new("library", true, new(unset) { [HeapRetention.SwitchVariable] = null }),
                 new("library, retention off", true, new(unset) { [HeapRetention.SwitchVariable] = "off" }),
                 new("PyTorch", false, new(unset)),
-                new("PyTorch, same thresholds", false, new(unset.Concat(glibcTuned).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value))),
+                new("PyTorch, same thresholds", false, new(unset)
+                {
+                    ["MALLOC_MMAP_THRESHOLD_"] = Inv(HeapRetention.MmapThreshold),
+                    ["MALLOC_TRIM_THRESHOLD_"] = Inv(HeapRetention.TrimThreshold),
+                    ["MALLOC_TOP_PAD_"] = Inv(HeapRetention.TopPad),
+                }),
             ];
 
             var rows = new List<object>();

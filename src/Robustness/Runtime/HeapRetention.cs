@@ -78,14 +78,20 @@ public static class HeapRetention
             $"glibc keeps freed tensor memory for reuse (mmap threshold {MmapThreshold >> 20} MiB, trim threshold {TrimThreshold >> 20} MiB, top pad {TopPad >> 20} MiB), so steps do not page-fault their buffers in again (set MALLOC_TRIM_THRESHOLD_ or MALLOC_MMAP_THRESHOLD_ yourself to choose, or {SwitchVariable}=off for glibc's defaults)."));
     }
 
+    /// <summary>Whether the decision has been applied (the module initializer applies it when the assembly loads).</summary>
+    internal static bool IsApplied => Applied.IsValueCreated;
+
+    /// <summary><see cref="Decide"/> for this process: its C library, its malloc variables and its switch.</summary>
+    internal static HeapRetentionStatus DecideForThisProcess() =>
+        Decide(OperatingSystem.IsLinux() && RunsOnGlibc(), UserVariables.ToDictionary(name => name, NativeEnvironment.Get),
+            Environment.GetEnvironmentVariable(SwitchVariable));
+
     // Runs from the module initializer: it must not throw.
     private static HeapRetentionStatus Apply()
     {
         try
         {
-            bool glibc = OperatingSystem.IsLinux() && RunsOnGlibc();
-            var variables = UserVariables.ToDictionary(name => name, NativeEnvironment.Get);
-            var status = Decide(glibc, variables, Environment.GetEnvironmentVariable(SwitchVariable));
+            var status = DecideForThisProcess();
             if (!status.SetHere) return status;
             // mallopt returns 1 on success. The mmap threshold first: setting it also turns off glibc's adaptation of both.
             if (mallopt(MMmapThreshold, MmapThreshold) != 1 || mallopt(MTrimThreshold, TrimThreshold) != 1 || mallopt(MTopPad, TopPad) != 1)

@@ -80,10 +80,9 @@ internal static class KernelSelfCheck
             // Only where the library crafts channels-last: with other kernels these probes can abort the process (see ChannelsLast).
             if (ChannelsLast.Probed)
             {
-                foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes)
-                    probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, Layout.ChannelsLast));
-                foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes)
-                    probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, Layout.ChannelsLastInput));
+                foreach (var layout in (Layout[])[Layout.ChannelsLast, Layout.ChannelsLastInput])
+                    foreach (var (cin, cout, side, kernel, stride) in ChannelsLastShapes)
+                        probes.AddRange(ProbeConvolution(cin, cout, side, kernel, stride, repeats, generator, layout));
             }
             foreach (int channels in (int[])[4, 8])
             {
