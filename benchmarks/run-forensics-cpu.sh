@@ -4,7 +4,7 @@
 # architecture, kernel and activation, every pair of attribute values present), trained on 2,000 CIFAR-10 training
 # images (200 per class); FGSM and PGD at 4/8/12/16, CW-l2, Square, ZO-signSGD and NES at 8/255 on 50 test images per
 # victim; then model parsing networks on the perturbations, evaluated in distribution, across attack types and
-# budgets, and on held-out victims. Writes benchmarks/results/forensics-cifar10-cpu.md (+ .json and the heat maps).
+# budgets, on held-out victims, and on transfer attacks (each victim's PGD-8 test examples sent to every other victim). Writes benchmarks/results/forensics-cifar10-cpu.md (+ .json and the heat maps).
 # Every stage resumes: run it again after a kill. Usage: benchmarks/run-forensics-cpu.sh [WORK_DIR] [PARSER_EPOCHS] [all|evaluate]
 # ("evaluate" skips training and attacking and evaluates whatever the record folder holds, e.g. after a stop part way).
 set -euo pipefail
@@ -31,7 +31,8 @@ if [ "$stages" = all ]; then
     --only fgsm,pgd,cw-l2,square,zo-signsgd,nes --images 50 --design latin | tee -a "$work/attacks.log"
 fi
 attacks_done=$(date +%s)
-$tool forensics evaluate --records "$work/records" --out "$work/report" --input perturbation --backbone convnet4 --epochs "$epochs" | tee "$work/evaluate.log"
+$tool forensics evaluate --records "$work/records" --out "$work/report" --input perturbation --backbone convnet4 --epochs "$epochs" \
+  --zoo "$work/zoo" --transfer-setting pgd-eps8 | tee "$work/evaluate.log"
 end=$(date +%s)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
@@ -39,6 +40,7 @@ flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | t
 mkdir -p "$out"
 cp "$work/report/cross-attack.png" "$out/cross-attack.png"
 [ -f "$work/report/cross-budget.png" ] && cp "$work/report/cross-budget.png" "$out/cross-budget.png"
+cp "$work/report/transfer.png" "$out/transfer.png"
 cp "$work/report/parsing.json" "$out.json"
 # What the records hold (a stop part way leaves fewer victims than the fraction's 45).
 read -r victims architectures <<< "$(python3 - "$work/records/index.jsonl" <<'PY'
@@ -66,7 +68,7 @@ zoo_victims=$(python3 -c "import json; print(len(json.load(open('$work/zoo/zoo.j
   echo "step 0.0005) at 8/255, on the same 50 test images per victim. Left out of this run for time: AutoAttack (measured over 3"
   echo "minutes per victim on 100 images, most of it in FAB-T and Square on the few points APGD leaves) and the grid's other 90 victims."
   echo
-  tail -n +3 "$work/report/parsing.md" | sed 's|(cross-attack.png)|(forensics-cifar10-cpu/cross-attack.png)|'
+  tail -n +3 "$work/report/parsing.md" | sed 's|(cross-attack.png)|(forensics-cifar10-cpu/cross-attack.png)|; s|(transfer.png)|(forensics-cifar10-cpu/transfer.png)|'
   echo
   echo "Produced by: \`benchmarks/run-forensics-cpu.sh $work $epochs $stages\` (parsers: ConvNet-4 on the perturbation x' - x, $epochs epochs)."
 } > "$out.md"

@@ -153,18 +153,26 @@ public static class ForensicsCommand
     {
         var shared = new ParserOptions("perturbation");
         var outPath = new Option<string>("--out") { Description = "Report folder: parsing.md, parsing.json, cross-attack.png, cross-budget.png.", Required = true };
-        var command = new Command("evaluate", "Train model parsing networks on attack records and report per-attribute accuracy against chance: in distribution, across attack types and budgets, on held-out victims.")
+        var zoo = new Option<string?>("--zoo") { Description = "The victim zoo the records came from: also run the transfer study (each victim's examples sent to every other victim; does the parser name the source or the target?)." };
+        var transferSetting = new Option<string>("--transfer-setting") { Description = "The recorded setting the transfer study replays (with --zoo).", DefaultValueFactory = _ => "pgd-eps8" };
+        var command = new Command("evaluate", "Train model parsing networks on attack records and report per-attribute accuracy against chance: in distribution, across attack types and budgets, on held-out victims, and (with --zoo) on transfer attacks.")
         {
-            outPath,
+            outPath, zoo, transferSetting,
         };
         shared.AddTo(command);
         command.SetAction((parse, cancel) =>
         {
             var (records, input, options, denoiser, successfulOnly) = shared.Read(parse);
-            var report = new ParsingEvaluation(options, input, successfulOnly, denoiser).Run(records, new Progress<string>(context.Output.WriteLine), cancel);
+            var transfer = parse.GetValue(zoo) is { } zooFolder ? new TransferStudy(zooFolder, parse.GetValue(transferSetting)!) : null;
+            if (transfer is not null)
+            {
+                try { TransferParsing.Check(records, transfer); }
+                catch (ArgumentException e) { throw new ArgumentException($"--zoo / --transfer-setting: {e.Message.Split(" (Parameter")[0]}", e); }
+            }
+            var report = new ParsingEvaluation(options, input, successfulOnly, denoiser).Run(records, new Progress<string>(context.Output.WriteLine), cancel, transfer);
             ParsingEvaluation.Write(report, parse.GetValue(outPath)!);
             context.Output.Write(report.ToMarkdown());
-            context.Output.WriteLine($"Wrote {Path.Combine(parse.GetValue(outPath)!, "parsing.md")} and its heat maps.");
+            context.Output.WriteLine($"Wrote {Path.Combine(parse.GetValue(outPath)!, "parsing.md")} and its pictures.");
             return Task.FromResult(0);
         });
         return command;

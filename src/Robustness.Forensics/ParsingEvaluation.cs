@@ -20,14 +20,15 @@ public sealed record ParsingCell(string Train, string Test, ParsingScores Scores
 /// <param name="HeldOutVictims">Train on every attack of the training victims, test per attack type on the held-out victims (dense networks never seen, with all their sparsities).</param>
 /// <param name="Records">The record folder.</param>
 /// <param name="Seconds">Wall time.</param>
+/// <param name="Transfer">The transfer study (with a <see cref="TransferStudy"/> only).</param>
 public sealed record ParsingReport(AttributeSchema Schema, ParsingInput Input, ParsingOptions Options, IReadOnlyList<ParsingCell> CrossAttack,
-    IReadOnlyList<ParsingCell> CrossBudget, IReadOnlyList<ParsingCell> HeldOutVictims, string Records, double Seconds)
+    IReadOnlyList<ParsingCell> CrossBudget, IReadOnlyList<ParsingCell> HeldOutVictims, string Records, double Seconds, TransferReport? Transfer = null)
 {
     /// <summary>The in-distribution cells: trained and tested on the same attack type.</summary>
     public IReadOnlyList<ParsingCell> InDistribution => [.. CrossAttack.Where(c => c.Train == c.Test)];
 
     /// <summary>The report as Markdown: per-attribute accuracy with chance, and the matrices as mean accuracy over the attributes.</summary>
-    public string ToMarkdown(string? heatMapFile = null)
+    public string ToMarkdown(string? heatMapFile = null, string? transferChartFile = null)
     {
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
@@ -52,7 +53,8 @@ public sealed record ParsingReport(AttributeSchema Schema, ParsingInput Input, P
                 md.AppendLine(c, $"| {cell.Test} | {cell.Scores.Examples:N0} | {string.Join(" | ", cell.Scores.Accuracy.Select((a, i) => $"{a:P1} ({cell.Scores.Chance[i]:P1})"))} |");
             md.AppendLine();
         }
-        if (heatMapFile is not null) md.AppendLine($"![cross-attack matrix]({heatMapFile})");
+        if (heatMapFile is not null) md.AppendLine($"![cross-attack matrix]({heatMapFile})").AppendLine();
+        if (Transfer is not null) md.Append(Transfer.ToMarkdown(transferChartFile));
         return md.ToString();
     }
 
@@ -88,11 +90,13 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
 
     /// <summary>
     /// Evaluates on <paramref name="records"/>: parsers train on the records' training images (and, for the cross-attack
-    /// and cross-budget matrices, every victim) and are tested on its test images.
+    /// and cross-budget matrices, every victim) and are tested on its test images. With <paramref name="transfer"/>, one
+    /// more parser trains on that setting over every victim and the <see cref="TransferParsing"/> study runs with it.
     /// </summary>
-    public ParsingReport Run(AttackRecordSet records, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    public ParsingReport Run(AttackRecordSet records, IProgress<string>? progress = null, CancellationToken cancellationToken = default, TransferStudy? transfer = null)
     {
         ArgumentNullException.ThrowIfNull(records);
+        if (transfer is not null) TransferParsing.Check(records, transfer); // before hours of parsers, not after
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var schema = AttributeSchema.Of(records.Shards.Select(s => s.Attributes));
         var parser = new ModelParser(Options);
@@ -158,10 +162,19 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
                 }
             }
         }
-        return new ParsingReport(schema, input, Options, crossAttack, crossBudget, heldOut, records.Folder, clock.Elapsed.TotalSeconds);
+        TransferReport? transferReport = null;
+        if (transfer is not null)
+        {
+            using var train = TryData(s => s.Setting == transfer.Setting, split.TrainImages)
+                ?? throw new ArgumentException($"The records hold no successful '{transfer.Setting}' examples on the training images to train the transfer study's parser.", nameof(transfer));
+            progress?.Report($"training a parser on {transfer.Setting} for the transfer study ({train.Count:N0} examples)");
+            using var network = parser.Train(train, cancellationToken: cancellationToken);
+            transferReport = TransferParsing.Run(records, transfer, network, input, dncnn, progress, cancellationToken);
+        }
+        return new ParsingReport(schema, input, Options, crossAttack, crossBudget, heldOut, records.Folder, clock.Elapsed.TotalSeconds, transferReport);
     }
 
-    /// <summary>Writes <c>parsing.json</c>, <c>parsing.md</c> and the heat maps (<c>cross-attack.png</c>, <c>cross-budget.png</c>) to <paramref name="folder"/>.</summary>
+    /// <summary>Writes <c>parsing.json</c>, <c>parsing.md</c>, the heat maps (<c>cross-attack.png</c>, <c>cross-budget.png</c>) and the transfer chart (<c>transfer.png</c>) to <paramref name="folder"/>.</summary>
     public static void Write(ParsingReport report, string folder)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -169,7 +182,8 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
         AtomicFile.Write(Path.Combine(folder, "parsing.json"), s => JsonSerializer.Serialize(s, report, ZooIndex.Json));
         HeatMap(Path.Combine(folder, "cross-attack.png"), "Model parsing across attack types (mean accuracy over attributes, %)", report.CrossAttack);
         if (report.CrossBudget.Count > 0) HeatMap(Path.Combine(folder, "cross-budget.png"), "Model parsing across PGD budgets (mean accuracy, %)", report.CrossBudget);
-        AtomicFile.WriteAllText(Path.Combine(folder, "parsing.md"), "# Model parsing\n\n" + report.ToMarkdown("cross-attack.png"));
+        report.Transfer?.Chart(Path.Combine(folder, "transfer.png"));
+        AtomicFile.WriteAllText(Path.Combine(folder, "parsing.md"), "# Model parsing\n\n" + report.ToMarkdown("cross-attack.png", "transfer.png"));
     }
 
     /// <summary>Draws a trained-on x tested-on matrix of mean accuracies as a PNG heat map with the values written in.</summary>

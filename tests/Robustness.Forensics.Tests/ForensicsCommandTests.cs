@@ -42,10 +42,16 @@ public sealed class ForensicsCommandTests : IDisposable
         attacks.Out.Should().Contain("Recording 8 attack settings on 2 victims, 12 images each").And.Contain("resnet20-k5-tanh-s0 / pgd-eps16").And.Contain("16 shards");
         AttackRecordSet.Open(records).Shards.Should().HaveCount(16);
         string report = Path.Combine(_dir, "report");
-        var evaluate = await Run("forensics", "evaluate", "--records", records, "--out", report, "--epochs", "1", "--batch-size", "16", "--all-examples");
+        var evaluate = await Run("forensics", "evaluate", "--records", records, "--out", report, "--epochs", "1", "--batch-size", "16", "--all-examples",
+            "--zoo", zoo, "--transfer-setting", "fgsm-eps16");
         evaluate.Code.Should().Be(0, evaluate.Err);
-        evaluate.Out.Should().Contain("In distribution").And.Contain("| fgsm |").And.Contain("Across PGD budgets").And.Contain("sparsity (0/0.625)");
-        File.ReadAllText(Path.Combine(report, "parsing.md")).Should().Contain("![cross-attack matrix](cross-attack.png)");
+        evaluate.Out.Should().Contain("In distribution").And.Contain("| fgsm |").And.Contain("Across PGD budgets").And.Contain("sparsity (0/0.625)")
+            .And.Contain("Transfer attacks (fgsm-eps16 crafted on each of 2 victims");
+        File.ReadAllText(Path.Combine(report, "parsing.md")).Should().Contain("![cross-attack matrix](cross-attack.png)").And.Contain("![transfer attacks](transfer.png)");
+        File.Exists(Path.Combine(report, "transfer.png")).Should().BeTrue();
+        var noSetting = await Run("forensics", "evaluate", "--records", records, "--out", report, "--zoo", zoo, "--transfer-setting", "square-eps8");
+        noSetting.Code.Should().Be(2);
+        noSetting.Err.Should().Contain("--transfer-setting").And.Contain("pgd-eps8");
         new FileInfo(Path.Combine(report, "cross-attack.png")).Length.Should().BeGreaterThan(1000);
         File.Exists(Path.Combine(report, "cross-budget.png")).Should().BeTrue();
         (await Run("forensics", "evaluate", "--records", zoo, "--out", report)).Err.Should().Contain("no splits.json");
