@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using Robustness.Cli.Abstractions;
 using Robustness.Data;
+using Robustness.Attacks;
 using Robustness.Models;
+using Robustness.Protection;
 
 namespace Robustness.Forensics;
 
@@ -16,7 +18,7 @@ public static class ForensicsCommand
     public static Command Create(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context), TrainParser(context), Parse(context) };
+        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context), TrainParser(context), Parse(context), Protection(context) };
     }
 
     private static Command Zoo(CommandContext context)
@@ -281,6 +283,71 @@ public static class ForensicsCommand
                     $"| {names[i]} | {string.Join(" | ", results[i].Values.Select((v, a) => $"{v} ({results[i].Probabilities[a]:P0})"))} |"));
             adversarial.Dispose();
             cleanImages?.Dispose();
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command Protection(CommandContext context)
+    {
+        var defaults = new ProtectionParsingOptions();
+        var data = new Option<string>("--data") { Description = "Training images of the source models, in class folders.", Required = true };
+        var images = new Option<string>("--images") { Description = "Images to protect, in class folders of the same classes (e.g. test images).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The study folder (sources/, protected/, the report); an existing one of the same settings is resumed.", Required = true };
+        var perClass = new Option<int?>("--per-class") { Description = "Train the sources on the first N images of each class (by file name)." };
+        var architectures = new Option<string>("--architectures") { Description = $"Source architectures, comma-separated ({string.Join(", ", VictimArchitectures.Names)}).", DefaultValueFactory = _ => string.Join(",", defaults.Architectures) };
+        var checkpoints = new Option<string>("--checkpoints") { Description = "Checkpoint counts K SEP averages, comma-separated (1: the final checkpoint alone).", DefaultValueFactory = _ => string.Join(",", defaults.CheckpointCounts) };
+        var epochs = new Option<int>("--epochs") { Description = "Source training epochs (a checkpoint per epoch).", DefaultValueFactory = _ => defaults.SourceEpochs };
+        var width = new Option<int>("--width") { Description = "Width of the source models.", DefaultValueFactory = _ => defaults.Width };
+        var protect = new Option<int>("--protect") { Description = "Images each protector protects (a seeded choice of --images).", DefaultValueFactory = _ => defaults.Images };
+        var iterations = new Option<int>("--iterations") { Description = "SEP iterations T.", DefaultValueFactory = _ => defaults.Sep.Iterations };
+        var eps = new Option<string>("--eps") { Description = "SEP's l-inf budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
+        var parserEpochs = new Option<int>("--parser-epochs") { Description = "Parser training epochs.", DefaultValueFactory = _ => defaults.Parser.Epochs };
+        var seed = new Option<int>("--seed") { Description = "Seed of the image choice, the split, the sources and SEP.", DefaultValueFactory = _ => 0 };
+        var command = new Command("protection", "Does protection leak the protector? Protect the same images with SEP from several source architectures and checkpoint counts, then train parsers to name them on images they never saw.")
+        {
+            data, images, outPath, perClass, architectures, checkpoints, epochs, width, protect, iterations, eps, parserEpochs, seed,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            ProtectionParsingOptions options;
+            double budget = Budget.Parse(parse.GetValue(eps)!, "--eps");
+            try
+            {
+                options = new ProtectionParsingOptions
+                {
+                    Architectures = List(parse.GetValue(architectures)!, "--architectures", a => a),
+                    CheckpointCounts = List(parse.GetValue(checkpoints)!, "--checkpoints", k => int.TryParse(k, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--checkpoints: '{k}' is not a whole number.")),
+                    SourceEpochs = parse.GetValue(epochs), Width = parse.GetValue(width), Images = parse.GetValue(protect),
+                    Sep = defaults.Sep with { Iterations = parse.GetValue(iterations), Epsilon = budget },
+                    Parser = defaults.Parser with { Epochs = parse.GetValue(parserEpochs), Seed = parse.GetValue(seed) },
+                    Seed = parse.GetValue(seed),
+                }.Validate();
+            }
+            catch (ArgumentException e) when (e.ParamName is { } name)
+            {
+                string option = name switch
+                {
+                    nameof(ProtectionParsingOptions.CheckpointCounts) => "--checkpoints", nameof(ProtectionParsingOptions.SourceEpochs) => "--epochs",
+                    nameof(ProtectionParsingOptions.Images) => "--protect", nameof(SepOptions.Iterations) => "--iterations", nameof(ParsingOptions.Epochs) => "--parser-epochs",
+                    _ => "--" + name.ToLowerInvariant(),
+                };
+                throw new ArgumentException($"{option}: {e.Message.Split(" (Parameter")[0]}", e);
+            }
+            var train = ReadFolder(parse.GetValue(data)!, "--data", null);
+            if (parse.GetValue(perClass) is int n)
+            {
+                if (n < 1) throw new ArgumentException($"--per-class must be at least 1; got {n}.");
+                train = FirstPerClass(train, n);
+            }
+            var toProtect = ReadFolder(parse.GetValue(images)!, "--images", train.Height).AlignClasses(train.ClassNames);
+            string folder = parse.GetValue(outPath)!;
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Protection parsing: {options.Protectors.Count} protectors ({string.Join(", ", options.Architectures)} x K = {string.Join(", ", options.CheckpointCounts)}), {Math.Min(options.Images, toProtect.Count)} images each; sources trained on {train.Count} images."));
+            var report = new ProtectionParsing(options).Run(train, toProtect, folder, new Progress<string>(context.Output.WriteLine), cancel);
+            ProtectionParsing.Write(report, folder);
+            context.Output.Write(report.ToMarkdown());
+            context.Output.WriteLine($"Wrote {Path.Combine(folder, "protection.md")} and its pictures.");
             return Task.FromResult(0);
         });
         return command;

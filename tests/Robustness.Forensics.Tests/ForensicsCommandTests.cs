@@ -90,6 +90,29 @@ public sealed class ForensicsCommandTests : IDisposable
         help.Out.Should().Contain("forensics");
     }
 
+    [Fact]
+    public async Task Protection_runs_the_study_and_names_bad_settings()
+    {
+        string data = Data(), study = Path.Combine(_dir, "study");
+        string[] args = ["forensics", "protection", "--data", data, "--images", data, "--out", study, "--architectures", "resnet9,vgg11", "--checkpoints", "1,2",
+            "--epochs", "2", "--width", "4", "--protect", "12", "--iterations", "1", "--parser-epochs", "1"];
+        var run = await Run(args);
+        run.Code.Should().Be(0, run.Err);
+        run.Out.Should().Contain("Protection parsing: 4 protectors (resnet9, vgg11 x K = 1, 2), 12 images each").And.Contain("| vgg11-k2 |").And.Contain("exact protector (chance)");
+        File.Exists(Path.Combine(study, "protection.md")).Should().BeTrue();
+        File.Exists(Path.Combine(study, "confusion-perturbation.png")).Should().BeTrue();
+
+        var tooMany = await Run([.. args[..^14], "--checkpoints", "1,5", "--epochs", "2"]);
+        tooMany.Code.Should().Be(2);
+        tooMany.Err.Should().Contain("--checkpoints").And.Contain("[1, 2]");
+        var badArchitecture = await Run([.. args[..^14], "--architectures", "resnet50,vgg11"]);
+        badArchitecture.Code.Should().Be(2);
+        badArchitecture.Err.Should().Contain("--architectures").And.Contain("resnet50");
+        var badBudget = await Run([.. args[..^14], "--eps", "lots"]);
+        badBudget.Code.Should().Be(2);
+        badBudget.Err.Should().Contain("--eps");
+    }
+
     [Theory]
     [InlineData(new[] { "--kernels", "4" }, "--kernels")]
     [InlineData(new[] { "--architectures", "resnet99" }, "resnet99")]
