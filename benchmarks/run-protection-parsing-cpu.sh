@@ -3,7 +3,8 @@
 # (ResNet-18, VGG-11, ResNet-20 at width 16, SEP's recipe, a checkpoint per epoch) trained on 2,000 CIFAR-10 training
 # images (200 per class); the same 500 test images protected by SEP (8/255, T iterations) from every architecture x K
 # checkpoints; ConvNet-4 parsers trained on 400 of the images under every protector name the source architecture and K
-# of the other 100, from the perturbation and from the protected image alone. Writes
+# of the other 100, from the perturbation, from the protected image alone, and from a DnCNN's estimate of the
+# perturbation (8 convolutions of 32 channels, 10 epochs: RED-adv's 17 x 64 x 20 is about eight times the cost). Writes
 # benchmarks/results/protection-parsing-cpu.md (+ .json and the confusion charts). Resumable: run it again after a kill.
 # Usage: benchmarks/run-protection-parsing-cpu.sh [WORK_DIR] [ITERATIONS] [SOURCE_EPOCHS] [CHECKPOINTS]
 set -euo pipefail
@@ -22,13 +23,13 @@ dotnet build -c Release src/Robustness.Cli -o "$work/bin" > /dev/null
 start=$(date +%s)
 dotnet "$work/bin/Robustness.Cli.dll" forensics protection --data "$work/data/train" --images "$work/data/test" --out "$work/study" \
   --architectures resnet18,vgg11,resnet20 --checkpoints "$checkpoints" --epochs "$epochs" --width 16 --protect 500 \
-  --iterations "$iterations" --eps 8/255 --parser-epochs 30 | tee -a "$work/study.log"
+  --iterations "$iterations" --eps 8/255 --parser-epochs 30 --denoiser-depth 8 --denoiser-width 32 --denoiser-epochs 10 | tee -a "$work/study.log"
 end=$(date +%s)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma)' | tr '\n' ' ' || true)
 mkdir -p "$out"
-cp "$work/study/confusion-perturbation.png" "$work/study/confusion-protected.png" "$out/"
+cp "$work/study/confusion-perturbation.png" "$work/study/confusion-protected.png" "$work/study/confusion-denoised.png" "$out/"
 cp "$work/study/protection.json" "$out.json"
 {
   echo "# Does protection leak the protector? CIFAR-10, CPU"

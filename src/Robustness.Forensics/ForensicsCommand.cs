@@ -304,14 +304,25 @@ public static class ForensicsCommand
         var eps = new Option<string>("--eps") { Description = "SEP's l-inf budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
         var parserEpochs = new Option<int>("--parser-epochs") { Description = "Parser training epochs.", DefaultValueFactory = _ => defaults.Parser.Epochs };
         var seed = new Option<int>("--seed") { Description = "Seed of the image choice, the split, the sources and SEP.", DefaultValueFactory = _ => 0 };
+        var denoiserDepth = new Option<int>("--denoiser-depth") { Description = "DnCNN convolutions for the x' - D(x') parser (RED-adv: 17).", DefaultValueFactory = _ => defaults.Denoiser!.Depth };
+        var denoiserWidth = new Option<int>("--denoiser-width") { Description = "DnCNN channels (RED-adv: 64).", DefaultValueFactory = _ => defaults.Denoiser!.Width };
+        var denoiserEpochs = new Option<int>("--denoiser-epochs") { Description = "DnCNN training epochs (RED-adv: 20).", DefaultValueFactory = _ => defaults.Denoiser!.Epochs };
+        var noDenoiser = new Option<bool>("--no-denoiser") { Description = "Skip the denoiser and its parser (perturbation and protected-image parsers only)." };
         var command = new Command("protection", "Does protection leak the protector? Protect the same images with SEP from several source architectures and checkpoint counts, then train parsers to name them on images they never saw.")
         {
             data, images, outPath, perClass, architectures, checkpoints, epochs, width, protect, iterations, eps, parserEpochs, seed,
+            denoiserDepth, denoiserWidth, denoiserEpochs, noDenoiser,
         };
         command.SetAction((parse, cancel) =>
         {
             ProtectionParsingOptions options;
             double budget = Budget.Parse(parse.GetValue(eps)!, "--eps");
+            DenoiserOptions? denoiser = null;
+            if (!parse.GetValue(noDenoiser))
+            {
+                try { denoiser = (defaults.Denoiser! with { Depth = parse.GetValue(denoiserDepth), Width = parse.GetValue(denoiserWidth), Epochs = parse.GetValue(denoiserEpochs) }).Validate(); }
+                catch (ArgumentOutOfRangeException e) { throw new ArgumentException($"--denoiser-{(e.ParamName ?? "?").ToLowerInvariant()}: {e.Message.Split(" (Parameter")[0]}", e); }
+            }
             try
             {
                 options = new ProtectionParsingOptions
@@ -322,6 +333,7 @@ public static class ForensicsCommand
                     Sep = defaults.Sep with { Iterations = parse.GetValue(iterations), Epsilon = budget },
                     Parser = defaults.Parser with { Epochs = parse.GetValue(parserEpochs), Seed = parse.GetValue(seed) },
                     Seed = parse.GetValue(seed),
+                    Denoiser = denoiser,
                 }.Validate();
             }
             catch (ArgumentException e) when (e.ParamName is { } name)

@@ -197,27 +197,6 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
         for (int r = 0; r < rows.Count; r++)
             for (int col = 0; col < columns.Count; col++)
                 values[r, col] = cells.FirstOrDefault(x => x.Train == rows[r] && x.Test == columns[col]) is { } cell ? 100 * cell.Scores.MeanAccuracy : double.NaN;
-        var plot = new ScottPlot.Plot();
-        var map = plot.Add.Heatmap(values);
-        map.Colormap = new ScottPlot.Colormaps.Viridis();
-        map.ManualRange = new ScottPlot.Range(0, 100);
-        plot.Add.ColorBar(map);
-        // Heatmap cell (r, c) is centred at x = c, y = rows - 1 - r (row 0 drawn at the top).
-        for (int r = 0; r < rows.Count; r++)
-            for (int col = 0; col < columns.Count; col++)
-                if (!double.IsNaN(values[r, col]))
-                {
-                    var text = plot.Add.Text(values[r, col].ToString("F0", CultureInfo.InvariantCulture), col, rows.Count - 1 - r);
-                    text.LabelFontColor = values[r, col] > 60 ? ScottPlot.Colors.Black : ScottPlot.Colors.White;
-                    text.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
-                    text.LabelFontSize = 14;
-                }
-        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, columns.Count).Select(i => (double)i)], [.. columns]);
-        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, rows.Count).Select(i => (double)(rows.Count - 1 - i))], [.. rows]);
-        plot.XLabel("tested on");
-        plot.YLabel("trained on");
-        plot.Title(title);
-        byte[] png = plot.GetImageBytes(160 + 90 * columns.Count, 120 + 60 * rows.Count, ScottPlot.ImageFormat.Png);
-        AtomicFile.Write(path, s => s.Write(png));
+        PercentHeatMap.Write(path, title, values, rows, columns, "tested on", "trained on", cellWidth: 90, cellHeight: 60, fontSize: 14);
     }
 }

@@ -52,6 +52,12 @@ public sealed record ProtectionParsingOptions
     /// <summary>The parsers' recipe.</summary>
     public ParsingOptions Parser { get; init; } = new() { Epochs = 30 };
 
+    /// <summary>
+    /// The DnCNN for the realistic case, the protected image alone: trained on the training images' protected images
+    /// against their true perturbations, its residual x' - D(x') is a third parser input. Null skips that row.
+    /// </summary>
+    public DenoiserOptions? Denoiser { get; init; } = new();
+
     /// <summary>Seed of the image choice, the split, the source models and SEP.</summary>
     public int Seed { get; init; }
 
@@ -80,6 +86,7 @@ public sealed record ProtectionParsingOptions
         if (Sep.Variant != SepVariant.Sep) throw new ArgumentException("The study uses plain SEP (its variants share the sources and add feature alignment).", nameof(Sep));
         Sep.Validate();
         Parser.Validate();
+        Denoiser?.Validate();
         return this;
     }
 }
@@ -96,7 +103,8 @@ public sealed record ProtectorRun(ProtectorIdentity Protector, string File, doub
 /// <param name="Input">What the parser saw: the perturbation x' - x (the clean image known) or the protected image x' alone.</param>
 /// <param name="Scores">Per-attribute accuracy and chance.</param>
 /// <param name="Confusion">Rows: the true protector (in <see cref="ProtectionParsingReport.Protectors"/> order), columns: the protector named (both attributes together); counts.</param>
-public sealed record ProtectionParsingResult(ParsingInput Input, ParsingScores Scores, IReadOnlyList<IReadOnlyList<int>> Confusion)
+/// <param name="EstimateError">With <see cref="ParsingInput.Denoised"/>: mean |x' - D(x') - (x' - x)| over the test images' pixels, in 1/255 units (how far the denoiser's estimate is from the true perturbation).</param>
+public sealed record ProtectionParsingResult(ParsingInput Input, ParsingScores Scores, IReadOnlyList<IReadOnlyList<int>> Confusion, double? EstimateError = null)
 {
     /// <summary>Share of test images whose protector is named exactly (every attribute right).</summary>
     public double ExactAccuracy => Confusion.Sum(r => (double)r.Sum()) is var total and > 0 ? Confusion.Select((r, i) => (double)r[i]).Sum() / total : 0;
@@ -137,7 +145,7 @@ public sealed record ProtectionParsingReport(IReadOnlyList<ProtectorIdentity> Pr
         md.AppendLine($"| parser input | examples | {string.Join(" | ", Schema.Names)} | exact protector (chance) |");
         md.AppendLine($"|---|---:|{string.Concat(Schema.Names.Select(_ => "---:|"))}---:|");
         foreach (var r in Results)
-            md.AppendLine(c, $"| {InputName(r.Input)} | {r.Scores.Examples:N0} | {string.Join(" | ", r.Scores.Accuracy.Select((a, i) => $"{a:P1} ({r.Scores.Chance[i]:P1})"))} | {r.ExactAccuracy:P1} ({1.0 / Protectors.Count:P1}) |");
+            md.AppendLine(c, $"| {InputName(r.Input)}{(r.EstimateError is double e ? $" (estimate off by {e:F2}/255 per pixel)" : "")} | {r.Scores.Examples:N0} | {string.Join(" | ", r.Scores.Accuracy.Select((a, i) => $"{a:P1} ({r.Scores.Chance[i]:P1})"))} | {r.ExactAccuracy:P1} ({1.0 / Protectors.Count:P1}) |");
         md.AppendLine();
         if (charts)
             foreach (var r in Results) md.AppendLine(c, $"![which protector the parser names from the {InputName(r.Input)}]({ChartFile(r.Input)})").AppendLine();
@@ -145,53 +153,44 @@ public sealed record ProtectionParsingReport(IReadOnlyList<ProtectorIdentity> Pr
     }
 
     /// <summary>How the report names an input kind.</summary>
-    public static string InputName(ParsingInput input) => input == ParsingInput.Perturbation ? "perturbation x' - x" : input == ParsingInput.Adversarial ? "protected image x'" : "x' - D(x')";
+    public static string InputName(ParsingInput input) => input switch
+    {
+        ParsingInput.Perturbation => "perturbation x' - x",
+        ParsingInput.Adversarial => "protected image x'",
+        _ => "denoiser's estimate x' - D(x')",
+    };
 
-    /// <summary>The chart file of an input kind's confusion matrix: <c>confusion-perturbation.png</c>, <c>confusion-protected.png</c>.</summary>
-    public static string ChartFile(ParsingInput input) => input == ParsingInput.Perturbation ? "confusion-perturbation.png" : "confusion-protected.png";
+    /// <summary>The chart file of an input kind's confusion matrix: <c>confusion-perturbation.png</c>, <c>confusion-protected.png</c>, <c>confusion-denoised.png</c>.</summary>
+    public static string ChartFile(ParsingInput input) => input switch
+    {
+        ParsingInput.Perturbation => "confusion-perturbation.png",
+        ParsingInput.Adversarial => "confusion-protected.png",
+        _ => "confusion-denoised.png",
+    };
 
     /// <summary>Draws one input kind's confusion matrix (rows: true protector; columns: protector named; % of the row) as a PNG.</summary>
     public void ConfusionChart(string path, ProtectionParsingResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
         int n = Protectors.Count;
-        var plot = new ScottPlot.Plot();
         var values = new double[n, n];
         for (int r = 0; r < n; r++)
         {
             double total = Math.Max(1, result.Confusion[r].Sum());
             for (int col = 0; col < n; col++) values[r, col] = 100 * result.Confusion[r][col] / total;
         }
-        var map = plot.Add.Heatmap(values);
-        map.Colormap = new ScottPlot.Colormaps.Viridis();
-        map.ManualRange = new ScottPlot.Range(0, 100);
-        plot.Add.ColorBar(map);
-        // Heatmap cell (r, c) is centred at x = c, y = n - 1 - r (row 0 drawn at the top).
-        for (int r = 0; r < n; r++)
-            for (int col = 0; col < n; col++)
-            {
-                var text = plot.Add.Text(values[r, col].ToString("F0", CultureInfo.InvariantCulture), col, n - 1 - r);
-                text.LabelFontColor = values[r, col] > 60 ? ScottPlot.Colors.Black : ScottPlot.Colors.White;
-                text.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
-                text.LabelFontSize = 11;
-            }
         string[] names = [.. Protectors.Select(p => p.Id)];
-        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, n).Select(i => (double)i)], names);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
-        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, n).Select(i => (double)(n - 1 - i))], names);
-        plot.XLabel("protector named");
-        plot.YLabel("true protector");
-        plot.Title($"{InputName(result.Input)}: exact {100 * result.ExactAccuracy:F0}% (chance {100.0 / n:F0}%)");
-        byte[] png = plot.GetImageBytes(260 + 50 * n, 220 + 50 * n, ScottPlot.ImageFormat.Png);
-        AtomicFile.Write(path, s => s.Write(png));
+        PercentHeatMap.Write(path, $"{InputName(result.Input)}: exact {100 * result.ExactAccuracy:F0}% (chance {100.0 / n:F0}%)", values, names, names,
+            "protector named", "true protector", cellWidth: 90, cellHeight: 50, fontSize: 12);
     }
 }
 
 /// <summary>
 /// Beyond RED-adv: does data protection leak the protector? Trains one source model per architecture (SEP's recipe, a
 /// checkpoint per epoch), protects the same images with SEP from every architecture x checkpoint count K, and trains
-/// model parsing networks on the protected images of part of them to name the source architecture and K of the rest.
+/// model parsing networks on the protected images of part of them to name the source architecture and K of the rest:
+/// from the perturbation (the clean image known), from the protected image alone, and from a DnCNN's estimate of the
+/// perturbation (RED-adv's realistic case).
 /// The folder is resumable: <c>sources/&lt;architecture&gt;/</c> (checkpoints), <c>protected/&lt;protector&gt;.safetensors</c>
 /// (uint8 protected images, each written atomically), <c>protectors.json</c> (the finished runs) and <c>settings.txt</c>
 /// (a folder of other settings is refused).
@@ -256,14 +255,21 @@ public sealed class ProtectionParsing(ProtectionParsingOptions? options = null)
         var trainRows = split.Skip(testCount).Order().ToArray();
         var schema = SchemaOf(protectors);
         var results = new List<ProtectionParsingResult>();
-        foreach (var input in new[] { ParsingInput.Perturbation, ParsingInput.Adversarial })
+        using var trainPerturbations = Data(folder, runs, chosen, trainRows, schema, ParsingInput.Perturbation);
+        using var testPerturbations = Data(folder, runs, chosen, test, schema, ParsingInput.Perturbation);
+        using var trainProtected = Data(folder, runs, chosen, trainRows, schema, ParsingInput.Adversarial);
+        using var testProtected = Data(folder, runs, chosen, test, schema, ParsingInput.Adversarial);
+        results.Add(Parse(ParsingInput.Perturbation, trainPerturbations, testPerturbations, protectors, schema, progress, cancellationToken));
+        results.Add(Parse(ParsingInput.Adversarial, trainProtected, testProtected, protectors, schema, progress, cancellationToken));
+        if (o.Denoiser is { } denoiserOptions)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var trainData = Data(folder, runs, chosen, trainRows, schema, input);
-            using var testData = Data(folder, runs, chosen, test, schema, input);
-            progress?.Report($"training a parser on {ProtectionParsingReport.InputName(input)} ({trainData.Count:N0} examples)");
-            using var network = new ModelParser(o.Parser).Train(trainData, cancellationToken: cancellationToken);
-            results.Add(new ProtectionParsingResult(input, ModelParser.Evaluate(network, testData), Confusion(network, testData, protectors, schema)));
+            // The realistic case: no clean image. The denoiser learns the perturbation from the training images only.
+            progress?.Report($"training the denoiser ({trainProtected.Count:N0} examples)");
+            using var denoiser = (denoiserOptions with { Seed = o.Seed }).Train(trainProtected.Inputs, trainPerturbations.Inputs, cancellationToken: cancellationToken);
+            using var trainEstimates = new ParsingData(denoiser.Residual(trainProtected.Inputs), trainProtected.Labels.clone(), schema);
+            using var testEstimates = new ParsingData(denoiser.Residual(testProtected.Inputs), testProtected.Labels.clone(), schema);
+            using var error = testEstimates.Inputs.sub(testPerturbations.Inputs).abs().mean();
+            results.Add(Parse(ParsingInput.Denoised, trainEstimates, testEstimates, protectors, schema, progress, cancellationToken) with { EstimateError = 255 * error.item<float>() });
         }
         return new ProtectionParsingReport(protectors, schema, runs, accuracy, trainRows.Length, test.Length, results, o);
     }
@@ -276,6 +282,15 @@ public sealed class ProtectionParsing(ProtectionParsingOptions? options = null)
         AtomicFile.Write(Path.Combine(folder, "protection.json"), s => JsonSerializer.Serialize(s, report, ZooIndex.Json));
         foreach (var result in report.Results) report.ConfusionChart(Path.Combine(folder, ProtectionParsingReport.ChartFile(result.Input)), result);
         AtomicFile.WriteAllText(Path.Combine(folder, "protection.md"), "# Does protection leak the protector?\n\n" + report.ToMarkdown(charts: true));
+    }
+
+    private ProtectionParsingResult Parse(ParsingInput input, ParsingData train, ParsingData test, IReadOnlyList<ProtectorIdentity> protectors, AttributeSchema schema,
+        IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        progress?.Report($"training a parser on the {ProtectionParsingReport.InputName(input)} ({train.Count:N0} examples)");
+        using var network = new ModelParser(Options.Parser).Train(train, cancellationToken: cancellationToken);
+        return new ProtectionParsingResult(input, ModelParser.Evaluate(network, test), Confusion(network, test, protectors, schema));
     }
 
     // The attributes that vary among the protectors, in the options' order.

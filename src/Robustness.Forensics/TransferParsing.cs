@@ -153,7 +153,7 @@ public static class TransferParsing
                 progress?.Report($"transfer: sending every other victim's {study.Setting} examples to {target.Victim}");
                 using var model = Classifier.Load(Path.Combine(study.ZooFolder, files[target.Victim]));
                 model.Eval();
-                foreach (var source in sources.Where(s => s != target))
+                foreach (var source in sources.Where(s => s.Victim != target.Victim))
                     pairs.Add(Replay(model, source, target));
             }
 

@@ -94,13 +94,15 @@ public sealed class ForensicsCommandTests : IDisposable
     public async Task Protection_runs_the_study_and_names_bad_settings()
     {
         string data = Data(), study = Path.Combine(_dir, "study");
-        string[] args = ["forensics", "protection", "--data", data, "--images", data, "--out", study, "--architectures", "resnet9,vgg11", "--checkpoints", "1,2",
+        string[] args = ["forensics", "protection", "--data", data, "--images", data, "--out", study, "--denoiser-depth", "3", "--denoiser-width", "8", "--denoiser-epochs", "1",
+            "--architectures", "resnet9,vgg11", "--checkpoints", "1,2",
             "--epochs", "2", "--width", "4", "--protect", "12", "--iterations", "1", "--parser-epochs", "1"];
         var run = await Run(args);
         run.Code.Should().Be(0, run.Err);
         run.Out.Should().Contain("Protection parsing: 4 protectors (resnet9, vgg11 x K = 1, 2), 12 images each").And.Contain("| vgg11-k2 |").And.Contain("exact protector (chance)");
         File.Exists(Path.Combine(study, "protection.md")).Should().BeTrue();
         File.Exists(Path.Combine(study, "confusion-perturbation.png")).Should().BeTrue();
+        File.Exists(Path.Combine(study, "confusion-denoised.png")).Should().BeTrue();
 
         var tooMany = await Run([.. args[..^14], "--checkpoints", "1,5", "--epochs", "2"]);
         tooMany.Code.Should().Be(2);
@@ -111,6 +113,9 @@ public sealed class ForensicsCommandTests : IDisposable
         var badBudget = await Run([.. args[..^14], "--eps", "lots"]);
         badBudget.Code.Should().Be(2);
         badBudget.Err.Should().Contain("--eps");
+        var badDenoiser = await Run([.. args[..^14], "--denoiser-depth", "1"]);
+        badDenoiser.Code.Should().Be(2);
+        badDenoiser.Err.Should().Contain("--denoiser-depth");
     }
 
     [Theory]

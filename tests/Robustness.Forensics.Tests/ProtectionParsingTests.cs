@@ -25,6 +25,7 @@ public sealed class ProtectionParsingTests : IDisposable
         BatchSize = 16,
         TestFraction = 0.2,
         Parser = new ParsingOptions { Epochs = 2, BatchSize = 32 },
+        Denoiser = new DenoiserOptions { Depth = 3, Width = 8, Epochs = 1 },
     };
 
     [Fact]
@@ -41,7 +42,7 @@ public sealed class ProtectionParsingTests : IDisposable
         report.TrainImages.Should().Be(24);
         report.TestImages.Should().Be(6);
         report.SourceAccuracy.Keys.Should().BeEquivalentTo(["resnet9", "vgg11"]);
-        messages.Count(m => m.StartsWith("training the ", StringComparison.Ordinal)).Should().Be(2, "one source per architecture");
+        messages.Count(m => m.Contains("source model", StringComparison.Ordinal)).Should().Be(2, "one source per architecture");
         messages.Count(m => m.StartsWith("protecting ", StringComparison.Ordinal)).Should().Be(4);
         Directory.GetFiles(Path.Combine(folder, "sources", "resnet9"), "epoch-*.safetensors").Should().HaveCount(3, "a checkpoint per epoch");
 
@@ -59,7 +60,10 @@ public sealed class ProtectionParsingTests : IDisposable
         }
         File.Exists(Path.Combine(folder, "protected", "resnet9-k1.safetensors.partial")).Should().BeFalse();
 
-        report.Results.Select(r => r.Input).Should().Equal(ParsingInput.Perturbation, ParsingInput.Adversarial);
+        report.Results.Select(r => r.Input).Should().Equal(ParsingInput.Perturbation, ParsingInput.Adversarial, ParsingInput.Denoised);
+        report.Results.Select(r => r.EstimateError.HasValue).Should().Equal(false, false, true);
+        // A denoiser that estimated nothing (residual 0) would be off by the mean perturbation; any training at all moves it.
+        report.Results[2].EstimateError!.Value.Should().BeGreaterThan(0).And.BeLessThan(report.Runs.Average(r => r.MeanAbsolute) + 1);
         foreach (var result in report.Results)
         {
             result.Scores.Examples.Should().Be(4 * 6, "every protector's test images");
@@ -73,11 +77,13 @@ public sealed class ProtectionParsingTests : IDisposable
 
         ProtectionParsing.Write(report, folder);
         File.ReadAllText(Path.Combine(folder, "protection.md")).Should().Contain("| resnet9-k3 |").And.Contain("exact protector (chance)").And.Contain("(confusion-protected.png)");
-        File.ReadAllBytes(Path.Combine(folder, "confusion-perturbation.png")).Take(4).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 });
+        foreach (string chart in new[] { "confusion-perturbation.png", "confusion-protected.png", "confusion-denoised.png" })
+            File.ReadAllBytes(Path.Combine(folder, chart)).Take(4).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 });
+        new ProtectionParsing(Tiny with { Denoiser = null }).Run(sets.Train, sets.Test, folder).Results.Should().HaveCount(2, "no denoiser, no third parser");
 
         messages.Clear();
         var again = new ProtectionParsing(Tiny).Run(sets.Train, sets.Test, folder, new VictimZooTests.SyncProgress<string>(messages.Add));
-        messages.Should().NotContain(m => m.StartsWith("training the ", StringComparison.Ordinal) || m.StartsWith("protecting ", StringComparison.Ordinal), "sources and protected images are kept");
+        messages.Should().NotContain(m => m.Contains("source model", StringComparison.Ordinal) || m.StartsWith("protecting ", StringComparison.Ordinal), "sources and protected images are kept");
         again.Runs.Should().Equal(report.Runs);
         again.Results[0].Confusion.Should().BeEquivalentTo(report.Results[0].Confusion, o => o.WithStrictOrdering(), "the parsers are seeded");
 
