@@ -18,7 +18,7 @@ public static class ForensicsCommand
     public static Command Create(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context), TrainParser(context), Parse(context), Protection(context) };
+        return new Command("forensics", "Model parsing of adversarial attacks: which model made this attack? (forensics module)") { Zoo(context), Attacks(context), Evaluate(context), TrainParser(context), Parse(context), Protection(context), Import(context) };
     }
 
     private static Command Zoo(CommandContext context)
@@ -283,6 +283,39 @@ public static class ForensicsCommand
                     $"| {names[i]} | {string.Join(" | ", results[i].Values.Select((v, a) => $"{v} ({results[i].Probabilities[a]:P0})"))} |"));
             adversarial.Dispose();
             cleanImages?.Dispose();
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command Import(CommandContext context)
+    {
+        var models = new Option<string>("--models") { Description = "Model files, comma-separated, or a folder of them (*.safetensors); each file's name is its victim's id.", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The zoo folder to create or add to (victims/, zoo.json).", Required = true };
+        var test = new Option<string?>("--test") { Description = "Test images in class folders: each victim's clean accuracy." };
+        var kernel = new Option<int>("--kernel") { Description = "Kernel size of models that carry no victim attributes (every built-in CNN: 3).", DefaultValueFactory = _ => 3 };
+        var activation = new Option<string>("--activation") { Description = "Activation of models that carry no victim attributes (relu, tanh, elu).", DefaultValueFactory = _ => "relu" };
+        activation.AcceptOnlyFromAmong("relu", "tanh", "elu");
+        var command = new Command("import", "Register your own models (e.g. pruned ones) as a victim zoo for forensics attacks and evaluate: architecture from the model, conv sparsity measured.")
+        {
+            models, outPath, test, kernel, activation,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string given = parse.GetValue(models)!;
+            IReadOnlyList<string> files = Directory.Exists(given)
+                ? [.. Directory.EnumerateFiles(given, "*.safetensors").Order(StringComparer.Ordinal)]
+                : List(given, "--models", f => f);
+            if (files.Count == 0) throw new ArgumentException($"--models: the folder '{given}' holds no .safetensors files.");
+            foreach (var f in files)
+                if (!File.Exists(f)) throw new ArgumentException($"--models: '{f}' does not exist.");
+            if (parse.GetValue(kernel) is var k and (< 1 or > 15)) throw new ArgumentException($"--kernel must be in [1, 15]; got {k}.");
+            var testSet = parse.GetValue(test) is string t ? ReadFolder(t, "--test", null) : null;
+            string folder = parse.GetValue(outPath)!;
+            var index = ZooImport.Import(files, folder, testSet, parse.GetValue(kernel), Enum.Parse<ActivationKind>(parse.GetValue(activation)!, ignoreCase: true),
+                new Progress<VictimRecord>(v => context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{v.Id}: {v.Attributes.Architecture}, conv sparsity {v.ConvSparsity:P1}{(double.IsNaN(v.TestAccuracy) ? "" : $", test accuracy {v.TestAccuracy:P2}")}"))), cancel);
+            context.Output.WriteLine($"{index.Victims.Count} victims in {Path.Combine(folder, ZooIndex.FileName)}.");
             return Task.FromResult(0);
         });
         return command;

@@ -34,9 +34,16 @@ public sealed record ZooIndex(string Settings, IReadOnlyList<VictimRecord> Victi
     /// <summary>The index file's name in a zoo folder.</summary>
     public const string FileName = "zoo.json";
 
-    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
+    // NaN stands for "not measured" (a victim's accuracy without test images), so named floating-point literals are allowed.
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
-    internal static readonly JsonSerializerOptions JsonLine = new() { Converters = { new JsonStringEnumConverter() } };
+    internal static readonly JsonSerializerOptions JsonLine = new()
+    {
+        Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Reads the index of <paramref name="folder"/>, or null when it has none.</summary>
     public static ZooIndex? Read(string folder)

@@ -118,6 +118,25 @@ public sealed class ForensicsCommandTests : IDisposable
         badDenoiser.Err.Should().Contain("--denoiser-depth");
     }
 
+    [Fact]
+    public async Task Import_registers_a_folder_of_models_as_a_zoo()
+    {
+        string models = Path.Combine(_dir, "models");
+        Directory.CreateDirectory(models);
+        var classes = new[] { "a", "b", "c" };
+        foreach (var name in new[] { "dense", "other" })
+        {
+            using var model = Robustness.Classifier.Create(new Robustness.Models.ModelSpec("small-cnn", 3, 4, ImageSize: 32), Robustness.Normalization.Cifar10, classes, seed: 1);
+            model.Save(Path.Combine(models, name + ".safetensors"));
+        }
+        var run = await Run("forensics", "import", "--models", models, "--out", Path.Combine(_dir, "imported"));
+        run.Code.Should().Be(0, run.Err);
+        run.Out.Should().Contain("dense: small-cnn, conv sparsity 0.0 %").And.Contain("2 victims in");
+        var missing = await Run("forensics", "import", "--models", Path.Combine(models, "nothing.safetensors"), "--out", Path.Combine(_dir, "imported"));
+        missing.Code.Should().Be(2);
+        missing.Err.Should().Contain("--models").And.Contain("does not exist");
+    }
+
     [Theory]
     [InlineData(new[] { "--kernels", "4" }, "--kernels")]
     [InlineData(new[] { "--architectures", "resnet99" }, "resnet99")]
