@@ -14,13 +14,22 @@ namespace Robustness.Benchmarks;
 /// Each measurement is a fresh process; the order of the four settings rotates between repeats. Writes
 /// benchmarks/results/&lt;name&gt;.{json,md}.
 /// </summary>
+/// <remarks>
+/// With <c>hugePages</c> the same harness asks what <see cref="HugePages"/> adds on top: the library as shipped against
+/// <c>ROBUSTNESS_HUGE_PAGES=off</c>, and PyTorch with the same malloc thresholds with and without glibc's own huge-page
+/// tunable (<c>GLIBC_TUNABLES=glibc.malloc.hugetlb=1</c>; PyTorch 1.13 has no <c>THP_MEM_ALLOC_ENABLE</c>); a ResNet-18 w64 training workload joins (its activations, 34 MB at batch 128, are
+/// above glibc's largest mmap threshold, where retention cannot help and huge pages can).
+/// </remarks>
 public static class HeapRetentionBenchmark
 {
     private sealed record Workload(string Name, string[] Library, string[] PyTorch, string Unit);
 
     private sealed record Setting(string Name, bool IsLibrary, Dictionary<string, string?> Environment);
 
-    public static int Run(string resultsDir, string python, int threads, int repeats, string name)
+    // The four settings of a comparison: the library as shipped, the library without the feature, PyTorch without it, PyTorch with it.
+    private sealed record Comparison(string Title, string Command, string Feature, Setting[] Settings, string Description);
+
+    public static int Run(string resultsDir, string python, int threads, int repeats, string name, bool hugePages = false)
     {
         var (self, prefix) = WorkerProcess.Self();
         string referenceDir = Path.Combine(TrainingBenchmark.RepositoryRoot(), "benchmarks", "reference");
@@ -42,20 +51,16 @@ public static class HeapRetentionBenchmark
                     ["train_throughput.py", "--arch", "small-cnn", "--width", "16", "--batch", "128", "--warmup", "8", "--batches", "120", "--threads", t], "img/s"),
                 new("Training, resnet18 w16, batch 128", [.. prefix, "training-worker", "resnet18", "16", "128", "4", "40", t],
                     ["train_throughput.py", "--arch", "resnet18", "--width", "16", "--batch", "128", "--warmup", "4", "--batches", "40", "--threads", t], "img/s"),
+                .. hugePages
+                    ? new Workload[]
+                    {
+                        new("Training, resnet18 w64, batch 128", [.. prefix, "training-worker", "resnet18", "64", "128", "2", "8", t],
+                            ["train_throughput.py", "--arch", "resnet18", "--width", "64", "--batch", "128", "--warmup", "2", "--batches", "8", "--threads", t], "img/s"),
+                    }
+                    : [],
             ];
-            var unset = HeapRetention.UserVariables.ToDictionary(v => v, _ => (string?)null);
-            Setting[] settings =
-            [
-                new("library", true, new(unset) { [HeapRetention.SwitchVariable] = null }),
-                new("library, retention off", true, new(unset) { [HeapRetention.SwitchVariable] = "off" }),
-                new("PyTorch", false, new(unset)),
-                new("PyTorch, same thresholds", false, new(unset)
-                {
-                    ["MALLOC_MMAP_THRESHOLD_"] = Inv(HeapRetention.MmapThreshold),
-                    ["MALLOC_TRIM_THRESHOLD_"] = Inv(HeapRetention.TrimThreshold),
-                    ["MALLOC_TOP_PAD_"] = Inv(HeapRetention.TopPad),
-                }),
-            ];
+            var comparison = hugePages ? HugePagesComparison(threads, repeats, name) : RetentionComparison(threads, repeats, name);
+            var settings = comparison.Settings;
 
             var rows = new List<object>();
             var lines = new List<string>();
@@ -75,8 +80,8 @@ public static class HeapRetentionBenchmark
                     }
                 }
                 var median = rates.ToDictionary(p => p.Key, p => KernelGuardBenchmark.Median(p.Value));
-                double on = median["library"], off = median["library, retention off"], torch = median["PyTorch"], tuned = median["PyTorch, same thresholds"];
-                rows.Add(new { workload = w.Name, unit = w.Unit, rates, median, retention_gain = on / off, library_over_pytorch = on / torch, library_over_pytorch_same_thresholds = on / tuned });
+                double on = median[settings[0].Name], off = median[settings[1].Name], torch = median[settings[2].Name], tuned = median[settings[3].Name];
+                rows.Add(new { workload = w.Name, unit = w.Unit, rates, median, gain = on / off, library_over_pytorch = on / torch, library_over_pytorch_same_settings = on / tuned });
                 lines.Add(Inv($"| {w.Name} | {w.Unit} | {on:F1} | {off:F1} | {on / off:F2} | {torch:F1} | {tuned:F1} | {on / torch:F2} | {on / tuned:F2} | {string.Join(" / ", settings.Select(s => WorkerProcess.Each(rates[s.Name])))} |"));
             }
 
@@ -85,18 +90,18 @@ public static class HeapRetentionBenchmark
             Directory.CreateDirectory(resultsDir);
             File.WriteAllText(Path.Combine(resultsDir, name + ".json"), JsonSerializer.Serialize(new
             {
-                benchmark = name, machine, cpu_extensions = cpu.Extensions, kernel_guard = KernelGuard.Status.State.ToString(), threads, repeats,
-                mmap_threshold = HeapRetention.MmapThreshold, trim_threshold = HeapRetention.TrimThreshold, top_pad = HeapRetention.TopPad, rows,
+                benchmark = name, feature = comparison.Feature, machine, cpu_extensions = cpu.Extensions, kernel_guard = KernelGuard.Status.State.ToString(), threads, repeats,
+                mmap_threshold = HeapRetention.MmapThreshold, trim_threshold = HeapRetention.TrimThreshold, top_pad = HeapRetention.TopPad, huge_pages = HugePages.Status.Explanation, rows,
             }, new JsonSerializerOptions { WriteIndented = true }));
 
             var md = new StringBuilder();
-            md.AppendLine("# Heap retention: glibc keeping freed tensor memory, for the library and for PyTorch").AppendLine();
+            md.AppendLine(comparison.Title).AppendLine();
             md.AppendLine(Inv($"Machine: {machine.Cpu}, {machine.Cores} cores, {machine.Os}, {machine.DotNet}; CPU extensions (CPUID): {string.Join(' ', cpu.Extensions)}; kernel guard {KernelGuard.Status.State} (PyTorch runs its own oneDNN at its default ISA)."));
             md.AppendLine(Inv($"{threads} threads per process; {repeats} repeats per setting, each a fresh process, rotating which setting goes first; measured {machine.Date}."));
-            md.AppendLine(Inv($"Command: `benchmarks/run-heap-retention.sh --repeats {repeats} --threads {threads} --name {name}`."));
-            md.AppendLine(Inv($"Settings: 'library' is the library as shipped (HeapRetention: mallopt mmap threshold {HeapRetention.MmapThreshold >> 20} MiB, trim threshold {HeapRetention.TrimThreshold >> 20} MiB, top pad {HeapRetention.TopPad >> 20} MiB); 'retention off' is {HeapRetention.SwitchVariable}=off, glibc's defaults; 'PyTorch' is the twin script (benchmarks/reference) with glibc's defaults, as people run it; 'PyTorch, same thresholds' sets the same three values through MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_."));
+            md.AppendLine(Inv($"Command: `{comparison.Command}`."));
+            md.AppendLine(comparison.Description);
             md.AppendLine("Rates are medians over the repeats; a ratio above 1 means the library is faster.").AppendLine();
-            md.AppendLine("| workload | unit | library | library, retention off | retention gain | PyTorch | PyTorch, same thresholds | library / PyTorch | library / PyTorch with the same thresholds | every repeat (library / off / PyTorch / PyTorch same thresholds) |");
+            md.AppendLine($"| workload | unit | {settings[0].Name} | {settings[1].Name} | {comparison.Feature} gain | {settings[2].Name} | {settings[3].Name} | library / PyTorch | library / PyTorch with the same settings | every repeat ({string.Join(" / ", settings.Select(x => x.Name))}) |");
             md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
             foreach (string line in lines) md.AppendLine(line);
             File.WriteAllText(Path.Combine(resultsDir, name + ".md"), md.ToString());
@@ -108,6 +113,39 @@ public static class HeapRetentionBenchmark
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
+
+    private static Dictionary<string, string?> Unset() =>
+        HeapRetention.UserVariables.Append(HeapRetention.SwitchVariable).Append(HugePages.Variable).Append(HugePages.SwitchVariable).ToDictionary(v => v, _ => (string?)null);
+
+    // glibc's three thresholds as HeapRetention sets them, through the environment (for PyTorch).
+    private static Dictionary<string, string?> SameThresholds() => new(Unset())
+    {
+        ["MALLOC_MMAP_THRESHOLD_"] = Inv(HeapRetention.MmapThreshold),
+        ["MALLOC_TRIM_THRESHOLD_"] = Inv(HeapRetention.TrimThreshold),
+        ["MALLOC_TOP_PAD_"] = Inv(HeapRetention.TopPad),
+    };
+
+    private static Comparison RetentionComparison(int threads, int repeats, string name) => new(
+        "# Heap retention: glibc keeping freed tensor memory, for the library and for PyTorch",
+        Inv($"benchmarks/run-heap-retention.sh --repeats {repeats} --threads {threads} --name {name}"), "retention",
+        [
+            new("library", true, new(Unset()) { [HugePages.SwitchVariable] = "off" }),
+            new("library, retention off", true, new(Unset()) { [HeapRetention.SwitchVariable] = "off", [HugePages.SwitchVariable] = "off" }),
+            new("PyTorch", false, Unset()),
+            new("PyTorch, same thresholds", false, SameThresholds()),
+        ],
+        Inv($"Settings: 'library' is the library with HeapRetention (mallopt mmap threshold {HeapRetention.MmapThreshold >> 20} MiB, trim threshold {HeapRetention.TrimThreshold >> 20} MiB, top pad {HeapRetention.TopPad >> 20} MiB) and huge pages off ({HugePages.SwitchVariable}=off, measured in huge-pages-cpu.md); 'retention off' is {HeapRetention.SwitchVariable}=off, glibc's defaults; 'PyTorch' is the twin script (benchmarks/reference) with glibc's defaults, as people run it; 'PyTorch, same thresholds' sets the same three values through MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_."));
+
+    private static Comparison HugePagesComparison(int threads, int repeats, string name) => new(
+        "# Huge pages: libtorch's large tensors on transparent huge pages, for the library and for PyTorch",
+        Inv($"benchmarks/run-heap-retention.sh --huge-pages --repeats {repeats} --threads {threads} --name {name}"), "huge-page",
+        [
+            new("library", true, Unset()),
+            new("library, huge pages off", true, new(Unset()) { [HugePages.SwitchVariable] = "off" }),
+            new("PyTorch, same thresholds", false, SameThresholds()),
+            new("PyTorch, same thresholds and huge pages", false, new(SameThresholds()) { ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1" }),
+        ],
+        Inv($"Settings: 'library' is the library as shipped (heap retention and {HugePages.Variable}=1, set in-process: {HugePages.Status.Explanation}); 'huge pages off' is {HugePages.SwitchVariable}=off (heap retention still on); both PyTorch rows run the twin script (benchmarks/reference) with the library's three malloc thresholds, the second also with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (glibc 2.35 and later: malloc itself advises huge pages; PyTorch 1.13 predates libtorch's own {HugePages.Variable})."));
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 

@@ -80,10 +80,10 @@ public sealed class DoctorTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void Doctor_reports_the_openmp_spin_limit_and_heap_retention_the_library_set_and_keeps_a_users_own()
+    public void Doctor_reports_the_openmp_spin_limit_heap_retention_and_huge_pages_the_library_set_and_keeps_a_users_own()
     {
         var library = Doctor();
-        var user = Doctor((OpenMpWaiting.SpinCountVariable, "5000"), ("MALLOC_TRIM_THRESHOLD_", "131072"));
+        var user = Doctor((OpenMpWaiting.SpinCountVariable, "5000"), ("MALLOC_TRIM_THRESHOLD_", "131072"), (HugePages.Variable, "0"));
 
         var set = library.Json.GetProperty("openMpWaiting");
         set.GetProperty("spinCount").GetString().Should().Be(OpenMpWaiting.LibrarySpinCount, library.Text);
@@ -97,6 +97,14 @@ public sealed class DoctorTests(ITestOutputHelper log)
         var userHeap = user.Json.GetProperty("heapRetention");
         userHeap.GetProperty("setHere").GetBoolean().Should().BeFalse(user.Text);
         userHeap.GetProperty("explanation").GetString().Should().Contain("MALLOC_TRIM_THRESHOLD_=131072");
+
+        // Huge pages: set exactly when the kernel's transparent huge pages are always or madvise (the test machines: madvise).
+        string? kernel = File.Exists(HugePages.SystemSetting) ? File.ReadAllText(HugePages.SystemSetting) : null;
+        var hugePages = library.Json.GetProperty("hugePages");
+        hugePages.GetProperty("setHere").GetBoolean().Should().Be(HugePages.Mode(kernel) is "always" or "madvise", library.Text);
+        var userPages = user.Json.GetProperty("hugePages");
+        userPages.GetProperty("setHere").GetBoolean().Should().BeFalse(user.Text);
+        userPages.GetProperty("explanation").GetString().Should().Contain("THP_MEM_ALLOC_ENABLE=0 was set");
     }
 
     [Fact]
@@ -121,7 +129,7 @@ public sealed class DoctorTests(ITestOutputHelper log)
         string cli = Path.Combine(AppContext.BaseDirectory, "Robustness.Cli.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in (string[])[cli, "doctor", "--json"]) start.ArgumentList.Add(a);
-        foreach (string name in (string[])[KernelGuard.GuardVariable, KernelGuard.IsaVariable, KernelGuard.LegacyIsaVariable, OpenMpWaiting.SpinCountVariable, OpenMpWaiting.WaitPolicyVariable, .. HeapRetention.UserVariables, HeapRetention.SwitchVariable])
+        foreach (string name in (string[])[KernelGuard.GuardVariable, KernelGuard.IsaVariable, KernelGuard.LegacyIsaVariable, OpenMpWaiting.SpinCountVariable, OpenMpWaiting.WaitPolicyVariable, .. HeapRetention.UserVariables, HeapRetention.SwitchVariable, HugePages.Variable, HugePages.SwitchVariable])
             start.Environment.Remove(name);
         foreach (var (name, value) in environment) start.Environment[name] = value;
         using var child = Process.Start(start)!;

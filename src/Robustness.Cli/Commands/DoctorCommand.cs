@@ -61,7 +61,7 @@ public static class DoctorCommand
     public sealed record DoctorReport(
         string TorchSharpVersion, string LibTorchVersion, string LibTorchSource, string? LibTorchFile,
         string Cpu, int LogicalCores, IReadOnlyList<string> CpuExtensions, string OneDnnIsa,
-        KernelGuardStatus Guard, OpenMpWaitingStatus OpenMpWaiting, HeapRetentionStatus HeapRetention, int Threads, int InteropThreads, bool CudaAvailable, int CudaDevices,
+        KernelGuardStatus Guard, OpenMpWaitingStatus OpenMpWaiting, HeapRetentionStatus HeapRetention, HugePagesStatus HugePages, int Threads, int InteropThreads, bool CudaAvailable, int CudaDevices,
         RuntimeSelfCheckReport SelfCheck, FasterCapCheck? FasterCap);
 
     private static DoctorReport Examine()
@@ -75,7 +75,7 @@ public static class DoctorCommand
         return new DoctorReport(
             typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown", torch.__version__, source, LoadedLibTorchFile(),
             cpu.Model, Environment.ProcessorCount, cpu.Extensions, OneDnnIsaProbe.Run(TimeSpan.FromSeconds(60)),
-            KernelGuard.Status, OpenMpWaiting.Status, HeapRetention.Status, torch.get_num_threads(), torch.get_num_interop_threads(), cuda, cuda ? torch.cuda.device_count() : 0,
+            KernelGuard.Status, OpenMpWaiting.Status, HeapRetention.Status, HugePages.Status, torch.get_num_threads(), torch.get_num_interop_threads(), cuda, cuda ? torch.cuda.device_count() : 0,
             selfCheck,
             // Only where the guard itself capped oneDNN: a user's own cap, or no AVX-512, leaves nothing to try.
             KernelGuard.Status.State == KernelGuardState.Capped ? FasterCapProbe.Run(TimeSpan.FromSeconds(120)) : null);
@@ -91,6 +91,7 @@ public static class DoctorCommand
         output.WriteLine(Inv($"kernel guard   {Describe(r.Guard.State)}: {r.Guard.Explanation}"));
         output.WriteLine(Inv($"threads        {r.Threads} intra-op, {r.InteropThreads} inter-op; OpenMP waiting: {r.OpenMpWaiting.Explanation}"));
         output.WriteLine(Inv($"memory         {r.HeapRetention.Explanation}"));
+        output.WriteLine(Inv($"huge pages     {r.HugePages.Explanation}"));
         output.WriteLine(r.CudaAvailable
             ? Inv($"CUDA           available, {r.CudaDevices} device(s)")
             : Inv($"CUDA           not available (the bundled libtorch is CPU-only; {TorchRuntime.LibTorchDirectoryVariable} can point at a CUDA libtorch)"));

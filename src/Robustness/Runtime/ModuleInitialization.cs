@@ -5,8 +5,8 @@ namespace Robustness.Runtime;
 
 /// <summary>
 /// Runs before any code of this library, so nothing here can reach libtorch before the kernel guard and the OpenMP wait
-/// setting are in the native environment, and glibc keeps freed tensor memory (<see cref="HeapRetention"/>) from the
-/// first tensor on.
+/// setting are in the native environment, and glibc keeps freed tensor memory (<see cref="HeapRetention"/>) and
+/// libtorch backs large tensors with huge pages (<see cref="HugePages"/>) from the first tensor on.
 /// </summary>
 internal static class ModuleInitialization
 {
@@ -18,6 +18,7 @@ internal static class ModuleInitialization
     [ModuleInitializer]
     internal static void ApplyNativeSettings()
     {
+        _ = HugePages.Status; // first: libtorch reads it at its first CPU allocation
         _ = KernelGuard.Status;
         _ = OpenMpWaiting.Status;
         _ = HeapRetention.Status;
