@@ -30,7 +30,7 @@ cp "$teacher" "$work/models/dense.safetensors"
 for ratio in 2x 4x 16x; do
   if [ ! -f "$work/models/pwoa-$ratio.safetensors" ]; then
     $tool prune --model "$teacher" --data "$work/data/train" --out "$work/pwoa-$ratio.tmp.safetensors" --sparsity "$ratio" \
-      --method pwoa --profile fast --seed 0 | tail -n 3
+      --method pwoa --profile fast --no-autoattack --seed 0 | tail -n 3
     mv "$work/pwoa-$ratio.tmp.safetensors" "$work/models/pwoa-$ratio.safetensors"
   fi
 done

@@ -313,8 +313,11 @@ public static class ForensicsCommand
             var testSet = parse.GetValue(test) is string t ? ReadFolder(t, "--test", null) : null;
             string folder = parse.GetValue(outPath)!;
             var index = ZooImport.Import(files, folder, testSet, parse.GetValue(kernel), Enum.Parse<ActivationKind>(parse.GetValue(activation)!, ignoreCase: true),
-                new Progress<VictimRecord>(v => context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{v.Id}: {v.Attributes.Architecture}, conv sparsity {v.ConvSparsity:P1}{(double.IsNaN(v.TestAccuracy) ? "" : $", test accuracy {v.TestAccuracy:P2}")}"))), cancel);
+                cancellationToken: cancel);
+            // Listed afterwards, in order (each import takes seconds; System.Progress would post the lines out of order).
+            foreach (var v in index.Victims)
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{v.Id}: {v.Attributes.Architecture}, conv sparsity {v.ConvSparsity:P1}{(double.IsNaN(v.TestAccuracy) ? "" : $", test accuracy {v.TestAccuracy:P2}")}"));
             context.Output.WriteLine($"{index.Victims.Count} victims in {Path.Combine(folder, ZooIndex.FileName)}.");
             return Task.FromResult(0);
         });
