@@ -269,6 +269,37 @@ public sealed class ModelParser(ParsingOptions? options = null)
         return network;
     }
 
+    /// <summary>
+    /// Each example's most likely value per attribute (one row of value indices per input), in batches, without
+    /// gradients, in evaluation mode (the network's mode is restored).
+    /// </summary>
+    public static long[][] Predict(ModelParsingNetwork network, Tensor inputs, int batchSize = 512)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var rows = new List<long[]>();
+        bool training = network.training;
+        network.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            for (long start = 0; start < inputs.shape[0]; start += batchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                long size = Math.Min(batchSize, inputs.shape[0] - start);
+                var heads = network.Split(network.call(inputs.narrow(0, start, size)));
+                long[] values = torch.stack(heads.Select(h => h.argmax(1)), 1).contiguous().data<long>().ToArray();
+                int width = heads.Length;
+                for (int i = 0; i < size; i++) rows.Add(values[(i * width)..((i + 1) * width)]);
+            }
+        }
+        finally
+        {
+            network.train(training);
+        }
+        return [.. rows];
+    }
+
     /// <summary>Per-attribute accuracy of <paramref name="network"/> on <paramref name="data"/>.</summary>
     public static ParsingScores Evaluate(ModelParsingNetwork network, ParsingData data, int batchSize = 512)
     {

@@ -382,23 +382,12 @@ public sealed class ProtectionParsing(ProtectionParsingOptions? options = null)
     {
         var keys = protectors.Select(p => string.Join(",", LabelsOf(p, schema))).ToList();
         var confusion = protectors.Select(_ => new int[protectors.Count]).ToArray();
-        using var noGrad = torch.no_grad();
-        network.eval();
-        for (long start = 0; start < data.Count; start += 512)
-        {
-            using var scope = torch.NewDisposeScope();
-            long size = Math.Min(512, data.Count - start);
-            var heads = network.Split(network.call(data.Inputs.narrow(0, start, size)));
-            long[] named = torch.stack(heads.Select(h => h.argmax(1)), 1).contiguous().data<long>().ToArray();
-            long[] truth = data.Labels.narrow(0, start, size).contiguous().data<long>().ToArray();
-            int width = heads.Length;
-            for (int i = 0; i < size; i++)
-            {
-                int row = keys.IndexOf(string.Join(",", truth[(i * width)..((i + 1) * width)]));
-                int column = keys.IndexOf(string.Join(",", named[(i * width)..((i + 1) * width)]));
-                confusion[row][column]++;
-            }
-        }
+        var named = ModelParser.Predict(network, data.Inputs);
+        using var labels = data.Labels.contiguous();
+        long[] truth = labels.data<long>().ToArray();
+        int width = schema.Names.Count;
+        for (int i = 0; i < named.Length; i++)
+            confusion[keys.IndexOf(string.Join(",", truth[(i * width)..((i + 1) * width)]))][keys.IndexOf(string.Join(",", named[i]))]++;
         return confusion;
     }
 

@@ -135,7 +135,7 @@ public static class TransferParsing
                     var keep = cleanPredictions.index_select(0, rows).eq(labelRows).logical_and(predictions.index_select(0, rows).ne(labelRows)).nonzero().squeeze(1);
                     var x = cleanRows.index_select(0, keep);
                     var xAdv = adversarial.index_select(0, rows).index_select(0, keep);
-                    var parsed = Parse(parser, input switch
+                    var parsed = ModelParser.Predict(parser, input switch
                     {
                         ParsingInput.Perturbation => xAdv.sub(x),
                         ParsingInput.Adversarial => xAdv,
@@ -218,33 +218,6 @@ public static class TransferParsing
             }
         }
         return new TransferPair(source.Victim, targetSource.Victim, source.Parsed.Length, right.Count(b => b), transferred.Count(b => b), asSource, asTarget);
-    }
-
-    // Each head's most likely value per example, in batches, without gradients.
-    private static long[][] Parse(ModelParsingNetwork parser, Tensor inputs, int batchSize = 512)
-    {
-        var rows = new List<long[]>();
-        bool training = parser.training;
-        parser.eval();
-        try
-        {
-            using var noGrad = torch.no_grad();
-            for (long start = 0; start < inputs.shape[0]; start += batchSize)
-            {
-                using var scope = torch.NewDisposeScope();
-                long size = Math.Min(batchSize, inputs.shape[0] - start);
-                var heads = parser.Split(parser.call(inputs.narrow(0, start, size)));
-                var predicted = torch.stack(heads.Select(h => h.argmax(1)), 1).contiguous();
-                var values = predicted.data<long>().ToArray();
-                int width = heads.Length;
-                for (int i = 0; i < size; i++) rows.Add(values[(i * width)..((i + 1) * width)]);
-            }
-        }
-        finally
-        {
-            parser.train(training);
-        }
-        return [.. rows];
     }
 
     // A source victim's replayed examples (test images it got right and the attack fooled) and what the parser named.
