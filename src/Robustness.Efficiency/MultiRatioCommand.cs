@@ -100,7 +100,7 @@ public static class MultiRatioCommand
                 }
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Training ratios {string.Join(", ", network.Ratios)} of {start.Spec.Architecture} on {trainSet.Count} images, {options.Epochs} epochs, {(objective ?? new SandwichObjective(network, options.RandomRatiosPerStep, options.DistillationWeight))}."));
-                var result = new MultiRatioTrainer(options).Train(network, trainSet, testSet, objective: objective, progress: new Progress<MultiRatioEpoch>(e =>
+                var result = new MultiRatioTrainer(options).Train(network, trainSet, testSet, objective: objective, progress: new SyncProgress<MultiRatioEpoch>(e =>
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"epoch {e.Epoch + 1}/{options.Epochs}: loss {e.Loss:F3} (full width {e.FullCrossEntropy:F3}, drawn ratios {e.Distillation:F3} each), train accuracy {e.TrainAccuracy:P1}, {e.Duration.TotalSeconds:F1} s"))),
                     cancellationToken: cancel);

@@ -78,7 +78,7 @@ public static class ForensicsCommand
             var victims = Select(g.Victims(), v => v, parse.GetValue(design)!);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Victim zoo '{g.Name}': {victims.Count} victims ({g.Widths.Count} architectures x {g.KernelSizes.Count} kernel sizes x {g.Activations.Count} activations x {g.Sparsities.Count} sparsities{(victims.Count < g.Victims().Count ? ", Latin fraction" : "")}), {g.Epochs} + {g.RetrainEpochs} epochs on {train.Count} images."));
-            var index = zoo.Build(train, testSet, parse.GetValue(outPath)!, victims, progress: new Progress<VictimProgress>(r =>
+            var index = zoo.Build(train, testSet, parse.GetValue(outPath)!, victims, progress: new SyncProgress<VictimProgress>(r =>
             {
                 if (r.Record is { } v)
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -141,7 +141,7 @@ public static class ForensicsCommand
             var source = ReadFolder(parse.GetValue(data)!, "--data", first.Spec.ImageSize).AlignClasses(first.ClassNames);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Recording {settings.Count} attack settings on {index.Victims.Count} victims, {Math.Min(recorder.Options.Images, source.Count)} images each."));
-            var records = recorder.Record(zooFolder, source, parse.GetValue(outPath)!, new Progress<AttackShard>(s =>
+            var records = recorder.Record(zooFolder, source, parse.GetValue(outPath)!, new SyncProgress<AttackShard>(s =>
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Victim} / {s.Setting}: {s.FooledRate:P1} fooled, {s.Seconds:F1} s"))), cancel,
                 victims => Select(victims, v => v.Attributes, designName));
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -171,7 +171,7 @@ public static class ForensicsCommand
                 try { TransferParsing.Check(records, transfer); }
                 catch (ArgumentException e) { throw new ArgumentException($"--zoo / --transfer-setting: {e.Message.Split(" (Parameter")[0]}", e); }
             }
-            var report = new ParsingEvaluation(options, input, successfulOnly, denoiser).Run(records, new Progress<string>(context.Output.WriteLine), cancel, transfer);
+            var report = new ParsingEvaluation(options, input, successfulOnly, denoiser).Run(records, new SyncProgress<string>(context.Output.WriteLine), cancel, transfer);
             ParsingEvaluation.Write(report, parse.GetValue(outPath)!);
             context.Output.Write(report.ToMarkdown());
             context.Output.WriteLine($"Wrote {Path.Combine(parse.GetValue(outPath)!, "parsing.md")} and its pictures.");
@@ -189,7 +189,7 @@ public static class ForensicsCommand
         command.SetAction((parse, cancel) =>
         {
             var (records, input, options, denoiser, successfulOnly) = shared.Read(parse);
-            using var parser = ParserFile.Train(records, options, input, successfulOnly, denoiser, new Progress<string>(context.Output.WriteLine), cancel);
+            using var parser = ParserFile.Train(records, options, input, successfulOnly, denoiser, new SyncProgress<string>(context.Output.WriteLine), cancel);
             parser.Save(parse.GetValue(outPath)!);
             context.Output.WriteLine($"Saved the parser ({string.Join(", ", parser.Network.Schema.Names)}; input {input.ToString().ToLowerInvariant()}) to {parse.GetValue(outPath)}.");
             return Task.FromResult(0);
@@ -392,7 +392,7 @@ public static class ForensicsCommand
             string folder = parse.GetValue(outPath)!;
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Protection parsing: {options.Protectors.Count} protectors ({string.Join(", ", options.Architectures)} x K = {string.Join(", ", options.CheckpointCounts)}), {Math.Min(options.Images, toProtect.Count)} images each; sources trained on {train.Count} images."));
-            var report = new ProtectionParsing(options).Run(train, toProtect, folder, new Progress<string>(context.Output.WriteLine), cancel);
+            var report = new ProtectionParsing(options).Run(train, toProtect, folder, new SyncProgress<string>(context.Output.WriteLine), cancel);
             ProtectionParsing.Write(report, folder);
             context.Output.Write(report.ToMarkdown());
             context.Output.WriteLine($"Wrote {Path.Combine(folder, "protection.md")} and its pictures.");

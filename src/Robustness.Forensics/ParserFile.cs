@@ -73,7 +73,7 @@ public sealed class ParserFile : IDisposable
         {
             var parser = new ModelParser(options);
             progress?.Report($"training the parser ({data.Count:N0} examples, {string.Join(", ", schema.Names)})");
-            var network = parser.Train(data, new Progress<(int Epoch, double Loss, TimeSpan Duration)>(e =>
+            var network = parser.Train(data, new SyncProgress<(int Epoch, double Loss, TimeSpan Duration)>(e =>
                 progress?.Report(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch + 1}/{parser.Options.Epochs}: loss {e.Loss:F3}, {e.Duration.TotalSeconds:F1} s"))), cancellationToken);
             return new ParserFile(network, input, (int)data.Inputs.shape[2], denoiser, denoiserOptions);
         }

@@ -31,6 +31,10 @@ public sealed class ForensicsCommandTests : IDisposable
         run.Code.Should().Be(0, run.Err);
         run.Out.Should().Contain("2 victims").And.Contain("on 30 images").And.Contain("resnet20-k5-tanh-s625").And.Contain("conv sparsity 62.5");
         ZooIndex.Read(zoo)!.Victims.Should().HaveCount(2);
+        // Each victim's line is written when it is done, in order, before the summary (reported on the training thread).
+        int first = run.Out.IndexOf("[1/2]", StringComparison.Ordinal), second = run.Out.IndexOf("[2/2]", StringComparison.Ordinal);
+        first.Should().BeGreaterThan(0);
+        second.Should().BeGreaterThan(first).And.BeLessThan(run.Out.IndexOf("2 victims in", StringComparison.Ordinal));
 
         var again = await Run(args);
         again.Code.Should().Be(0, again.Err);
@@ -41,6 +45,7 @@ public sealed class ForensicsCommandTests : IDisposable
         attacks.Code.Should().Be(0, attacks.Err);
         attacks.Out.Should().Contain("Recording 8 attack settings on 2 victims, 12 images each").And.Contain("resnet20-k5-tanh-s0 / pgd-eps16").And.Contain("16 shards");
         AttackRecordSet.Open(records).Shards.Should().HaveCount(16);
+        attacks.Out.LastIndexOf(" fooled, ", StringComparison.Ordinal).Should().BeLessThan(attacks.Out.IndexOf("16 shards", StringComparison.Ordinal));
         string report = Path.Combine(_dir, "report");
         var evaluate = await Run("forensics", "evaluate", "--records", records, "--out", report, "--epochs", "1", "--batch-size", "16", "--all-examples",
             "--zoo", zoo, "--transfer-setting", "fgsm-eps16");

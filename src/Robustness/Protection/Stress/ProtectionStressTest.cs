@@ -84,12 +84,6 @@ public sealed class ProtectionStressTest
         }
         return new StressTestReport(_recipe.Summary(), _pipelines.Select(p => (p.Name, p.Description)).ToArray(), sets.Select(s => s.Name).ToArray(), cells);
     }
-
-    // Reports synchronously on the calling thread (Progress<T> would post to the thread pool and reorder reports).
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }
 
 /// <summary>The table of a <see cref="ProtectionStressTest"/>: victim accuracy per trainer pipeline (rows) and training set (columns).</summary>
