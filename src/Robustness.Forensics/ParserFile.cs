@@ -72,7 +72,7 @@ public sealed class ParserFile : IDisposable
         using (data)
         {
             var parser = new ModelParser(options);
-            progress?.Report($"training the parser ({data.Count:N0} examples, {string.Join(", ", schema.Names)})");
+            progress?.Report($"training the parser ({parser.Options.DescribeTraining(data.Count)}; {string.Join(", ", schema.Names)})");
             var network = parser.Train(data, new SyncProgress<(int Epoch, double Loss, TimeSpan Duration)>(e =>
                 progress?.Report(string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch + 1}/{parser.Options.Epochs}: loss {e.Loss:F3}, {e.Duration.TotalSeconds:F1} s"))), cancellationToken);
             return new ParserFile(network, input, (int)data.Inputs.shape[2], denoiser, denoiserOptions);

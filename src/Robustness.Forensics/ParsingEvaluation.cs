@@ -120,7 +120,7 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
                     cancellationToken.ThrowIfCancellationRequested();
                     using var train = TryData(s => filter(s) && victims(s), split.TrainImages);
                     if (train is null) continue;
-                    progress?.Report($"training a parser on {name} ({train.Count:N0} examples)");
+                    progress?.Report($"training a parser on {name} ({Options.DescribeTraining(train.Count)})");
                     using var network = parser.Train(train, cancellationToken: cancellationToken);
                     foreach (var (other, _) in square ? groups : groups.Where(g => g.Name == name))
                         if (testSets[other].Value is { } test) cells.Add(new ParsingCell(name, other, ModelParser.Evaluate(network, test)));
@@ -153,7 +153,7 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
             using var train = TryData(s => trainVictims.Contains(s.Victim), split.TrainImages);
             if (train is not null)
             {
-                progress?.Report($"training a parser on the training victims ({train.Count:N0} examples)");
+                progress?.Report($"training a parser on the training victims ({Options.DescribeTraining(train.Count)})");
                 using var network = parser.Train(train, cancellationToken: cancellationToken);
                 foreach (var t in types)
                 {
@@ -167,7 +167,7 @@ public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInp
         {
             using var train = TryData(s => s.Setting == transfer.Setting, split.TrainImages)
                 ?? throw new ArgumentException($"The records hold no successful '{transfer.Setting}' examples on the training images to train the transfer study's parser.", nameof(transfer));
-            progress?.Report($"training a parser on {transfer.Setting} for the transfer study ({train.Count:N0} examples)");
+            progress?.Report($"training a parser on {transfer.Setting} for the transfer study ({Options.DescribeTraining(train.Count)})");
             using var network = parser.Train(train, cancellationToken: cancellationToken);
             transferReport = TransferParsing.Run(records, transfer, network, input, dncnn, progress, cancellationToken);
         }

@@ -133,7 +133,7 @@ public sealed record ProtectionParsingReport(IReadOnlyList<ProtectorIdentity> Pr
         var md = new StringBuilder();
         md.AppendLine(c, $"Protectors: SEP (eps {o.Sep.Epsilon * 255:0.##}/255, {o.Sep.Iterations} iterations, step {o.Sep.StepSize * 255:0.##}/255) from source models {string.Join(", ", o.Architectures)} "
             + $"(width {o.Width}, ReLU, 3x3, {o.SourceEpochs} epochs, a checkpoint per epoch) averaging K = {string.Join(", ", o.CheckpointCounts)} checkpoints: {Protectors.Count} protectors, "
-            + $"each protecting the same {TrainImages + TestImages} images. Parsers ({o.Parser.Backbone}, {o.Parser.Epochs} epochs) train on {TrainImages} images per protector and are tested on the other {TestImages}.");
+            + $"each protecting the same {TrainImages + TestImages} images. Parsers ({o.Parser.Backbone}, {o.Parser.Epochs} epochs, batch {o.Parser.BatchSize}) train on {TrainImages} images per protector and are tested on the other {TestImages}.");
         md.AppendLine();
         md.AppendLine("| protector | crafting (s) | mean abs perturbation (/255) | max (/255) | source's accuracy on the images |");
         md.AppendLine("|---|---:|---:|---:|---:|");
@@ -288,7 +288,7 @@ public sealed class ProtectionParsing(ProtectionParsingOptions? options = null)
         IProgress<string>? progress, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        progress?.Report($"training a parser on the {ProtectionParsingReport.InputName(input)} ({train.Count:N0} examples)");
+        progress?.Report($"training a parser on the {ProtectionParsingReport.InputName(input)} ({Options.Parser.DescribeTraining(train.Count)})");
         using var network = new ModelParser(Options.Parser).Train(train, cancellationToken: cancellationToken);
         return new ProtectionParsingResult(input, ModelParser.Evaluate(network, test), Confusion(network, test, protectors, schema));
     }

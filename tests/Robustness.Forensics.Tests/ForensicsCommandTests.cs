@@ -51,7 +51,7 @@ public sealed class ForensicsCommandTests : IDisposable
             "--zoo", zoo, "--transfer-setting", "fgsm-eps16");
         evaluate.Code.Should().Be(0, evaluate.Err);
         evaluate.Out.Should().Contain("In distribution").And.Contain("| fgsm |").And.Contain("Across PGD budgets").And.Contain("sparsity (0/0.625)")
-            .And.Contain("Transfer attacks (fgsm-eps16 crafted on each of 2 victims");
+            .And.Contain("Transfer attacks (fgsm-eps16 crafted on each of 2 victims").And.Contain("steps of 16 per epoch");
         File.ReadAllText(Path.Combine(report, "parsing.md")).Should().Contain("![cross-attack matrix](cross-attack.png)").And.Contain("![transfer attacks](transfer.png)");
         File.Exists(Path.Combine(report, "transfer.png")).Should().BeTrue();
         var noSetting = await Run("forensics", "evaluate", "--records", records, "--out", report, "--zoo", zoo, "--transfer-setting", "square-eps8");
@@ -101,26 +101,30 @@ public sealed class ForensicsCommandTests : IDisposable
         string data = Data(), study = Path.Combine(_dir, "study");
         string[] args = ["forensics", "protection", "--data", data, "--images", data, "--out", study, "--denoiser-depth", "3", "--denoiser-width", "8", "--denoiser-epochs", "1",
             "--architectures", "resnet9,vgg11", "--checkpoints", "1,2",
-            "--epochs", "2", "--width", "4", "--protect", "12", "--iterations", "1", "--parser-epochs", "1"];
+            "--epochs", "2", "--width", "4", "--protect", "12", "--iterations", "1", "--parser-epochs", "1", "--parser-batch-size", "16"];
         var run = await Run(args);
         run.Code.Should().Be(0, run.Err);
         run.Out.Should().Contain("Protection parsing: 4 protectors (resnet9, vgg11 x K = 1, 2), 12 images each").And.Contain("| vgg11-k2 |").And.Contain("exact protector (chance)");
+        run.Out.Should().Contain("steps of 16 per epoch").And.Contain("batch 16");
         File.Exists(Path.Combine(study, "protection.md")).Should().BeTrue();
         File.Exists(Path.Combine(study, "confusion-perturbation.png")).Should().BeTrue();
         File.Exists(Path.Combine(study, "confusion-denoised.png")).Should().BeTrue();
 
-        var tooMany = await Run([.. args[..^14], "--checkpoints", "1,5", "--epochs", "2"]);
+        var tooMany = await Run([.. args[..^16], "--checkpoints", "1,5", "--epochs", "2"]);
         tooMany.Code.Should().Be(2);
         tooMany.Err.Should().Contain("--checkpoints").And.Contain("[1, 2]");
-        var badArchitecture = await Run([.. args[..^14], "--architectures", "resnet50,vgg11"]);
+        var badArchitecture = await Run([.. args[..^16], "--architectures", "resnet50,vgg11"]);
         badArchitecture.Code.Should().Be(2);
         badArchitecture.Err.Should().Contain("--architectures").And.Contain("resnet50");
-        var badBudget = await Run([.. args[..^14], "--eps", "lots"]);
+        var badBudget = await Run([.. args[..^16], "--eps", "lots"]);
         badBudget.Code.Should().Be(2);
         badBudget.Err.Should().Contain("--eps");
-        var badDenoiser = await Run([.. args[..^14], "--denoiser-depth", "1"]);
+        var badDenoiser = await Run([.. args[..^16], "--denoiser-depth", "1"]);
         badDenoiser.Code.Should().Be(2);
         badDenoiser.Err.Should().Contain("--denoiser-depth");
+        var badBatch = await Run([.. args[..^16], "--parser-batch-size", "0"]);
+        badBatch.Code.Should().Be(2);
+        badBatch.Err.Should().Contain("--parser-batch-size");
     }
 
     [Fact]
