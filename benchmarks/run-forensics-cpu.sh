@@ -2,7 +2,7 @@
 # Model parsing on two CPU cores (issue 15): the cpu victim grid's Latin fraction (45 of RED-adv's 135 victims:
 # ResNet-9/20/18, VGG-11/13 at width 16 x kernel 3/5/7 x ReLU/tanh/ELU x conv sparsity 0/37.5/62.5%, one sparsity per
 # architecture, kernel and activation, every pair of attribute values present), trained on 2,000 CIFAR-10 training
-# images (200 per class); FGSM and PGD at 4/8/12/16, CW-l2, Square, ZO-signSGD and NES at 8/255 on 50 test images per
+# images (200 per class); FGSM and PGD at 4/8/12/16, CW-l2, Square, ZO-signSGD and NES (25 steps of 0.8/255) at 8/255 on 50 test images per
 # victim; then model parsing networks on the perturbations, evaluated in distribution, across attack types and
 # budgets, on held-out victims, and on transfer attacks (each victim's PGD-8 test examples sent to every other victim). Writes benchmarks/results/forensics-cifar10-cpu.md (+ .json and the heat maps).
 # Every stage resumes: run it again after a kill. Usage: benchmarks/run-forensics-cpu.sh [WORK_DIR] [PARSER_EPOCHS] [all|evaluate] [PARSER_BATCH]
@@ -67,8 +67,8 @@ zoo_victims=$(python3 -c "import json; print(len(json.load(open('$work/zoo/zoo.j
   echo "records hold $victims networks of the architectures $architectures (the whole fraction is 45, 9 per architecture; the zoo"
   echo "folder holds $zoo_victims trained victims); width 16, 6 dense epochs, global L1 pruning of the convolutions, rewinding to"
   echo "epoch 1, 6 masked epochs, on 2,000 CIFAR-10 training images. Attacks: FGSM and PGD at"
-  echo "4/8/12/16 (PGD steps 0.5/1/2/2 /255, 10 steps), CW-l2 (c = 1), Square (1,000 queries), ZO-signSGD and NES (25 steps, RED-adv's"
-  echo "step 0.0005) at 8/255, on the same 50 test images per victim. Left out of this run for time: AutoAttack (measured over 3"
+  echo "4/8/12/16 (PGD steps 0.5/1/2/2 /255, 10 steps), CW-l2 (c = 1), Square (1,000 queries), ZO-signSGD and NES (25 steps of 0.8/255:"
+  echo "RED-adv's 0.0005 would cross at most 3.2/255 in 25 steps) at 8/255, on the same 50 test images per victim. Left out of this run for time: AutoAttack (measured over 3"
   echo "minutes per victim on 100 images, most of it in FAB-T and Square on the few points APGD leaves) and the grid's other 90 victims."
   echo
   tail -n +3 "$work/report/parsing.md" | sed 's|(cross-attack.png)|(forensics-cifar10-cpu/cross-attack.png)|; s|(transfer.png)|(forensics-cifar10-cpu/transfer.png)|'

@@ -27,6 +27,13 @@ public sealed class AttackRecordTests : IDisposable
             attack.Epsilon.Should().Be(setting.Epsilon, setting.Label);
         }
         RecordedAttack.Full.Single(a => a.Label == "pgd-eps4").Build(0).Options.Should().BeOfType<PgdOptions>().Which.StepSize.Should().BeApproximately(0.5 / 255, 1e-9);
+        // The query attacks' schedules can cross their budget: RED-adv's 500 steps of 0.0005, and the cpu set's fewer, larger steps.
+        foreach (var setting in RecordedAttack.Full.Concat(RecordedAttack.Cpu).Where(a => a.Attack is "zo-signsgd" or "nes"))
+        {
+            var options = setting.Build(0).Options.Should().BeAssignableTo<ZerothOrderOptions>().Subject;
+            (options.Steps * options.StepSize).Should().BeGreaterThanOrEqualTo(2 * setting.Epsilon!.Value, setting.Label);
+        }
+        RecordedAttack.Full.Single(a => a.Label == "nes-eps4").Build(0).Options.Should().BeOfType<NesOptions>().Which.StepSize.Should().Be(0.0005);
     }
 
     [Fact]
