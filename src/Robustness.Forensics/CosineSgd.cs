@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,9 +36,14 @@ internal static class CosineSgd
                 var rows = torch.tensor(order.Skip(b * batchSize).Take(batchSize).Select(i => (long)i).ToArray());
                 var value = loss(rows);
                 optimizer.zero_grad();
+                // A diverged run must not pass for "no better than chance": its network names one value for everything.
+                double batchLoss = value.item<float>();
+                if (!double.IsFinite(batchLoss))
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                        $"Training diverged: the loss is {batchLoss} at epoch {epoch + 1}, step {b + 1} of {batches} (peak learning rate {peak}). Lower the learning rate or raise the batch size."));
                 value.backward();
                 optimizer.step();
-                total += value.item<float>() * rows.shape[0];
+                total += batchLoss * rows.shape[0];
             }
             progress?.Report((epoch, total / count, clock.Elapsed));
         }

@@ -59,6 +59,16 @@ public sealed class ModelParsingTests : IDisposable
     }
 
     [Fact]
+    public void A_diverged_training_run_is_an_error_not_a_chance_level_parser()
+    {
+        var schema = new AttributeSchema(["a"], [["0", "1"]]);
+        var g = new torch.Generator(3);
+        using var data = new ParsingData(torch.randn([64, 3, 16, 16], generator: g), torch.randint(0, 2, [64, 1], generator: g), schema);
+        var parser = new ModelParser(new ParsingOptions { Epochs = 3, BatchSize = 16, LearningRate = 1e12 });
+        FluentActions.Invoking(() => parser.Train(data)).Should().Throw<InvalidOperationException>().WithMessage("Training diverged*learning rate 1000000000000*");
+    }
+
+    [Fact]
     public void A_parser_file_round_trips_with_its_denoiser()
     {
         var schema = new AttributeSchema(["kernel", "activation"], [["3", "5", "7"], ["relu", "tanh"]]);
