@@ -339,6 +339,7 @@ public static class ForensicsCommand
         var iterations = new Option<int>("--iterations") { Description = "SEP iterations T.", DefaultValueFactory = _ => defaults.Sep.Iterations };
         var eps = new Option<string>("--eps") { Description = "SEP's l-inf budget, e.g. 8/255.", DefaultValueFactory = _ => "8/255" };
         var parserEpochs = new Option<int>("--parser-epochs") { Description = "Parser training epochs.", DefaultValueFactory = _ => defaults.Parser.Epochs };
+        var parserLr = new Option<double>("--parser-lr") { Description = "Parser peak learning rate (SGD, cosine; RED-adv: 0.1).", DefaultValueFactory = _ => defaults.Parser.LearningRate };
         var parserBatch = new Option<int>("--parser-batch-size") { Description = "Parser batch size (RED-adv's 512 gives a few hundred examples one step an epoch).", DefaultValueFactory = _ => defaults.Parser.BatchSize };
         var seed = new Option<int>("--seed") { Description = "Seed of the image choice, the split, the sources and SEP.", DefaultValueFactory = _ => 0 };
         var denoiserDepth = new Option<int>("--denoiser-depth") { Description = "DnCNN convolutions for the x' - D(x') parser (RED-adv: 17).", DefaultValueFactory = _ => defaults.Denoiser!.Depth };
@@ -347,7 +348,7 @@ public static class ForensicsCommand
         var noDenoiser = new Option<bool>("--no-denoiser") { Description = "Skip the denoiser and its parser (perturbation and protected-image parsers only)." };
         var command = new Command("protection", "Does protection leak the protector? Protect the same images with SEP from several source architectures and checkpoint counts, then train parsers to name them on images they never saw.")
         {
-            data, images, outPath, perClass, architectures, checkpoints, epochs, width, protect, iterations, eps, parserEpochs, parserBatch, seed,
+            data, images, outPath, perClass, architectures, checkpoints, epochs, width, protect, iterations, eps, parserEpochs, parserBatch, parserLr, seed,
             denoiserDepth, denoiserWidth, denoiserEpochs, noDenoiser,
         };
         command.SetAction((parse, cancel) =>
@@ -368,7 +369,7 @@ public static class ForensicsCommand
                     CheckpointCounts = List(parse.GetValue(checkpoints)!, "--checkpoints", k => int.TryParse(k, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--checkpoints: '{k}' is not a whole number.")),
                     SourceEpochs = parse.GetValue(epochs), Width = parse.GetValue(width), Images = parse.GetValue(protect),
                     Sep = defaults.Sep with { Iterations = parse.GetValue(iterations), Epsilon = budget },
-                    Parser = defaults.Parser with { Epochs = parse.GetValue(parserEpochs), BatchSize = parse.GetValue(parserBatch), Seed = parse.GetValue(seed) },
+                    Parser = defaults.Parser with { Epochs = parse.GetValue(parserEpochs), BatchSize = parse.GetValue(parserBatch), LearningRate = parse.GetValue(parserLr), Seed = parse.GetValue(seed) },
                     Seed = parse.GetValue(seed),
                     Denoiser = denoiser,
                 }.Validate();
@@ -379,7 +380,7 @@ public static class ForensicsCommand
                 {
                     nameof(ProtectionParsingOptions.CheckpointCounts) => "--checkpoints", nameof(ProtectionParsingOptions.SourceEpochs) => "--epochs",
                     nameof(ProtectionParsingOptions.Images) => "--protect", nameof(SepOptions.Iterations) => "--iterations", nameof(ParsingOptions.Epochs) => "--parser-epochs",
-                    nameof(ParsingOptions.BatchSize) => "--parser-batch-size",
+                    nameof(ParsingOptions.BatchSize) => "--parser-batch-size", nameof(ParsingOptions.LearningRate) => "--parser-lr",
                     _ => "--" + name.ToLowerInvariant(),
                 };
                 throw new ArgumentException($"{option}: {e.Message.Split(" (Parameter")[0]}", e);

@@ -250,6 +250,28 @@ public sealed record ParsingScores(IReadOnlyList<string> Attributes, IReadOnlyLi
 {
     /// <summary>Mean accuracy over the attributes.</summary>
     public double MeanAccuracy => Accuracy.Average();
+
+    /// <summary>
+    /// How many different values the parser named per attribute over the examples (null where not counted). One means it
+    /// gave every example the same answer: a collapsed training run, which scores that value's share whatever the inputs hold.
+    /// </summary>
+    public IReadOnlyList<int>? NamedValues { get; init; }
+
+    /// <summary>Whether the parser named one value of attribute <paramref name="attribute"/> for every example (and there was more than one).</summary>
+    public bool OneAnswer(int attribute) => NamedValues is { } named && named[attribute] == 1 && Examples > 1;
+
+    /// <summary>Whether <see cref="OneAnswer"/> holds for any attribute.</summary>
+    public bool AnyOneAnswer => Enumerable.Range(0, Attributes.Count).Any(OneAnswer);
+
+    /// <summary>A table cell: "accuracy (chance)", marked with <see cref="OneAnswerMark"/> where the parser gave one answer.</summary>
+    public string Cell(int attribute) => string.Create(CultureInfo.InvariantCulture,
+        $"{Accuracy[attribute]:P1} ({Chance[attribute]:P1}){(OneAnswer(attribute) ? " " + OneAnswerMark : "")}");
+
+    /// <summary>The mark of a cell whose parser gave one answer for every example.</summary>
+    public const string OneAnswerMark = "(one answer)";
+
+    /// <summary>The reports' footnote for cells marked <see cref="OneAnswerMark"/>.</summary>
+    public const string OneAnswerNote = "(one answer): the parser named the same value for every test example, so it scores that value's share: its training collapsed (a lower learning rate may help), which says nothing either way about what the inputs carry.";
 }
 
 /// <summary>Trains and evaluates model parsing networks.</summary>
@@ -307,38 +329,27 @@ public sealed class ModelParser(ParsingOptions? options = null)
         return [.. rows];
     }
 
-    /// <summary>Per-attribute accuracy of <paramref name="network"/> on <paramref name="data"/>.</summary>
+    /// <summary>Per-attribute accuracy of <paramref name="network"/> on <paramref name="data"/>, and how many values it named.</summary>
     public static ParsingScores Evaluate(ModelParsingNetwork network, ParsingData data, int batchSize = 512)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
         if (!network.Schema.Names.SequenceEqual(data.Schema.Names)) throw new ArgumentException("The data's attributes are not the network's.", nameof(data));
         int attributes = data.Schema.Names.Count;
-        var correct = new long[attributes];
-        bool training = network.training;
-        network.eval();
-        try
-        {
-            using var noGrad = torch.no_grad();
-            for (long start = 0; start < data.Count; start += batchSize)
-            {
-                using var scope = torch.NewDisposeScope();
-                long size = Math.Min(batchSize, data.Count - start);
-                var heads = network.Split(network.call(data.Inputs.narrow(0, start, size)));
-                var y = data.Labels.narrow(0, start, size);
-                for (int a = 0; a < attributes; a++) correct[a] += heads[a].argmax(1).eq(y.select(1, a)).sum().item<long>();
-            }
-        }
-        finally
-        {
-            network.train(training);
-        }
+        var named = Predict(network, data.Inputs, batchSize);
+        long[] labels;
+        using (var flat = data.Labels.contiguous()) labels = flat.data<long>().ToArray();
+        var accuracy = new double[attributes];
         var chance = new double[attributes];
+        var distinct = new int[attributes];
         for (int a = 0; a < attributes; a++)
         {
-            using var column = data.Labels.select(1, a).contiguous();
-            chance[a] = column.data<long>().ToArray().GroupBy(v => v).Max(g => g.Count()) / (double)data.Count;
+            long correct = 0;
+            for (int i = 0; i < named.Length; i++) if (named[i][a] == labels[i * attributes + a]) correct++;
+            accuracy[a] = (double)correct / data.Count;
+            chance[a] = Enumerable.Range(0, named.Length).GroupBy(i => labels[i * attributes + a]).Max(g => g.Count()) / (double)data.Count;
+            distinct[a] = named.Select(row => row[a]).Distinct().Count();
         }
-        return new ParsingScores(data.Schema.Names, [.. correct.Select(c => (double)c / data.Count)], chance, data.Count);
+        return new ParsingScores(data.Schema.Names, accuracy, chance, data.Count) { NamedValues = distinct };
     }
 }

@@ -39,7 +39,7 @@ public sealed record ParsingReport(AttributeSchema Schema, ParsingInput Input, P
         md.AppendLine($"| attack | examples | {string.Join(" | ", Schema.Names)} |");
         md.AppendLine($"|---|---:|{string.Concat(Schema.Names.Select(_ => "---:|"))}");
         foreach (var cell in InDistribution)
-            md.AppendLine(c, $"| {cell.Test} | {cell.Scores.Examples:N0} | {string.Join(" | ", cell.Scores.Accuracy.Select((a, i) => $"{a:P1} ({cell.Scores.Chance[i]:P1})"))} |");
+            md.AppendLine(c, $"| {cell.Test} | {cell.Scores.Examples:N0} | {string.Join(" | ", cell.Scores.Attributes.Select((_, i) => cell.Scores.Cell(i)))} |");
         md.AppendLine();
         Matrix(md, "Across attack types: mean accuracy over the attributes (rows: trained on, columns: tested on)", CrossAttack);
         if (CrossBudget.Count > 0) Matrix(md, "Across PGD budgets: mean accuracy over the attributes (rows: trained on, columns: tested on)", CrossBudget);
@@ -50,9 +50,10 @@ public sealed record ParsingReport(AttributeSchema Schema, ParsingInput Input, P
             md.AppendLine($"| attack | examples | {string.Join(" | ", Schema.Names)} |");
             md.AppendLine($"|---|---:|{string.Concat(Schema.Names.Select(_ => "---:|"))}");
             foreach (var cell in HeldOutVictims)
-                md.AppendLine(c, $"| {cell.Test} | {cell.Scores.Examples:N0} | {string.Join(" | ", cell.Scores.Accuracy.Select((a, i) => $"{a:P1} ({cell.Scores.Chance[i]:P1})"))} |");
+                md.AppendLine(c, $"| {cell.Test} | {cell.Scores.Examples:N0} | {string.Join(" | ", cell.Scores.Attributes.Select((_, i) => cell.Scores.Cell(i)))} |");
             md.AppendLine();
         }
+        if (InDistribution.Concat(HeldOutVictims).Any(x => x.Scores.AnyOneAnswer)) md.AppendLine(ParsingScores.OneAnswerNote).AppendLine();
         if (heatMapFile is not null) md.AppendLine($"![cross-attack matrix]({heatMapFile})").AppendLine();
         if (Transfer is not null) md.Append(Transfer.ToMarkdown(transferChartFile));
         return md.ToString();

@@ -133,7 +133,7 @@ public sealed record ProtectionParsingReport(IReadOnlyList<ProtectorIdentity> Pr
         var md = new StringBuilder();
         md.AppendLine(c, $"Protectors: SEP (eps {o.Sep.Epsilon * 255:0.##}/255, {o.Sep.Iterations} iterations, step {o.Sep.StepSize * 255:0.##}/255) from source models {string.Join(", ", o.Architectures)} "
             + $"(width {o.Width}, ReLU, 3x3, {o.SourceEpochs} epochs, a checkpoint per epoch) averaging K = {string.Join(", ", o.CheckpointCounts)} checkpoints: {Protectors.Count} protectors, "
-            + $"each protecting the same {TrainImages + TestImages} images. Parsers ({o.Parser.Backbone}, {o.Parser.Epochs} epochs, batch {o.Parser.BatchSize}) train on {TrainImages} images per protector and are tested on the other {TestImages}.");
+            + $"each protecting the same {TrainImages + TestImages} images. Parsers ({o.Parser.Backbone}, {o.Parser.Epochs} epochs, batch {o.Parser.BatchSize}, lr {o.Parser.LearningRate}) train on {TrainImages} images per protector and are tested on the other {TestImages}.");
         md.AppendLine();
         md.AppendLine("| protector | crafting (s) | mean abs perturbation (/255) | max (/255) | source's accuracy on the images |");
         md.AppendLine("|---|---:|---:|---:|---:|");
@@ -145,8 +145,9 @@ public sealed record ProtectionParsingReport(IReadOnlyList<ProtectorIdentity> Pr
         md.AppendLine($"| parser input | examples | {string.Join(" | ", Schema.Names)} | exact protector (chance) |");
         md.AppendLine($"|---|---:|{string.Concat(Schema.Names.Select(_ => "---:|"))}---:|");
         foreach (var r in Results)
-            md.AppendLine(c, $"| {InputName(r.Input)}{(r.EstimateError is double e ? $" (estimate off by {e:F2}/255 per pixel)" : "")} | {r.Scores.Examples:N0} | {string.Join(" | ", r.Scores.Accuracy.Select((a, i) => $"{a:P1} ({r.Scores.Chance[i]:P1})"))} | {r.ExactAccuracy:P1} ({1.0 / Protectors.Count:P1}) |");
+            md.AppendLine(c, $"| {InputName(r.Input)}{(r.EstimateError is double e ? $" (estimate off by {e:F2}/255 per pixel)" : "")} | {r.Scores.Examples:N0} | {string.Join(" | ", r.Scores.Attributes.Select((_, i) => r.Scores.Cell(i)))} | {r.ExactAccuracy:P1} ({1.0 / Protectors.Count:P1}) |");
         md.AppendLine();
+        if (Results.Any(r => r.Scores.AnyOneAnswer)) md.AppendLine(ParsingScores.OneAnswerNote).AppendLine();
         if (charts)
             foreach (var r in Results) md.AppendLine(c, $"![which protector the parser names from the {InputName(r.Input)}]({ChartFile(r.Input)})").AppendLine();
         return md.ToString();

@@ -56,6 +56,28 @@ public sealed class ModelParsingTests : IDisposable
         scores.Chance[0].Should().BeInRange(0.3, 0.45);
         scores.Accuracy[0].Should().BeGreaterThan(0.9);
         scores.Accuracy[1].Should().BeGreaterThan(0.9);
+        scores.NamedValues.Should().Equal(3, 2);
+        scores.AnyOneAnswer.Should().BeFalse();
+        scores.Cell(0).Should().NotContain(ParsingScores.OneAnswerMark);
+    }
+
+    [Fact]
+    public void A_parser_that_gives_every_example_one_answer_is_marked_in_its_scores()
+    {
+        // All weights zero: every logit is zero and argmax names the first value for everything, as a collapsed run does.
+        var schema = new AttributeSchema(["a", "b"], [["0", "1", "2"], ["0", "1"]]);
+        using var network = new ModelParsingNetwork(schema, ParsingBackbone.ConvNet4, size: 16, width: 8);
+        using (torch.no_grad()) foreach (var p in network.parameters()) p.zero_();
+        var g = new torch.Generator(4);
+        var labels = torch.stack([torch.tensor(new long[] { 0, 1, 2, 2, 1, 2 }), torch.tensor(new long[] { 1, 1, 0, 1, 1, 0 })], 1);
+        using var data = new ParsingData(torch.randn([6, 3, 16, 16], generator: g), labels, schema);
+        var scores = ModelParser.Evaluate(network, data);
+        scores.NamedValues.Should().Equal(1, 1);
+        scores.Accuracy[0].Should().BeApproximately(1.0 / 6, 1e-9, "it names value 0, which one example has");
+        scores.Chance[0].Should().BeApproximately(0.5, 1e-9);
+        scores.OneAnswer(0).Should().BeTrue();
+        scores.AnyOneAnswer.Should().BeTrue();
+        scores.Cell(0).Should().Be("16.7 % (50.0 %) " + ParsingScores.OneAnswerMark);
     }
 
     [Fact]
