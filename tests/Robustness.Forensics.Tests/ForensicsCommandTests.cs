@@ -125,6 +125,9 @@ public sealed class ForensicsCommandTests : IDisposable
         var badBatch = await Run([.. args[..^16], "--parser-batch-size", "0"]);
         badBatch.Code.Should().Be(2);
         badBatch.Err.Should().Contain("--parser-batch-size");
+        var badRate = await Run([.. args[..^16], "--parser-lr", "0"]);
+        badRate.Code.Should().Be(2);
+        badRate.Err.Should().Contain("--parser-lr");
     }
 
     [Fact]
