@@ -68,7 +68,7 @@ public sealed record RecordedAttack(string Attack, double? Epsilon, double? Step
     /// PGD (the cross-budget matrix): CW-l2 at c 1; AutoAttack, Square (1,000 queries), ZO-signSGD and NES (25 steps,
     /// 275 and 250 queries) at 8/255. Measured on 2 cores: at 100 steps the two query attacks took 75 to 100 s per ResNet-9
     /// victim on 50 images, 4 times everything else together, which put the 45-victim Latin fraction out of reach of one session.
-    /// With fewer steps the step grows to keep the budget reachable: RED-adv's 500 steps of 0.0005 can travel 32/255, 25 of
+    /// With fewer steps the step grows to keep the budget reachable: RED-adv's 500 steps of 0.0005 can travel 64/255, 25 of
     /// them only 3.2/255 (under half of 8/255; the first cpu run recorded 6 and 5 successful examples), so the cpu set
     /// steps eps/10 = 0.8/255, which 25 steps take 2.5 times across the budget (black-box-cifar10-cpu.md, 500 queries on a
     /// ResNet-18: robust accuracy 74 % at eps/10 against 95 % at 0.0005).
