@@ -29,17 +29,20 @@ public static class HeapRetentionBenchmark
     // The four settings of a comparison: the library as shipped, the library without the feature, PyTorch without it, PyTorch with it.
     private sealed record Comparison(string Title, string Command, string Feature, Setting[] Settings, string Description);
 
-    public static int Run(string resultsDir, string python, int threads, int repeats, string name, bool hugePages = false)
+    public static int Run(string resultsDir, string python, int threads, int repeats, string name, bool hugePages = false, string? only = null)
     {
         var (self, prefix) = WorkerProcess.Self();
         string referenceDir = Path.Combine(TrainingBenchmark.RepositoryRoot(), "benchmarks", "reference");
         string root = Path.Combine(Path.GetTempPath(), $"robustness-heap-bench-{Environment.ProcessId}");
-        string pgdDir = Path.Combine(root, "pgd"), sepDir = Path.Combine(root, "sep");
+        string pgdDir = Path.Combine(root, "pgd"), sepDir = Path.Combine(root, "sep"), sepWideDir = Path.Combine(root, "sep-w64");
         try
         {
             // Sized for about 10 s per measurement with glibc's defaults on 2 cores.
             PgdWorker.Prepare(pgdDir, 16, 2048, 1, 256, threads);
             SepCraftWorker.Prepare(sepDir, "resnet18", 16, 3, 512, 128, 10, threads);
+            // Crafting at ResNet-18's full width (w64), where a batch's activations (34 MB) pass glibc's largest mmap threshold.
+            if (hugePages)
+                SepCraftWorker.Prepare(sepWideDir, "resnet18", 64, 1, 256, 128, 5, threads);
             string t = Inv(threads);
             Workload[] workloads =
             [
@@ -56,10 +59,19 @@ public static class HeapRetentionBenchmark
                     {
                         new("Training, resnet18 w64, batch 128", [.. prefix, "training-worker", "resnet18", "64", "128", "2", "8", t],
                             ["train_throughput.py", "--arch", "resnet18", "--width", "64", "--batch", "128", "--warmup", "2", "--batches", "8", "--threads", t], "img/s"),
+                        new("SEP crafting, resnet18 w64, K=1, T=5, 128 images", [.. prefix, "sep-craft-worker", sepWideDir, "128", t, Path.Combine(sepWideDir, "ours.bin")],
+                            ["sep_craft_throughput.py", "--work", sepWideDir, "--batch", "128", "--threads", t, "--out", Path.Combine(sepWideDir, "theirs.bin")], "passes/s"),
                     }
                     : [],
             ];
-            var comparison = hugePages ? HugePagesComparison(threads, repeats, name) : RetentionComparison(threads, repeats, name);
+            // --only: the workloads whose names contain one of these words (e.g. "SEP" for more repeats of the main job alone).
+            if (only is not null)
+            {
+                var words = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                workloads = [.. workloads.Where(w => words.Any(word => w.Name.Contains(word, StringComparison.OrdinalIgnoreCase)))];
+                if (workloads.Length == 0) throw new ArgumentException($"--only: no workload's name contains {string.Join(" or ", words)}.");
+            }
+            var comparison = hugePages ? HugePagesComparison(threads, repeats, name, only) : RetentionComparison(threads, repeats, name, only);
             var settings = comparison.Settings;
 
             var rows = new List<object>();
@@ -125,9 +137,11 @@ public static class HeapRetentionBenchmark
         ["MALLOC_TOP_PAD_"] = Inv(HeapRetention.TopPad),
     };
 
-    private static Comparison RetentionComparison(int threads, int repeats, string name) => new(
+    private static string Only(string? only) => only is null ? "" : $" --only \"{only}\"";
+
+    private static Comparison RetentionComparison(int threads, int repeats, string name, string? only) => new(
         "# Heap retention: glibc keeping freed tensor memory, for the library and for PyTorch",
-        Inv($"benchmarks/run-heap-retention.sh --repeats {repeats} --threads {threads} --name {name}"), "retention",
+        Inv($"benchmarks/run-heap-retention.sh --repeats {repeats} --threads {threads} --name {name}{Only(only)}"), "retention",
         [
             new("library", true, new(Unset()) { [HugePages.SwitchVariable] = "off" }),
             new("library, retention off", true, new(Unset()) { [HeapRetention.SwitchVariable] = "off", [HugePages.SwitchVariable] = "off" }),
@@ -136,9 +150,9 @@ public static class HeapRetentionBenchmark
         ],
         Inv($"Settings: 'library' is the library with HeapRetention (mallopt mmap threshold {HeapRetention.MmapThreshold >> 20} MiB, trim threshold {HeapRetention.TrimThreshold >> 20} MiB, top pad {HeapRetention.TopPad >> 20} MiB) and huge pages off ({HugePages.SwitchVariable}=off, measured in huge-pages-cpu.md); 'retention off' is {HeapRetention.SwitchVariable}=off, glibc's defaults; 'PyTorch' is the twin script (benchmarks/reference) with glibc's defaults, as people run it; 'PyTorch, same thresholds' sets the same three values through MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_."));
 
-    private static Comparison HugePagesComparison(int threads, int repeats, string name) => new(
+    private static Comparison HugePagesComparison(int threads, int repeats, string name, string? only) => new(
         "# Huge pages: libtorch's large tensors on transparent huge pages, for the library and for PyTorch",
-        Inv($"benchmarks/run-heap-retention.sh --huge-pages --repeats {repeats} --threads {threads} --name {name}"), "huge-page",
+        Inv($"benchmarks/run-heap-retention.sh --huge-pages --repeats {repeats} --threads {threads} --name {name}{Only(only)}"), "huge-page",
         [
             new("library", true, Unset()),
             new("library, huge pages off", true, new(Unset()) { [HugePages.SwitchVariable] = "off" }),

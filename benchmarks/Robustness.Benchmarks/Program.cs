@@ -36,7 +36,7 @@ using Robustness.Benchmarks;
 //                                                                    standard AutoAttack against torchattacks' on the same weights and images (and torchattacks under the guard's oneDNN cap)
 //   openmp-waiting [--repeats 2] [--threads 2] [--name openmp-waiting-cpu]
 //                                                                    the library's GOMP_SPINCOUNT against libgomp's default, alone and beside a second busy process
-//   heap-retention [--huge-pages] [--repeats 2] [--threads 2] [--python /usr/bin/python3] [--name heap-retention-cpu|huge-pages-cpu]
+//   heap-retention [--huge-pages] [--repeats 2] [--threads 2] [--python /usr/bin/python3] [--name heap-retention-cpu|huge-pages-cpu] [--only WORD,...]
 //                                                                    the library with and without HeapRetention, against PyTorch with glibc's defaults and with the same thresholds
 // A libtorch other than the bundled CPU one (e.g. a CUDA PyTorch install's torch/lib) must be loaded before any
 // TorchSharp call: ROBUSTNESS_LIBTORCH_DIR names it (benchmarks/gpu/run-on-device.sh sets it).
@@ -165,7 +165,8 @@ switch (args.FirstOrDefault())
         return OpenMpWaitingBenchmark.Run(results, IntOption("--threads", 2), IntOption("--repeats", 2), Option("--name", "openmp-waiting-cpu"));
     case "heap-retention":
         return HeapRetentionBenchmark.Run(results, Option("--python", "/usr/bin/python3"), IntOption("--threads", 2), IntOption("--repeats", 2),
-            Option("--name", args.Contains("--huge-pages") ? "huge-pages-cpu" : "heap-retention-cpu"), args.Contains("--huge-pages"));
+            Option("--name", args.Contains("--huge-pages") ? "huge-pages-cpu" : "heap-retention-cpu"), args.Contains("--huge-pages"),
+            args.Contains("--only") ? Option("--only", "") : null);
     case "autoattack-worker":
         return AutoAttackBenchmark.Worker(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture),
             int.Parse(args[5], CultureInfo.InvariantCulture), int.Parse(args[6], CultureInfo.InvariantCulture), args[7]);
