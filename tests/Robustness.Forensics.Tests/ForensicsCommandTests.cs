@@ -113,21 +113,16 @@ public sealed class ForensicsCommandTests : IDisposable
         var tooMany = await Run([.. args[..^16], "--checkpoints", "1,5", "--epochs", "2"]);
         tooMany.Code.Should().Be(2);
         tooMany.Err.Should().Contain("--checkpoints").And.Contain("[1, 2]");
-        var badArchitecture = await Run([.. args[..^16], "--architectures", "resnet50,vgg11"]);
-        badArchitecture.Code.Should().Be(2);
-        badArchitecture.Err.Should().Contain("--architectures").And.Contain("resnet50");
-        var badBudget = await Run([.. args[..^16], "--eps", "lots"]);
-        badBudget.Code.Should().Be(2);
-        badBudget.Err.Should().Contain("--eps");
-        var badDenoiser = await Run([.. args[..^16], "--denoiser-depth", "1"]);
-        badDenoiser.Code.Should().Be(2);
-        badDenoiser.Err.Should().Contain("--denoiser-depth");
-        var badBatch = await Run([.. args[..^16], "--parser-batch-size", "0"]);
-        badBatch.Code.Should().Be(2);
-        badBatch.Err.Should().Contain("--parser-batch-size");
-        var badRate = await Run([.. args[..^16], "--parser-lr", "0"]);
-        badRate.Code.Should().Be(2);
-        badRate.Err.Should().Contain("--parser-lr");
+        // Each bad setting (given once, in place of a good one) is refused naming its option and what was wrong (exit code 2).
+        foreach (var (option, value, named) in new[] { ("--architectures", "resnet50,vgg11", "resnet50"), ("--eps", "lots", "lots"), ("--denoiser-depth", "1", ">= 2"),
+                     ("--parser-batch-size", "0", ">= 1"), ("--parser-lr", "0", "> 0") })
+        {
+            var head = args[..^16];
+            int at = Array.IndexOf(head, option);
+            var bad = await Run(at >= 0 ? [.. head[..(at + 1)], value, .. head[(at + 2)..]] : [.. head, option, value]);
+            bad.Code.Should().Be(2, option);
+            bad.Err.Should().Contain(option).And.Contain(named);
+        }
     }
 
     [Fact]
