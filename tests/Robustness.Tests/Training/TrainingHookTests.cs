@@ -102,9 +102,4 @@ public class TrainingHookTests
             return output with { Terms = torch.stack([loss.detach(), loss.detach().mul(Robustness.Runtime.Scalars.Two)]) };
         }
     }
-
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

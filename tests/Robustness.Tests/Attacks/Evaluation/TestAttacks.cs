@@ -107,9 +107,3 @@ internal sealed class FakeAttack : IAttack
 
     public override string ToString() => Name;
 }
-
-/// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}
