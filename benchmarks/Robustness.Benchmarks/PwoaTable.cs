@@ -270,7 +270,6 @@ public static class PwoaTable
         _ => phase.ToString().ToLowerInvariant(),
     };
 
-
     // One line per finished epoch, and one a minute within long epochs.
     private static IProgress<PruningProgress> EpochLogger(string what)
     {
@@ -299,10 +298,4 @@ public static class PwoaTable
     public static void Log(string message) => SepTable.Log(message);
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -78,7 +78,7 @@ public sealed class AttackRecordTests : IDisposable
         ];
         var recorder = new AttackRecorder(settings, new AttackRecordOptions { Images = 20, BatchSize = 8, HeldOutVictimFraction = 0.5 });
         var reported = new List<AttackShard>();
-        var set = recorder.Record(zoo, test, records, new VictimZooTests.SyncProgress<AttackShard>(reported.Add));
+        var set = recorder.Record(zoo, test, records, new SyncProgress<AttackShard>(reported.Add));
 
         set.Shards.Should().HaveCount(4 * settings.Length);
         reported.Should().HaveCount(set.Shards.Count);
@@ -104,7 +104,7 @@ public sealed class AttackRecordTests : IDisposable
         s.TrainVictims.Should().HaveCount(2).And.NotIntersectWith(s.HeldOutVictims);
 
         var again = new List<AttackShard>();
-        recorder.Record(zoo, test, records, new VictimZooTests.SyncProgress<AttackShard>(again.Add)).Shards.Should().HaveCount(set.Shards.Count);
+        recorder.Record(zoo, test, records, new SyncProgress<AttackShard>(again.Add)).Shards.Should().HaveCount(set.Shards.Count);
         again.Should().BeEmpty("every shard was indexed");
         FluentActions.Invoking(() => new AttackRecorder(settings, new AttackRecordOptions { Images = 20, Seed = 5 }).Record(zoo, test, records))
             .Should().Throw<InvalidOperationException>().WithMessage("*other images*");

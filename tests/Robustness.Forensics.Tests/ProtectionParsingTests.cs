@@ -34,7 +34,7 @@ public sealed class ProtectionParsingTests : IDisposable
         var sets = SyntheticImageSet.TrainTest(96, 40, seed: 5, size: 32, classes: 3);
         string folder = Path.Combine(_dir, "study");
         var messages = new List<string>();
-        var report = new ProtectionParsing(Tiny).Run(sets.Train, sets.Test, folder, new VictimZooTests.SyncProgress<string>(messages.Add));
+        var report = new ProtectionParsing(Tiny).Run(sets.Train, sets.Test, folder, new SyncProgress<string>(messages.Add));
 
         report.Protectors.Select(p => p.Id).Should().Equal("resnet9-k1", "resnet9-k3", "vgg11-k1", "vgg11-k3");
         report.Schema.Names.Should().Equal("source architecture", "checkpoints");
@@ -82,7 +82,7 @@ public sealed class ProtectionParsingTests : IDisposable
         new ProtectionParsing(Tiny with { Denoiser = null }).Run(sets.Train, sets.Test, folder).Results.Should().HaveCount(2, "no denoiser, no third parser");
 
         messages.Clear();
-        var again = new ProtectionParsing(Tiny).Run(sets.Train, sets.Test, folder, new VictimZooTests.SyncProgress<string>(messages.Add));
+        var again = new ProtectionParsing(Tiny).Run(sets.Train, sets.Test, folder, new SyncProgress<string>(messages.Add));
         messages.Should().NotContain(m => m.Contains("source model", StringComparison.Ordinal) || m.StartsWith("protecting ", StringComparison.Ordinal), "sources and protected images are kept");
         again.Runs.Should().Equal(report.Runs);
         again.Results[0].Confusion.Should().BeEquivalentTo(report.Results[0].Confusion, o => o.WithStrictOrdering(), "the parsers are seeded");

@@ -117,10 +117,4 @@ public sealed class VictimZooTests : IDisposable
         FluentActions.Invoking(() => new VictimZoo(one, seed: 1).Build(train, test, Path.Combine(_dir, "a")))
             .Should().Throw<InvalidOperationException>();
     }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

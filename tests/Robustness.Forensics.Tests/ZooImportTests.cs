@@ -34,7 +34,7 @@ public sealed class ZooImportTests : IDisposable
         string dense = Model("teacher", 0, sets.Test.ClassNames), pruned = Model("teacher-pwoa-4x", 0.75, sets.Test.ClassNames);
         string zoo = Path.Combine(_dir, "zoo");
         var reported = new List<VictimRecord>();
-        var index = ZooImport.Import([dense, pruned], zoo, sets.Test, progress: new VictimZooTests.SyncProgress<VictimRecord>(reported.Add));
+        var index = ZooImport.Import([dense, pruned], zoo, sets.Test, progress: new SyncProgress<VictimRecord>(reported.Add));
 
         index.Settings.Should().Be(ZooImport.Settings);
         index.Victims.Select(v => v.Id).Should().Equal("teacher", "teacher-pwoa-4x");

@@ -66,7 +66,7 @@ public class ProtectionEvaluationTests(ITestOutputHelper output)
     {
         var progress = new List<TrainingProgress>();
         var report = new ProtectionEvaluation(Recipe(epochs: 2)).Evaluate(Sets.Train, Sets.Test, cleanTrain: null,
-            new Robustness.Tests.Training.SyncProgress<TrainingProgress>(progress.Add));
+            new SyncProgress<TrainingProgress>(progress.Add));
 
         report.CleanVictim.Should().BeNull();
         report.CleanVictimAccuracy.Should().BeNull();

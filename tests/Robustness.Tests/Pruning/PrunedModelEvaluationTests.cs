@@ -43,9 +43,4 @@ public sealed class PrunedModelEvaluationTests
         var badStep = () => new PrunedModelEvaluation(8.0 / 255, 10, autoAttack: false, seed: 0, pgdStepSize: 0);
         badStep.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("pgdStepSize");
     }
-
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

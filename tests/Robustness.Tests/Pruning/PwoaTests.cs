@@ -107,11 +107,6 @@ public class PwoaTests
         }
     }
 
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
-
     /// <summary>A SmallCnn that records every input of its forward pass (a copy, detached from any scope).</summary>
     private sealed class RecordingNetwork : nn.Module<Tensor, Tensor>
     {

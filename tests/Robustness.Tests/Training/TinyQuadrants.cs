@@ -71,12 +71,6 @@ internal sealed class StreamedView(ImageSet inner) : IImageCollection
     public void CopyImage(int index, Span<byte> destination) => inner.CopyImage(index, destination);
 }
 
-/// <summary>Reports synchronously on the training thread (unlike Progress&lt;T&gt;, which posts).</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}
-
 /// <summary>A folder under the temp directory, deleted at the end of the test.</summary>
 internal sealed class TempFolder : IDisposable
 {
