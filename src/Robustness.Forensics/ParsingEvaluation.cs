@@ -77,8 +77,11 @@ public sealed record ParsingReport(AttributeSchema Schema, ParsingInput Input, P
 /// <summary>Runs model parsing's evaluation on an <see cref="AttackRecordSet"/> (trains one parser per row of each matrix).</summary>
 /// <remarks>
 /// With <see cref="ParsingInput.Denoised"/>, one DnCNN is first trained on every training-image record (all attacks, all
-/// victims; l1 between x' - D(x') and the true perturbation) and every parser then sees x' - D(x'). RED-adv afterwards
-/// fine-tunes denoiser and parser together at small learning rates; that co-training is not done here.
+/// victims; l1 between x' - D(x') and the true perturbation), from scratch, and every parser then sees x' - D(x'). RED-adv
+/// does more (main_parser.py): its DnCNN starts from a pretrained image denoiser and its parser from the perturbation
+/// parser, frozen while the denoiser trains, and the two are then co-trained at small learning rates (parser 1e-3,
+/// denoiser 1e-5, l1 + cross-entropy). None of that is done here yet: at the CPU scale the from-scratch DnCNN learns
+/// next to nothing (benchmarks/results/protection-parsing-cpu.md), so read the denoised rows as a lower bound.
 /// </remarks>
 public sealed class ParsingEvaluation(ParsingOptions? options = null, ParsingInput input = ParsingInput.Perturbation, bool successfulOnly = true,
     DenoiserOptions? denoiser = null)
