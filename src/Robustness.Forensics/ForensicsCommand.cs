@@ -314,7 +314,7 @@ public static class ForensicsCommand
             string folder = parse.GetValue(outPath)!;
             var index = ZooImport.Import(files, folder, testSet, parse.GetValue(kernel), Enum.Parse<ActivationKind>(parse.GetValue(activation)!, ignoreCase: true),
                 cancellationToken: cancel);
-            // Listed afterwards, in order (each import takes seconds; System.Progress would post the lines out of order).
+            // The whole zoo, listed afterwards: the victims just imported and any an earlier import into this folder left.
             foreach (var v in index.Victims)
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{v.Id}: {v.Attributes.Architecture}, conv sparsity {v.ConvSparsity:P1}{(double.IsNaN(v.TestAccuracy) ? "" : $", test accuracy {v.TestAccuracy:P2}")}"));

@@ -228,8 +228,11 @@ public sealed record ParsingOptions
     /// "N examples, S steps of B per epoch": what a progress line says of a training set, so that a set too small for the
     /// batch size shows (RED-adv's 512 suits its tens of thousands of examples; 400 examples at 512 is one step an epoch).
     /// </summary>
-    public string DescribeTraining(long examples) => string.Create(CultureInfo.InvariantCulture,
-        $"{examples:N0} examples, {(examples + BatchSize - 1) / BatchSize:N0} {((examples + BatchSize - 1) / BatchSize == 1 ? "step" : "steps")} of {BatchSize} per epoch");
+    public string DescribeTraining(long examples)
+    {
+        long steps = (examples + BatchSize - 1) / BatchSize;
+        return string.Create(CultureInfo.InvariantCulture, $"{examples:N0} examples, {steps:N0} {(steps == 1 ? "step" : "steps")} of {BatchSize} per epoch");
+    }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
     public ParsingOptions Validate()

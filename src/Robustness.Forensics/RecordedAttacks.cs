@@ -39,11 +39,15 @@ public sealed record RecordedAttack(string Attack, double? Epsilon, double? Step
             "cw-l2" => new CwL2(new CwL2Options { Steps = Steps ?? 50, SearchSteps = 1, InitialConstant = Constant ?? 1, Seed = seed }),
             "autoattack" => new AttackSequence(AutoAttackEvaluator.Standard((name, settings) => BuiltInAttacks.Get(name).Build(settings), Norm.Linf, eps, seed).Attacks),
             "square" => new Square(new SquareOptions { Epsilon = eps, Queries = Queries ?? AutoAttackEvaluator.StandardSquareQueries, Seed = seed }),
-            "zo-signsgd" => new ZoSignSgd(new ZoSignSgdOptions { Epsilon = eps, Steps = Steps ?? 500, StepSize = StepSize ?? new ZoSignSgdOptions().StepSize, Seed = seed }),
-            "nes" => new Nes(new NesOptions { Epsilon = eps, Steps = Steps ?? 500, StepSize = StepSize ?? new NesOptions().StepSize, Seed = seed }),
+            "zo-signsgd" => new ZoSignSgd(Schedule(new ZoSignSgdOptions { Epsilon = eps, Seed = seed })),
+            "nes" => new Nes(Schedule(new NesOptions { Epsilon = eps, Seed = seed })),
             _ => throw new ArgumentOutOfRangeException(nameof(Attack), Attack, $"Recorded attacks are {string.Join(", ", Types)}."),
         };
     }
+
+    // This setting's steps and step size where it gives them, else the options' own (RED-adv's 500 of 0.0005).
+    private T Schedule<T>(T options) where T : ZerothOrderOptions =>
+        (T)(options with { Steps = Steps ?? options.Steps, StepSize = StepSize ?? options.StepSize });
 
     private static double Px(double pixels) => pixels / 255;
 
