@@ -37,12 +37,6 @@ public static class HeapRetentionBenchmark
         string pgdDir = Path.Combine(root, "pgd"), sepDir = Path.Combine(root, "sep"), sepWideDir = Path.Combine(root, "sep-w64");
         try
         {
-            // Sized for about 10 s per measurement with glibc's defaults on 2 cores.
-            PgdWorker.Prepare(pgdDir, 16, 2048, 1, 256, threads);
-            SepCraftWorker.Prepare(sepDir, "resnet18", 16, 3, 512, 128, 10, threads);
-            // Crafting at ResNet-18's full width (w64), where a batch's activations (34 MB) pass glibc's largest mmap threshold.
-            if (hugePages)
-                SepCraftWorker.Prepare(sepWideDir, "resnet18", 64, 1, 256, 128, 5, threads);
             string t = Inv(threads);
             Workload[] workloads =
             [
@@ -71,6 +65,13 @@ public static class HeapRetentionBenchmark
                 workloads = [.. workloads.Where(w => words.Any(word => w.Name.Contains(word, StringComparison.OrdinalIgnoreCase)))];
                 if (workloads.Length == 0) throw new ArgumentException($"--only: no workload's name contains {string.Join(" or ", words)}.");
             }
+            // Only the work folders the chosen workloads read are prepared. Sized for about 10 s per measurement with glibc's
+            // defaults on 2 cores; the w64 crafting is ResNet-18's full width, where a batch's activations (34 MB) pass glibc's
+            // largest mmap threshold.
+            bool Uses(string dir) => workloads.Any(w => w.Library.Contains(dir));
+            if (Uses(pgdDir)) PgdWorker.Prepare(pgdDir, 16, 2048, 1, 256, threads);
+            if (Uses(sepDir)) SepCraftWorker.Prepare(sepDir, "resnet18", 16, 3, 512, 128, 10, threads);
+            if (Uses(sepWideDir)) SepCraftWorker.Prepare(sepWideDir, "resnet18", 64, 1, 256, 128, 5, threads);
             var comparison = hugePages ? HugePagesComparison(threads, repeats, name, only) : RetentionComparison(threads, repeats, name, only);
             var settings = comparison.Settings;
 
